@@ -1,0 +1,14 @@
+//! Datasets: reading the course's file formats into plain in-memory values, splitting them
+//! without leaks, and turning them into batches. Each submodule reads one kind of data.
+
+pub mod breast_cancer;
+pub mod image;
+pub mod medmnist;
+pub mod npy;
+pub mod registry;
+pub mod segmentation;
+pub mod split;
+pub mod summary;
+pub mod tabular;
+
+pub use image::{Image, Mask};

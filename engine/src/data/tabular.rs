@@ -1,0 +1,287 @@
+//! CSV tables: with or without a header row, numeric columns as numbers, text columns (such as
+//! `diagnosis` M/B) encoded as categories and reported, and a target chosen by name or index.
+
+use crate::{Error, Result};
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// A text column turned into numbers: `levels[k]` is encoded as `k` (levels sorted, so `B`=0, `M`=1).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Categorical {
+    pub column: String,
+    pub levels: Vec<String>,
+}
+
+/// Feature names, feature rows and the target column.
+pub type FeaturesAndTarget = (Vec<String>, Vec<Vec<f64>>, Vec<f64>);
+
+#[derive(Debug, Clone)]
+pub struct Table {
+    pub path: PathBuf,
+    pub columns: Vec<String>,
+    /// Row-major values, one `Vec` per data row, aligned with `columns`.
+    pub rows: Vec<Vec<f64>>,
+    pub categorical: Vec<Categorical>,
+    pub had_header: bool,
+    /// Text of a first line that was not a header but a scikit-learn style size line
+    /// (`569,30,malignant,benign`), kept so callers can recognise that layout.
+    pub sklearn_preamble: Option<Vec<String>>,
+}
+
+impl Table {
+    /// A column by exact name (case-insensitive) or by zero-based index.
+    pub fn column_index(&self, spec: &str) -> Result<usize> {
+        if let Some(i) = self
+            .columns
+            .iter()
+            .position(|c| c.eq_ignore_ascii_case(spec))
+        {
+            return Ok(i);
+        }
+        match spec.parse::<usize>() {
+            Ok(i) if i < self.columns.len() => Ok(i),
+            _ => Err(Error::invalid(format!(
+                "{} has no column '{spec}'; columns are: {} (or give an index 0..{})",
+                self.path.display(),
+                self.columns.join(", "),
+                self.columns.len() - 1
+            ))),
+        }
+    }
+
+    pub fn column(&self, i: usize) -> Vec<f64> {
+        self.rows.iter().map(|r| r[i]).collect()
+    }
+
+    /// Splits into features (every other column) and the target column.
+    pub fn features_and_target(&self, target: &str) -> Result<FeaturesAndTarget> {
+        let t = self.column_index(target)?;
+        let names = self
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != t)
+            .map(|(_, c)| c.clone())
+            .collect();
+        let x = self
+            .rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .filter(|(i, _)| *i != t)
+                    .map(|(_, v)| *v)
+                    .collect()
+            })
+            .collect();
+        Ok((names, x, self.column(t)))
+    }
+}
+
+fn is_number(s: &str) -> bool {
+    s.parse::<f64>().is_ok_and(f64::is_finite)
+}
+
+fn is_missing(s: &str) -> bool {
+    matches!(
+        s.to_ascii_lowercase().as_str(),
+        "" | "na" | "nan" | "null" | "?"
+    )
+}
+
+pub fn read_csv(path: &Path) -> Result<Table> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_path(path)
+        .map_err(|e| match e.into_kind() {
+            csv::ErrorKind::Io(io) => Error::io(path, io),
+            other => Error::format(path, format!("{other:?}")),
+        })?;
+    let mut records: Vec<Vec<String>> = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| Error::format(path, format!("not valid CSV: {e}")))?;
+        records.push(rec.iter().map(str::to_string).collect());
+    }
+    records.retain(|r| !(r.len() == 1 && r[0].is_empty()));
+    if records.len() < 2 {
+        return Err(Error::format(
+            path,
+            "has fewer than two rows; a table needs data rows",
+        ));
+    }
+
+    // Layouts: scikit-learn's (a short size line first), a header row, or data from line 1.
+    let width = records[1].len();
+    let mut first_data_line = 1; // 1-based line number of records[0]
+    let mut sklearn_preamble = None;
+    if records[0].len() != width
+        && records[0].len() >= 2
+        && records[0][..2].iter().all(|s| is_number(s))
+    {
+        sklearn_preamble = Some(records.remove(0));
+        first_data_line = 2;
+    }
+    let had_header = sklearn_preamble.is_none()
+        && records[0].iter().any(|s| !s.is_empty() && !is_number(s))
+        && {
+            // A header when some column has text in row 0 but a number below it, or when every
+            // cell of row 0 is text.
+            let below = &records[1];
+            records[0].iter().all(|s| !is_number(s))
+                || records[0]
+                    .iter()
+                    .zip(below)
+                    .any(|(a, b)| !is_number(a) && is_number(b))
+        };
+    let mut columns: Vec<String> = if had_header {
+        first_data_line += 1;
+        records.remove(0)
+    } else {
+        (0..width).map(|i| format!("column_{i}")).collect()
+    };
+    if let Some(pre) = &sklearn_preamble {
+        // `569,30,malignant,benign`: N rows, F features, then the target's names.
+        if pre[1].parse::<usize>().ok() == Some(width - 1) {
+            columns = (0..width - 1).map(|i| format!("feature_{i}")).collect();
+            columns.push("target".into());
+        }
+    }
+    let width = columns.len();
+
+    for (k, r) in records.iter().enumerate() {
+        if r.len() != width {
+            return Err(Error::format(
+                path,
+                format!(
+                    "line {} has {} fields but the table has {width} columns",
+                    first_data_line + k,
+                    r.len()
+                ),
+            ));
+        }
+    }
+
+    // Drop columns empty in every row (Kaggle's copy ends each line with a comma).
+    let keep: Vec<usize> = (0..width)
+        .filter(|&c| records.iter().any(|r| !r[c].is_empty()))
+        .collect();
+    let columns: Vec<String> = keep.iter().map(|&c| columns[c].clone()).collect();
+
+    let mut rows = vec![Vec::with_capacity(keep.len()); records.len()];
+    let mut categorical = Vec::new();
+    for (out_col, &c) in keep.iter().enumerate() {
+        let name = &columns[out_col];
+        let text_cells = records
+            .iter()
+            .filter(|r| !is_missing(&r[c]) && !is_number(&r[c]))
+            .count();
+        let filled = records.iter().filter(|r| !is_missing(&r[c])).count();
+        let is_categorical = text_cells > 0 && text_cells == filled;
+        let mut levels: Vec<String> = Vec::new();
+        if is_categorical {
+            levels = records.iter().map(|r| r[c].clone()).collect();
+            levels.sort();
+            levels.dedup();
+        }
+        for (k, r) in records.iter().enumerate() {
+            let cell = &r[c];
+            let line = first_data_line + k;
+            if is_missing(cell) {
+                return Err(Error::format(
+                    path,
+                    format!(
+                        "missing value at line {line}, column '{name}'; fill it in or drop the row"
+                    ),
+                ));
+            }
+            let v = if is_categorical {
+                levels.iter().position(|l| l == cell).unwrap() as f64
+            } else {
+                cell.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
+                    Error::format(
+                        path,
+                        format!("non-numeric value '{cell}' at line {line}, column '{name}', whose other values are numbers"),
+                    )
+                })?
+            };
+            rows[k].push(v);
+        }
+        if is_categorical {
+            categorical.push(Categorical {
+                column: name.clone(),
+                levels,
+            });
+        }
+    }
+    Ok(Table {
+        path: path.to_path_buf(),
+        columns,
+        rows,
+        categorical,
+        had_header,
+        sklearn_preamble,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("t.csv");
+        std::fs::write(&p, text).unwrap();
+        (dir, p)
+    }
+
+    #[test]
+    fn header_categorical_and_target_by_name_or_index() {
+        let (_d, p) = write("id,diagnosis,radius,\n1,M,17.5,\n2,B,11.0,\n3,M,20.1,\n");
+        let t = read_csv(&p).unwrap();
+        assert!(t.had_header);
+        assert_eq!(t.columns, ["id", "diagnosis", "radius"]);
+        assert_eq!(
+            t.categorical,
+            vec![Categorical {
+                column: "diagnosis".into(),
+                levels: vec!["B".into(), "M".into()]
+            }]
+        );
+        assert_eq!(t.column(1), vec![1.0, 0.0, 1.0]);
+        let (names, x, y) = t.features_and_target("radius").unwrap();
+        assert_eq!(names, ["id", "diagnosis"]);
+        assert_eq!(x[1], vec![2.0, 0.0]);
+        assert_eq!(y, vec![17.5, 11.0, 20.1]);
+        assert_eq!(t.column_index("2").unwrap(), 2);
+        assert!(
+            t.column_index("area")
+                .unwrap_err()
+                .to_string()
+                .contains("no column 'area'")
+        );
+    }
+
+    #[test]
+    fn headerless_and_errors_name_line_and_column() {
+        let (_d, p) = write("1,2.5\n2,3.5\n");
+        let t = read_csv(&p).unwrap();
+        assert!(!t.had_header);
+        assert_eq!(t.rows, vec![vec![1.0, 2.5], vec![2.0, 3.5]]);
+
+        let (_d, p) = write("a,b\n1,2\n3,\n");
+        let e = read_csv(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("t.csv") && e.contains("missing value at line 3, column 'b'"),
+            "{e}"
+        );
+
+        let (_d, p) = write("a,b\n1,2\n3,x7\n");
+        let e = read_csv(&p).unwrap_err().to_string();
+        assert!(
+            e.contains("non-numeric value 'x7' at line 3, column 'b'"),
+            "{e}"
+        );
+    }
+}

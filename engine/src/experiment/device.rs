@@ -1,0 +1,93 @@
+//! Choosing where training runs. The CPU (burn's flex backend) is always there; GPU backends
+//! exist only when the binary was built with the matching cargo feature.
+
+use crate::{Error, Result};
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeviceChoice {
+    #[default]
+    Cpu,
+    Cuda,
+    Vulkan,
+}
+
+impl DeviceChoice {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "cpu" => Ok(DeviceChoice::Cpu),
+            "cuda" | "gpu" => Ok(DeviceChoice::Cuda),
+            "vulkan" | "wgpu" => Ok(DeviceChoice::Vulkan),
+            _ => Err(Error::invalid(format!(
+                "unknown device '{s}': choose cpu, cuda or vulkan"
+            ))),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceChoice::Cpu => "cpu",
+            DeviceChoice::Cuda => "cuda",
+            DeviceChoice::Vulkan => "vulkan",
+        }
+    }
+
+    /// The autodiff device for training.
+    pub fn training_device(self) -> Result<Device> {
+        Ok(self.plain_device()?.autodiff())
+    }
+
+    fn plain_device(self) -> Result<Device> {
+        match self {
+            DeviceChoice::Cpu => Ok(Device::flex()),
+            DeviceChoice::Cuda => cuda(),
+            DeviceChoice::Vulkan => vulkan(),
+        }
+    }
+}
+
+#[cfg(feature = "cuda")]
+fn cuda() -> Result<Device> {
+    gpu_guard("CUDA", || Device::cuda(0))
+}
+
+#[cfg(not(feature = "cuda"))]
+fn cuda() -> Result<Device> {
+    Err(Error::invalid(
+        "this petri was built without CUDA: rebuild with `cargo build --release --features cuda` (needs the internet \
+         while building), or use --device vulkan with a `--features wgpu` build",
+    ))
+}
+
+#[cfg(feature = "wgpu")]
+fn vulkan() -> Result<Device> {
+    gpu_guard("Vulkan", || {
+        Device::vulkan(burn::tensor::DeviceKind::DefaultDevice)
+    })
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn vulkan() -> Result<Device> {
+    Err(Error::invalid(
+        "this petri was built without Vulkan: rebuild with `cargo build --release --features wgpu`",
+    ))
+}
+
+/// Opens a GPU device and runs one tiny operation on it, turning a missing driver or GPU (which
+/// the backends report by panicking) into an error the user can act on.
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+fn gpu_guard(name: &str, open: impl FnOnce() -> Device + std::panic::UnwindSafe) -> Result<Device> {
+    let probe = std::panic::catch_unwind(|| {
+        let device = open();
+        let t = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0], &device);
+        let _ = t.sum().into_scalar::<f32>();
+        device
+    });
+    probe.map_err(|_| {
+        Error::invalid(format!(
+            "no usable {name} GPU was found (is the driver installed?); use --device cpu"
+        ))
+    })
+}

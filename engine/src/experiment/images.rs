@@ -1,0 +1,227 @@
+//! The classification part (ResNet-18: random weights, frozen ImageNet features, fine-tuning)
+//! and the augmentation part (unmodified, augmented-only and combined training data) on
+//! MedMNIST-format files.
+
+use super::classify::{AugmentMode, ImageClassifier, classification_metrics, predict_probs};
+use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
+use super::{Part, Profile, RunOptions};
+use crate::augment::Pipeline;
+use crate::data::medmnist::{self, MedMnist};
+use crate::data::registry;
+use crate::data::split::Normalization;
+use crate::metrics::classification as cls;
+use crate::model::resnet::{ResNet, ResNetConfig};
+use crate::train::{Event, Optimizer, TrainConfig, fit};
+use crate::{Error, Result};
+use burn::module::Module;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+/// The settings of a part under a profile, before user overrides.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ImagePreset {
+    pub dataset: &'static str,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub optimizer: Optimizer,
+    /// Training images used (a seeded random subset), `None` for all.
+    pub train_limit: Option<usize>,
+    pub val_limit: Option<usize>,
+    pub augmentation: Pipeline,
+}
+
+pub fn preset(part: Part, profile: Profile) -> ImagePreset {
+    let sgd = Optimizer::Sgd {
+        lr: 0.001,
+        momentum: 0.9,
+    };
+    match (part, profile) {
+        (Part::Classification, Profile::Paper) => ImagePreset {
+            dataset: "pathmnist",
+            epochs: 5,
+            batch_size: 128,
+            optimizer: sgd,
+            train_limit: None,
+            val_limit: None,
+            augmentation: Pipeline::default(),
+        },
+        (Part::Classification, Profile::Quick) => ImagePreset {
+            dataset: "pathmnist",
+            epochs: 5,
+            batch_size: 32,
+            optimizer: sgd,
+            train_limit: Some(3000),
+            val_limit: Some(1000),
+            augmentation: Pipeline::default(),
+        },
+        (_, profile) => ImagePreset {
+            dataset: "breastmnist",
+            epochs: if profile == Profile::Paper { 10 } else { 6 },
+            batch_size: 16,
+            optimizer: sgd,
+            train_limit: None,
+            val_limit: None,
+            augmentation: Pipeline::course_default(),
+        },
+    }
+}
+
+/// Where the data for a run is: `--data`, else the preset's dataset in the data dir.
+pub fn resolve_data(options: &RunOptions, dataset: &str) -> Result<PathBuf> {
+    if let Some(p) = &options.data {
+        return Ok(p.clone());
+    }
+    let info = registry::medmnist(dataset).expect("preset datasets are registered");
+    let path = options.data_dir.join("medmnist").join(info.file_name(28));
+    if !path.exists() {
+        return Err(Error::invalid(format!(
+            "{} is not in {}: run `petri data fetch {}` (~{} MB) or pass --data FILE.npz",
+            info.flag,
+            options.data_dir.display(),
+            info.flag,
+            info.approx_bytes_28 / 1_000_000
+        )));
+    }
+    Ok(path)
+}
+
+/// ImageNet ResNet-18 weights in the data dir, if present.
+pub fn find_weights(data_dir: &Path) -> Option<PathBuf> {
+    ["resnet18.safetensors", "resnet18-f37072fd.pth"]
+        .iter()
+        .map(|f| data_dir.join("weights").join(f))
+        .find(|p| p.exists())
+}
+
+fn subset(split: &mut medmnist::ImageSplit, limit: Option<usize>, seed: u64, name: &str) {
+    if let Some(limit) = limit.filter(|&l| l < split.len()) {
+        let mut idx = crate::rng::Rng::derive(seed, name).permutation(split.len());
+        idx.truncate(limit);
+        idx.sort_unstable();
+        *split = split.select(&idx);
+    }
+}
+
+pub fn run(
+    options: &RunOptions,
+    events: &dyn Fn(Event),
+    stop: &AtomicBool,
+) -> Result<ExperimentRecord> {
+    let started = Instant::now();
+    let preset = preset(options.part, options.profile);
+    let experiments = options.selected()?;
+    let path = resolve_data(options, preset.dataset)?;
+    let mut data: MedMnist = medmnist::load(&path)?;
+    let train_limit = options.limit.or(preset.train_limit);
+    subset(&mut data.train, train_limit, options.seed, "train-subset");
+    subset(&mut data.val, preset.val_limit, options.seed, "val-subset");
+    preset.augmentation.validate().map_err(Error::invalid)?;
+
+    let config = TrainConfig {
+        epochs: options.epochs.unwrap_or(preset.epochs),
+        batch_size: preset.batch_size,
+        optimizer: preset.optimizer,
+        seed: options.seed,
+    };
+    let device = options.device.training_device()?;
+    let plain = device.clone().without_autodiff();
+    let norm = Normalization::uniform(data.train.channels, 0.5, 0.5);
+    let mut record = ExperimentRecord::new(
+        options.part,
+        options.profile,
+        options.seed,
+        options.device.name(),
+        DataRef {
+            path: path.display().to_string(),
+            sha256: file_sha256(&path),
+            description: format!(
+                "{} ({}), train {} / val {} / test {} images",
+                data.flag
+                    .as_deref()
+                    .unwrap_or("custom MedMNIST-format file"),
+                data.task,
+                data.train.len(),
+                data.val.len(),
+                data.test.len()
+            ),
+        },
+        serde_json::json!({ "train": config, "preset": preset, "train_images": data.train.len(), "normalization": norm }),
+    );
+    record.class_names = data.class_names.clone();
+
+    for name in &experiments {
+        let (mode, pretrained) = match name.as_str() {
+            "scratch" | "unmodified" => (AugmentMode::Unmodified, None),
+            "augmented" => (AugmentMode::Augmented, None),
+            "combined" => (AugmentMode::Combined, None),
+            "frozen" | "finetune" => match find_weights(&options.data_dir) {
+                Some(w) => (AugmentMode::Unmodified, Some(w)),
+                None if options.experiments.is_empty() => {
+                    let note = format!(
+                        "skipped '{name}': it needs ImageNet ResNet-18 weights, which are not in {}; put torchvision's \
+                         resnet18-f37072fd.pth or timm's resnet18 safetensors there to run it",
+                        options.data_dir.join("weights").display()
+                    );
+                    events(Event::Note(note.clone()));
+                    record.notes.push(note);
+                    continue;
+                }
+                None => {
+                    return Err(Error::invalid(format!(
+                        "'{name}' needs ImageNet ResNet-18 weights: put torchvision's resnet18-f37072fd.pth (or timm's \
+                         resnet18 .safetensors, same tensor names) in {}",
+                        options.data_dir.join("weights").display()
+                    )));
+                }
+            },
+            other => return Err(Error::invalid(format!("unknown experiment '{other}'"))),
+        };
+        if let Some(w) = pretrained {
+            return Err(Error::invalid(format!(
+                "loading pretrained weights ({}) is not implemented yet; run --experiment scratch",
+                w.display()
+            )));
+        }
+        events(Event::RunStarted { name: name.clone() });
+        let run_start = Instant::now();
+        // Random initialisation really is random here: no weights are loaded (the original's
+        // "scratch" run silently loaded ImageNet weights).
+        let model: ResNet = ResNetConfig::new(data.num_classes())
+            .with_in_channels(data.train.channels)
+            .init(&device);
+        let learner = ImageClassifier {
+            train: &data.train,
+            val: &data.val,
+            task: data.task,
+            num_classes: data.num_classes(),
+            normalization: norm.clone(),
+            augment: preset.augmentation.clone(),
+            mode,
+        };
+        let fitted = fit(&learner, model, &config, &device, events, stop)?;
+        let mut run = ModelRun::new(name.clone());
+        run.trainable_params = Some(crate::model::trainable_params(&fitted.model));
+        run.outcome = fitted.outcome;
+        run.epochs = fitted.epochs;
+        let model = fitted.model.valid();
+        let probs = predict_probs(&model, &data.test, data.task, &norm, &plain);
+        run.test = classification_metrics(data.task, &probs, &data.test.labels);
+        if data.task != registry::Task::MultiLabel {
+            let truth: Vec<usize> = data.test.labels.iter().map(|l| l[0] as usize).collect();
+            let pred: Vec<usize> = probs.iter().map(|p| cls::predict(p)).collect();
+            let cm = cls::confusion_matrix(&pred, &truth, data.num_classes());
+            run.per_class
+                .insert("recall".into(), cls::per_class_recall(&cm));
+            run.confusion = Some(cm);
+        }
+        run.seconds = run_start.elapsed().as_secs_f64();
+        let stopped = run.outcome == crate::train::Outcome::Stopped;
+        record.runs.push(run);
+        if stopped {
+            break;
+        }
+    }
+    record.seconds = started.elapsed().as_secs_f64();
+    Ok(record)
+}

@@ -1,0 +1,149 @@
+//! The course's experiments as presets: the original module's settings with its mistakes fixed.
+//! Each part has a `quick` profile (minutes on a 2-core CPU) and a `paper` profile (the
+//! original's epochs and data). Running one returns an `ExperimentRecord` with every number a
+//! student sees, computed from predictions, plus the seed and data checksum that reproduce it.
+
+pub mod classify;
+pub mod device;
+pub mod images;
+pub mod record;
+pub mod regression;
+pub mod segment;
+
+pub use device::DeviceChoice;
+pub use record::{ExperimentRecord, ModelRun};
+
+use crate::train::Event;
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Part {
+    Classification,
+    Augmentation,
+    Segmentation,
+    Regression,
+}
+
+impl Part {
+    pub const ALL: [Part; 4] = [
+        Part::Classification,
+        Part::Augmentation,
+        Part::Segmentation,
+        Part::Regression,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Part::Classification => "classification",
+            Part::Augmentation => "augmentation",
+            Part::Segmentation => "segmentation",
+            Part::Regression => "regression",
+        }
+    }
+
+    pub fn parse(s: &str) -> Result<Part> {
+        Part::ALL.into_iter().find(|p| p.name() == s.to_ascii_lowercase()).ok_or_else(|| {
+            Error::invalid(format!("unknown part '{s}': choose classification, augmentation, segmentation or regression"))
+        })
+    }
+
+    /// The experiments of this part, in the order they run by default.
+    pub fn experiments(self) -> &'static [&'static str] {
+        match self {
+            Part::Classification => &["scratch", "frozen", "finetune"],
+            Part::Augmentation => &["unmodified", "augmented", "combined"],
+            Part::Segmentation => &["unet"],
+            Part::Regression => &["linear", "tree", "forest", "nn", "nn-deep"],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "kebab-case")]
+pub enum Profile {
+    /// Small enough for minutes on a 2-core CPU.
+    #[default]
+    Quick,
+    /// The original module's epochs and data.
+    Paper,
+}
+
+impl Profile {
+    pub fn parse(s: &str) -> Result<Profile> {
+        match s {
+            "quick" => Ok(Profile::Quick),
+            "paper" => Ok(Profile::Paper),
+            _ => Err(Error::invalid(format!(
+                "unknown profile '{s}': choose quick or paper"
+            ))),
+        }
+    }
+}
+
+/// Everything a user can set for a run; `None` means the preset's value.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunOptions {
+    pub part: Part,
+    /// Run only these experiments (default: all of the part's).
+    pub experiments: Vec<String>,
+    pub data: Option<PathBuf>,
+    pub data_dir: PathBuf,
+    pub profile: Profile,
+    pub epochs: Option<usize>,
+    /// Use at most this many training images (rows for regression: splits).
+    pub limit: Option<usize>,
+    pub device: DeviceChoice,
+    pub seed: u64,
+}
+
+impl RunOptions {
+    pub fn new(part: Part, data_dir: PathBuf) -> Self {
+        RunOptions {
+            part,
+            experiments: Vec::new(),
+            data: None,
+            data_dir,
+            profile: Profile::Quick,
+            epochs: None,
+            limit: None,
+            device: DeviceChoice::Cpu,
+            seed: 0,
+        }
+    }
+
+    /// The experiments to run, checked against the part's list.
+    pub fn selected(&self) -> Result<Vec<String>> {
+        let known = self.part.experiments();
+        if self.experiments.is_empty() {
+            return Ok(known.iter().map(|s| s.to_string()).collect());
+        }
+        for e in &self.experiments {
+            if !known.contains(&e.as_str()) {
+                return Err(Error::invalid(format!(
+                    "{} has no experiment '{e}'; choose from {}",
+                    self.part.name(),
+                    known.join(", ")
+                )));
+            }
+        }
+        Ok(self.experiments.clone())
+    }
+}
+
+/// Runs a part's experiments, reporting progress through `events`. A stop request ends the
+/// current training at its next batch; what finished is still in the record.
+pub fn run(
+    options: &RunOptions,
+    events: &dyn Fn(Event),
+    stop: &AtomicBool,
+) -> Result<ExperimentRecord> {
+    match options.part {
+        Part::Classification | Part::Augmentation => images::run(options, events, stop),
+        Part::Segmentation => segment::run(options, events, stop),
+        Part::Regression => regression::run(options, events, stop),
+    }
+}

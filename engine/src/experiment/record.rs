@@ -1,0 +1,124 @@
+//! The record of an experiment: configuration, seed, versions, data checksum, per-epoch curves
+//! and final metrics, written atomically as JSON so a crash never leaves half a record.
+
+use super::{Part, Profile};
+use crate::metrics::MeanStd;
+use crate::train::{EpochRecord, Metrics, Outcome};
+use crate::{Result, atomic};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// One trained (or fitted) model of an experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRun {
+    pub name: String,
+    pub outcome: Outcome,
+    pub trainable_params: Option<usize>,
+    pub epochs: Vec<EpochRecord>,
+    /// Metrics on the held-out test data.
+    pub test: Metrics,
+    /// `confusion[t][p]` on the test split (classification).
+    pub confusion: Option<Vec<Vec<u64>>>,
+    /// Per-class metrics on the test split (`recall`, `dice`, `iou`), by class index.
+    pub per_class: BTreeMap<String, Vec<Option<f64>>>,
+    /// Metrics over repeated splits (regression): mean and standard deviation.
+    pub repeated: BTreeMap<String, MeanStd>,
+    pub seconds: f64,
+}
+
+impl ModelRun {
+    pub fn new(name: impl Into<String>) -> Self {
+        ModelRun {
+            name: name.into(),
+            outcome: Outcome::Finished,
+            trainable_params: None,
+            epochs: Vec::new(),
+            test: Metrics::new(),
+            confusion: None,
+            per_class: BTreeMap::new(),
+            repeated: BTreeMap::new(),
+            seconds: 0.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DataRef {
+    pub path: String,
+    /// SHA-256 of the data file (`None` for embedded data or folders).
+    pub sha256: Option<String>,
+    pub description: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExperimentRecord {
+    pub part: Part,
+    pub profile: Profile,
+    pub seed: u64,
+    pub device: String,
+    pub threads: usize,
+    pub petri_version: String,
+    pub burn_version: String,
+    pub data: DataRef,
+    /// The preset's settings after the user's overrides (epochs, batch size, optimiser, ...).
+    pub config: serde_json::Value,
+    pub class_names: Vec<String>,
+    pub runs: Vec<ModelRun>,
+    pub notes: Vec<String>,
+    pub started_unix: u64,
+    pub seconds: f64,
+}
+
+impl ExperimentRecord {
+    pub fn new(
+        part: Part,
+        profile: Profile,
+        seed: u64,
+        device: &str,
+        data: DataRef,
+        config: serde_json::Value,
+    ) -> Self {
+        ExperimentRecord {
+            part,
+            profile,
+            seed,
+            device: device.to_string(),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            petri_version: env!("CARGO_PKG_VERSION").to_string(),
+            burn_version: "0.22.1".to_string(),
+            data,
+            config,
+            class_names: Vec::new(),
+            runs: Vec::new(),
+            notes: Vec::new(),
+            started_unix: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            seconds: 0.0,
+        }
+    }
+
+    /// Writes the record into `dir` as `PART-UNIXTIME-seedSEED.json` and returns its path.
+    pub fn save(&self, dir: &Path) -> Result<PathBuf> {
+        let path = dir.join(format!(
+            "{}-{}-seed{}.json",
+            self.part.name(),
+            self.started_unix,
+            self.seed
+        ));
+        atomic::write_json_atomic(&path, self)?;
+        Ok(path)
+    }
+
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
+        serde_json::from_str(&text)
+            .map_err(|e| crate::Error::format(path, format!("not a Petri run record: {e}")))
+    }
+}
+
+/// SHA-256 of a file, for the record.
+pub fn file_sha256(path: &Path) -> Option<String> {
+    crate::download::digests(path).ok().map(|(_, sha)| sha)
+}

@@ -1,0 +1,341 @@
+//! The segmentation part: a U-Net (4 levels, bilinear upsampling) trained with per-pixel
+//! cross-entropy and Adam. Training images get paired random flips; validation and test images
+//! are never augmented (the original notebook augmented them). The skin autofluorescence set is
+//! used when present; any image + mask folder works with `--data`.
+
+use super::record::{DataRef, ExperimentRecord, ModelRun};
+use super::{Profile, RunOptions};
+use crate::augment::{Pipeline, Transform};
+use crate::data::image::{Image, Mask};
+use crate::data::segmentation::{self, Prepare, Sample};
+use crate::data::split::{Normalization, group_split};
+use crate::metrics::{mean_defined, segmentation as seg};
+use crate::model::unet::{UNet, UNetConfig};
+use crate::rng::Rng;
+use crate::train::{Event, Learner, Metrics, Optimizer, TrainConfig, fit};
+use crate::{Error, Result};
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SegmentationPreset {
+    pub prepare: Prepare,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub optimizer: Optimizer,
+    pub depth: usize,
+    pub base_channels: usize,
+    /// Fractions for train / val / test when the folder has no split folders.
+    pub split: [f64; 3],
+    /// Per-class loss weights (`None`: unweighted).
+    pub class_weights: Option<Vec<f32>>,
+}
+
+pub fn preset(profile: Profile) -> SegmentationPreset {
+    SegmentationPreset {
+        prepare: match profile {
+            Profile::Quick => Prepare::ResizeTile {
+                resize: 256,
+                tile: 128,
+            },
+            Profile::Paper => Prepare::Tile(256),
+        },
+        epochs: if profile == Profile::Paper { 10 } else { 12 },
+        batch_size: 8,
+        optimizer: Optimizer::Adam { lr: 0.001 },
+        depth: 4,
+        base_channels: 16,
+        split: [0.7, 0.15, 0.15],
+        class_weights: None,
+    }
+}
+
+pub struct Segmenter<'a> {
+    pub train: &'a [Sample],
+    pub val: &'a [Sample],
+    pub num_classes: usize,
+    pub normalization: Normalization,
+    pub augment: Pipeline,
+    pub class_weights: Option<Vec<f32>>,
+}
+
+fn to_tensors(
+    samples: &[(Image, Mask)],
+    norm: &Normalization,
+    device: &Device,
+) -> (Tensor<4>, Tensor<1, Int>) {
+    let (c, h, w) = (
+        samples[0].0.channels,
+        samples[0].0.height,
+        samples[0].0.width,
+    );
+    let mut x = Vec::with_capacity(samples.len() * c * h * w);
+    let mut y = Vec::with_capacity(samples.len() * h * w);
+    for (img, mask) in samples {
+        let mut img = img.clone();
+        norm.apply(&mut img);
+        x.extend_from_slice(&img.data);
+        y.extend(mask.data.iter().map(|&v| v as i64));
+    }
+    (
+        Tensor::from_data(TensorData::new(x, [samples.len(), c, h, w]), device),
+        Tensor::from_data(TensorData::new(y, [samples.len() * h * w]), device),
+    )
+}
+
+/// `[N, C, H, W]` logits to `[N*H*W, C]` rows, matching the flattened masks.
+fn pixel_rows(logits: Tensor<4>) -> Tensor<2> {
+    let [n, c, h, w] = logits.dims();
+    logits.permute([0, 2, 3, 1]).reshape([n * h * w, c])
+}
+
+/// Predicted class per pixel for each sample.
+pub fn predict_masks(
+    model: &UNet,
+    samples: &[Sample],
+    norm: &Normalization,
+    device: &Device,
+) -> Vec<Mask> {
+    let mut out = Vec::with_capacity(samples.len());
+    for chunk in samples.chunks(8) {
+        let pairs: Vec<(Image, Mask)> = chunk
+            .iter()
+            .map(|s| (s.image.clone(), s.mask.clone()))
+            .collect();
+        let (x, _) = to_tensors(&pairs, norm, device);
+        let logits = model.forward(x);
+        let [n, _, h, w] = logits.dims();
+        let pred: Vec<i64> = logits
+            .argmax(1)
+            .into_data()
+            .convert::<i64>()
+            .try_to_vec::<i64>()
+            .expect("class indices");
+        for i in 0..n {
+            out.push(Mask::new(
+                h,
+                w,
+                pred[i * h * w..(i + 1) * h * w]
+                    .iter()
+                    .map(|&v| v as u8)
+                    .collect(),
+            ));
+        }
+    }
+    out
+}
+
+/// Pixel accuracy, Dice and IoU per class, and their means over all pixels of `samples`.
+pub fn segmentation_metrics(
+    pred: &[Mask],
+    samples: &[Sample],
+    classes: usize,
+    background: Option<usize>,
+) -> (Metrics, Vec<Option<f64>>, Vec<Option<f64>>) {
+    let p: Vec<u8> = pred.iter().flat_map(|m| m.data.iter().copied()).collect();
+    let t: Vec<u8> = samples
+        .iter()
+        .flat_map(|s| s.mask.data.iter().copied())
+        .collect();
+    let dice = seg::dice_per_class(&p, &t, classes);
+    let iou = seg::iou_per_class(&p, &t, classes);
+    let mut m = Metrics::new();
+    m.insert("pixel_accuracy".into(), seg::pixel_accuracy(&p, &t));
+    if let Some(d) = mean_defined(&dice) {
+        m.insert("dice_mean".into(), d);
+    }
+    if let Some(i) = mean_defined(&iou) {
+        m.insert("iou_mean".into(), i);
+    }
+    let fg: Vec<Option<f64>> = dice
+        .iter()
+        .enumerate()
+        .filter(|(c, _)| Some(*c) != background)
+        .map(|(_, d)| *d)
+        .collect();
+    if let Some(d) = mean_defined(&fg) {
+        m.insert("dice_foreground".into(), d);
+    }
+    (m, dice, iou)
+}
+
+impl Learner for Segmenter<'_> {
+    type Model = UNet;
+
+    fn train_len(&self) -> usize {
+        self.train.len()
+    }
+
+    fn batch_loss(
+        &self,
+        model: &UNet,
+        indices: &[usize],
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Tensor<1> {
+        let pairs: Vec<(Image, Mask)> = indices
+            .iter()
+            .map(|&i| {
+                self.augment
+                    .apply_pair(&self.train[i].image, &self.train[i].mask, rng)
+            })
+            .collect();
+        let (x, y) = to_tensors(&pairs, &self.normalization, device);
+        let mut loss = CrossEntropyLossConfig::new();
+        if let Some(w) = &self.class_weights {
+            loss = loss.with_weights(Some(w.clone()));
+        }
+        loss.init(device).forward(pixel_rows(model.forward(x)), y)
+    }
+
+    fn validate(&self, model: &UNet, device: &Device) -> Metrics {
+        let pred = predict_masks(model, self.val, &self.normalization, device);
+        let (mut m, _, _) = segmentation_metrics(&pred, self.val, self.num_classes, None);
+        // Validation loss, without augmentation.
+        let mut total = 0.0;
+        for chunk in self.val.chunks(8) {
+            let pairs: Vec<(Image, Mask)> = chunk
+                .iter()
+                .map(|s| (s.image.clone(), s.mask.clone()))
+                .collect();
+            let (x, y) = to_tensors(&pairs, &self.normalization, device);
+            let l: f32 = CrossEntropyLossConfig::new()
+                .init(device)
+                .forward(pixel_rows(model.forward(x)), y)
+                .into_scalar();
+            total += l as f64 * chunk.len() as f64;
+        }
+        m.insert("loss".into(), total / self.val.len().max(1) as f64);
+        m
+    }
+}
+
+pub fn run(
+    options: &RunOptions,
+    events: &dyn Fn(Event),
+    stop: &AtomicBool,
+) -> Result<ExperimentRecord> {
+    let started = Instant::now();
+    let preset = preset(options.profile);
+    options.selected()?;
+    let root = match &options.data {
+        Some(p) => p.clone(),
+        None => {
+            let skin = options.data_dir.join("skin-autofluorescence");
+            if !skin.is_dir() {
+                return Err(Error::invalid(format!(
+                    "the skin autofluorescence set is not in {}: copy it there (see `petri data list`) or pass \
+                     --data FOLDER with images/ and masks/",
+                    options.data_dir.display()
+                )));
+            }
+            skin
+        }
+    };
+    let data = segmentation::load(&root, None, preset.prepare)?;
+    let classes = data.class_names.len();
+    let background = data.class_names.iter().position(|n| n == "background");
+
+    // Use the folder's own splits when it has them; else split by source image.
+    let (train, val, test): (Vec<Sample>, Vec<Sample>, Vec<Sample>) =
+        if data.splits.contains_key("train") {
+            let get = |k: &str| data.splits.get(k).cloned().unwrap_or_default();
+            let (train, mut val, mut test) = (get("train"), get("val"), get("test"));
+            if val.is_empty() || test.is_empty() {
+                return Err(Error::format(
+                    &root,
+                    "has a train/ folder but lacks val/ or test/ pairs",
+                ));
+            }
+            val.shrink_to_fit();
+            test.shrink_to_fit();
+            (train, val, test)
+        } else {
+            let all: Vec<Sample> = data.splits.values().flatten().cloned().collect();
+            let groups: Vec<usize> = all.iter().map(|s| s.source).collect();
+            let parts = group_split(&groups, &preset.split, options.seed)?;
+            let take = |p: &[usize]| p.iter().map(|&i| all[i].clone()).collect::<Vec<_>>();
+            (take(&parts[0]), take(&parts[1]), take(&parts[2]))
+        };
+    let mut train = train;
+    if let Some(limit) = options.limit.filter(|&l| l < train.len()) {
+        let mut idx = Rng::derive(options.seed, "train-subset").permutation(train.len());
+        idx.truncate(limit);
+        idx.sort_unstable();
+        train = idx.into_iter().map(|i| train[i].clone()).collect();
+    }
+    let side = train[0].image.height;
+    if side % (1 << preset.depth) != 0 {
+        return Err(Error::invalid(format!(
+            "training images of {side} px do not halve {} times",
+            preset.depth
+        )));
+    }
+    let normalization = Normalization::fit(train.iter().map(|s| &s.image))?;
+    let config = TrainConfig {
+        epochs: options.epochs.unwrap_or(preset.epochs),
+        batch_size: preset.batch_size,
+        optimizer: preset.optimizer,
+        seed: options.seed,
+    };
+    let device = options.device.training_device()?;
+    let plain = device.clone().without_autodiff();
+    let mut record = ExperimentRecord::new(
+        options.part,
+        options.profile,
+        options.seed,
+        options.device.name(),
+        DataRef {
+            path: root.display().to_string(),
+            sha256: None,
+            description: format!(
+                "{} image/mask pairs, label map: {}; samples train {} / val {} / test {}",
+                data.sources.len(),
+                data.label_map.name(),
+                train.len(),
+                val.len(),
+                test.len()
+            ),
+        },
+        serde_json::json!({ "preset": preset, "train": config, "normalization": normalization }),
+    );
+    record.class_names = data.class_names.clone();
+
+    events(Event::RunStarted {
+        name: "unet".into(),
+    });
+    let model = UNetConfig::new(classes)
+        .with_in_channels(train[0].image.channels)
+        .with_depth(preset.depth)
+        .with_base_channels(preset.base_channels)
+        .init(&device);
+    let learner = Segmenter {
+        train: &train,
+        val: &val,
+        num_classes: classes,
+        normalization: normalization.clone(),
+        augment: Pipeline::new(vec![
+            Transform::RandomHorizontalFlip { p: 0.5 },
+            Transform::RandomVerticalFlip { p: 0.5 },
+        ]),
+        class_weights: preset.class_weights.clone(),
+    };
+    let fitted = fit(&learner, model, &config, &device, events, stop)?;
+    let mut run = ModelRun::new("unet");
+    run.trainable_params = Some(crate::model::trainable_params(&fitted.model));
+    run.outcome = fitted.outcome;
+    run.epochs = fitted.epochs;
+    let model = fitted.model.valid();
+    let pred = predict_masks(&model, &test, &normalization, &plain);
+    let (metrics, dice, iou) = segmentation_metrics(&pred, &test, classes, background);
+    run.test = metrics;
+    run.per_class.insert("dice".into(), dice);
+    run.per_class.insert("iou".into(), iou);
+    run.seconds = started.elapsed().as_secs_f64();
+    record.runs.push(run);
+    record.seconds = started.elapsed().as_secs_f64();
+    Ok(record)
+}

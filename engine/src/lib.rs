@@ -1,0 +1,16 @@
+//! `petri-engine`: everything Petri computes — datasets, augmentation, models, training,
+//! metrics and grading logic. It never draws or prints: callers get values back and, for long
+//! jobs, events over a channel. The `petri` binary (in `tui/`) is the only terminal code.
+
+pub mod atomic;
+pub mod augment;
+pub mod data;
+pub mod download;
+pub mod error;
+pub mod experiment;
+pub mod metrics;
+pub mod model;
+pub mod rng;
+pub mod train;
+
+pub use error::{Error, Result};

@@ -1,0 +1,184 @@
+//! The training loop, shared by every experiment. A `Learner` says how to compute a batch's
+//! loss and how to evaluate; `fit` runs epochs, sends `Event`s, honours a stop request at the
+//! next batch, and keeps every random choice tied to the run's seed.
+
+pub mod events;
+
+pub use events::{EpochRecord, Event};
+
+use crate::rng::Rng;
+use crate::{Error, Result};
+use burn::module::Module;
+use burn::optim::{
+    AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig, momentum::MomentumConfig,
+};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+/// The optimisers the course uses. SGD's dampening is 0, as in PyTorch.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum Optimizer {
+    Sgd { lr: f64, momentum: f64 },
+    Adam { lr: f64 },
+}
+
+impl Optimizer {
+    pub fn lr(&self) -> f64 {
+        match self {
+            Optimizer::Sgd { lr, .. } | Optimizer::Adam { lr } => *lr,
+        }
+    }
+
+    fn build(&self) -> ModuleOptimizer {
+        match self {
+            Optimizer::Sgd { momentum, .. } => SgdConfig::new()
+                .with_momentum((*momentum > 0.0).then(|| {
+                    MomentumConfig::new()
+                        .with_momentum(*momentum)
+                        .with_dampening(0.0)
+                }))
+                .init(),
+            Optimizer::Adam { .. } => AdamConfig::new().init(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainConfig {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub optimizer: Optimizer,
+    pub seed: u64,
+}
+
+/// Metrics of one evaluation, by name (`accuracy`, `auc`, `loss`, `dice_mean`, ...).
+pub type Metrics = BTreeMap<String, f64>;
+
+/// What a task supplies to the loop.
+pub trait Learner {
+    type Model: Module + Clone;
+
+    /// Number of training examples (after any duplication for combined augmentation).
+    fn train_len(&self) -> usize;
+
+    /// The mean loss of the examples `indices` (on an autodiff device). `rng` drives any
+    /// augmentation of this batch.
+    fn batch_loss(
+        &self,
+        model: &Self::Model,
+        indices: &[usize],
+        rng: &mut Rng,
+        device: &Device,
+    ) -> Tensor<1>;
+
+    /// Metrics on the validation split, computed from the model's predictions.
+    fn validate(&self, model: &Self::Model, device: &Device) -> Metrics;
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Finished,
+    Stopped,
+}
+
+pub struct Fitted<M> {
+    pub model: M,
+    pub epochs: Vec<EpochRecord>,
+    pub outcome: Outcome,
+}
+
+/// Trains `model` on `learner`'s data. `device` must be an autodiff device.
+pub fn fit<L: Learner>(
+    learner: &L,
+    mut model: L::Model,
+    config: &TrainConfig,
+    device: &Device,
+    events: &dyn Fn(Event),
+    stop: &AtomicBool,
+) -> Result<Fitted<L::Model>> {
+    if !device.is_autodiff() {
+        return Err(Error::invalid("training needs an autodiff device"));
+    }
+    let n = learner.train_len();
+    if n == 0 || config.batch_size == 0 || config.epochs == 0 {
+        return Err(Error::invalid(format!(
+            "nothing to train: {n} examples, batch size {}, {} epochs",
+            config.batch_size, config.epochs
+        )));
+    }
+    device.seed(config.seed);
+    let mut optim = config.optimizer.build();
+    let batches_per_epoch = n.div_ceil(config.batch_size);
+    let total_batches = batches_per_epoch * config.epochs;
+    events(Event::Started {
+        epochs: config.epochs,
+        batches_per_epoch,
+        examples: n,
+        trainable_params: crate::model::trainable_params(&model),
+    });
+
+    let started = Instant::now();
+    let mut done_batches = 0usize;
+    let mut records = Vec::new();
+    for epoch in 1..=config.epochs {
+        let epoch_start = Instant::now();
+        let mut loss_sum = 0.0;
+        let mut seen = 0usize;
+        let batches = crate::data::split::batches(n, config.batch_size, Some((config.seed, epoch)));
+        let mut aug_rng = Rng::derive(config.seed, &format!("augment-epoch-{epoch}"));
+        for (b, idx) in batches.iter().enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                events(Event::Stopped { epoch, batch: b });
+                return Ok(Fitted {
+                    model,
+                    epochs: records,
+                    outcome: Outcome::Stopped,
+                });
+            }
+            let t = Instant::now();
+            let loss = learner.batch_loss(&model, idx, &mut aug_rng, device);
+            let loss_value: f32 = loss.clone().into_scalar::<f32>();
+            if !loss_value.is_finite() {
+                return Err(Error::invalid(format!(
+                    "the loss became {loss_value} at epoch {epoch}, batch {}: lower the learning rate",
+                    b + 1
+                )));
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(config.optimizer.lr(), model, grads);
+            loss_sum += loss_value as f64 * idx.len() as f64;
+            seen += idx.len();
+            done_batches += 1;
+            let elapsed = started.elapsed().as_secs_f64();
+            events(Event::Batch {
+                epoch,
+                batch: b + 1,
+                batches: batches_per_epoch,
+                loss: loss_value,
+                examples_per_sec: idx.len() as f64 / t.elapsed().as_secs_f64().max(1e-9),
+                eta_secs: elapsed / done_batches as f64 * (total_batches - done_batches) as f64,
+            });
+        }
+        let train_loss = loss_sum / seen.max(1) as f64;
+        let val = learner.validate(&model.valid(), &device.clone().without_autodiff());
+        let record = EpochRecord {
+            epoch,
+            train_loss,
+            val,
+            seconds: epoch_start.elapsed().as_secs_f64(),
+        };
+        events(Event::Epoch(record.clone()));
+        records.push(record);
+    }
+    Ok(Fitted {
+        model,
+        epochs: records,
+        outcome: Outcome::Finished,
+    })
+}

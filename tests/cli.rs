@@ -1,0 +1,362 @@
+//! End-to-end tests of the `petri` binary: real processes, real files, exit codes and output.
+//! Tests that need `../shared/data` skip with a message when it is absent.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn petri(args: &[&str], data_dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_petri"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("PETRI_DATA")
+        .output()
+        .expect("petri runs")
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+fn shared_data() -> Option<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data");
+    if dir.is_dir() {
+        Some(dir)
+    } else {
+        eprintln!("skipped: ../shared/data is absent");
+        None
+    }
+}
+
+/// A failing run: non-zero exit, an error naming `needle`, and no panic.
+fn assert_clean_failure(o: &Output, needles: &[&str]) {
+    let (out, err) = text(o);
+    assert!(!o.status.success(), "expected failure, got success: {out}");
+    assert!(!err.contains("panicked"), "panicked: {err}");
+    for n in needles {
+        assert!(err.contains(n), "stderr lacks {n:?}: {err}");
+    }
+}
+
+#[test]
+fn data_info_describes_breastmnist() {
+    let Some(shared) = shared_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let o = petri(
+        &[
+            "data",
+            "info",
+            shared.join("medmnist/breastmnist.npz").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("train 546 / val 78 / test 156"), "{out}");
+    assert!(out.contains("binary classification, 2 classes"), "{out}");
+    assert!(out.contains("grey 28x28"), "{out}");
+    assert!(
+        out.contains("0 malignant") && out.contains("147 (26.9%)"),
+        "{out}"
+    );
+
+    let o = petri(
+        &[
+            "data",
+            "info",
+            "--json",
+            shared.join("medmnist/breastmnist.npz").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["kind"], "medmnist");
+    assert_eq!(v["splits"][0]["count"], 546);
+}
+
+#[test]
+fn data_info_describes_tables_and_segmentation_folders() {
+    let Some(shared) = shared_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let o = petri(
+        &[
+            "data",
+            "info",
+            shared.join("wdbc/breast_cancer.csv").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("rows: 569, columns: 31") && out.contains("Breast Cancer Wisconsin"),
+        "{out}"
+    );
+
+    let o = petri(
+        &[
+            "data",
+            "info",
+            shared.join("segmentation/isbi2012-em").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("train: 30 pairs") && out.contains("binary"),
+        "{out}"
+    );
+}
+
+#[test]
+fn data_list_and_verify_on_an_empty_data_dir() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = petri(&["data", "list"], tmp.path());
+    let (out, _) = text(&o);
+    assert!(o.status.success());
+    for name in [
+        "pathmnist",
+        "chestmnist",
+        "breastmnist",
+        "dermamnist",
+        "bloodmnist",
+        "pneumoniamnist",
+        "organamnist",
+    ] {
+        assert!(out.contains(name), "{name} missing from {out}");
+    }
+    assert!(out.contains("embedded"));
+    let o = petri(&["data", "verify"], tmp.path());
+    assert!(o.status.success());
+    assert!(text(&o).0.contains("No downloaded datasets"));
+}
+
+#[test]
+fn verify_flags_a_corrupted_download() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("medmnist")).unwrap();
+    std::fs::write(
+        tmp.path().join("medmnist/breastmnist.npz"),
+        b"not the real file",
+    )
+    .unwrap();
+    let o = petri(&["data", "verify"], tmp.path());
+    assert_clean_failure(&o, &["failed verification"]);
+    assert!(text(&o).0.contains("MISMATCH"));
+}
+
+#[test]
+fn fetch_rejects_unknown_names_and_sizes() {
+    let tmp = tempfile::tempdir().unwrap();
+    assert_clean_failure(
+        &petri(&["data", "fetch", "nosuchmnist"], tmp.path()),
+        &["unknown dataset 'nosuchmnist'"],
+    );
+    assert_clean_failure(
+        &petri(&["data", "fetch", "breast", "--size", "32"], tmp.path()),
+        &["--size 32"],
+    );
+}
+
+#[test]
+fn without_a_terminal_petri_prints_an_overview() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_petri"))
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let (out, _) = text(&o);
+    assert!(o.status.success());
+    assert!(
+        out.contains("Classification") && out.contains("petri data fetch"),
+        "{out}"
+    );
+}
+
+// ---- Bad input: one test each, all a clean error naming the file. ----
+
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    if let Some(parent) = p.parent() {
+        std::fs::create_dir_all(parent).unwrap();
+    }
+    std::fs::File::create(&p).unwrap().write_all(bytes).unwrap();
+    p
+}
+
+fn info(path: &Path) -> Output {
+    let tmp = tempfile::tempdir().unwrap();
+    petri(&["data", "info", path.to_str().unwrap()], tmp.path())
+}
+
+#[test]
+fn bad_npz_not_a_zip() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(tmp.path(), "fake.npz", b"this is text, not a zip archive");
+    assert_clean_failure(&info(&p), &["fake.npz", "not a readable .npz"]);
+}
+
+#[test]
+fn bad_npz_truncated() {
+    let Some(shared) = shared_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(shared.join("medmnist/breastmnist.npz")).unwrap();
+    let p = write(tmp.path(), "cut.npz", &bytes[..bytes.len() / 2]);
+    assert_clean_failure(&info(&p), &["cut.npz"]);
+}
+
+fn npz_with(dir: &Path, name: &str, arrays: &[(&str, Vec<u8>)]) -> PathBuf {
+    let p = dir.join(name);
+    let f = std::fs::File::create(&p).unwrap();
+    let mut zip = zip::ZipWriter::new(f);
+    for (key, bytes) in arrays {
+        zip.start_file(
+            format!("{key}.npy"),
+            zip::write::SimpleFileOptions::default(),
+        )
+        .unwrap();
+        zip.write_all(bytes).unwrap();
+    }
+    zip.finish().unwrap();
+    p
+}
+
+fn npy(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}\n");
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
+
+fn split_arrays(images: Vec<u8>, labels: Vec<u8>) -> Vec<(&'static str, Vec<u8>)> {
+    let mut v = Vec::new();
+    for s in ["train", "val", "test"] {
+        v.push((
+            if s == "train" {
+                "train_images"
+            } else if s == "val" {
+                "val_images"
+            } else {
+                "test_images"
+            },
+            images.clone(),
+        ));
+        v.push((
+            if s == "train" {
+                "train_labels"
+            } else if s == "val" {
+                "val_labels"
+            } else {
+                "test_labels"
+            },
+            labels.clone(),
+        ));
+    }
+    v
+}
+
+#[test]
+fn bad_npz_unsupported_dtype() {
+    let tmp = tempfile::tempdir().unwrap();
+    let images = npy("<c8", "(2, 2, 2)", &[0; 64]);
+    let labels = npy("|u1", "(2, 1)", &[0, 1]);
+    let p = npz_with(tmp.path(), "complex.npz", &split_arrays(images, labels));
+    assert_clean_failure(&info(&p), &["complex.npz", "unsupported dtype '<c8'"]);
+}
+
+#[test]
+fn bad_npz_image_label_count_mismatch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let images = npy("|u1", "(3, 2, 2)", &[0; 12]);
+    let labels = npy("|u1", "(2, 1)", &[0, 1]);
+    let p = npz_with(tmp.path(), "mismatch.npz", &split_arrays(images, labels));
+    assert_clean_failure(
+        &info(&p),
+        &["mismatch.npz", "image and label counts must match"],
+    );
+}
+
+#[test]
+fn custom_npz_loads_with_inferred_task() {
+    let tmp = tempfile::tempdir().unwrap();
+    let images = npy("|u1", "(3, 4, 4, 3)", &[7; 144]);
+    let labels = npy(
+        "<i8",
+        "(3,)",
+        &[
+            0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0,
+        ],
+    );
+    let p = npz_with(tmp.path(), "mine.npz", &split_arrays(images, labels));
+    let o = info(&p);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("custom dataset") && out.contains("multi-class classification, 3 classes"),
+        "{out}"
+    );
+    assert!(out.contains("colour (RGB) 4x4"), "{out}");
+}
+
+#[test]
+fn bad_csv_missing_and_non_numeric_values() {
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(tmp.path(), "holes.csv", b"a,b,c\n1,2,3\n4,,6\n");
+    assert_clean_failure(
+        &info(&p),
+        &["holes.csv", "missing value at line 3, column 'b'"],
+    );
+    let p = write(tmp.path(), "words.csv", b"a,b,c\n1,2,3\n4,five,6\n");
+    assert_clean_failure(
+        &info(&p),
+        &["words.csv", "non-numeric value 'five' at line 3"],
+    );
+}
+
+fn grey_png(path: &Path, w: u32, h: u32, value: impl Fn(u32, u32) -> u8) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    image::GrayImage::from_fn(w, h, |x, y| image::Luma([value(x, y)]))
+        .save(path)
+        .unwrap();
+}
+
+#[test]
+fn bad_mask_values_outside_the_label_map() {
+    let tmp = tempfile::tempdir().unwrap();
+    grey_png(&tmp.path().join("images/a.png"), 4, 4, |x, _| x as u8 * 40);
+    grey_png(&tmp.path().join("masks/a.png"), 4, 4, |x, _| {
+        if x < 2 { 0 } else { 255 }
+    });
+    grey_png(&tmp.path().join("images/b.png"), 4, 4, |x, _| x as u8 * 40);
+    grey_png(&tmp.path().join("masks/b.png"), 4, 4, |x, _| {
+        if x < 2 { 0 } else { 128 }
+    });
+    assert_clean_failure(
+        &info(tmp.path()),
+        &["b.png", "mask value 128 is outside the label map"],
+    );
+}
+
+#[test]
+fn bad_unreadable_tiff() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "images/x.tif", b"II*\x00garbage");
+    write(tmp.path(), "masks/x.tif", b"II*\x00garbage");
+    assert_clean_failure(&info(tmp.path()), &["x.tif", "cannot decode"]);
+}
+
+#[test]
+fn bad_missing_folder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = info(&tmp.path().join("no/such/folder"));
+    assert_clean_failure(&o, &["no such file or folder"]);
+}

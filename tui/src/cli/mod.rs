@@ -1,0 +1,4 @@
+//! Subcommands that print to stdout (and work without a terminal). One file per command group.
+
+pub mod data;
+pub mod run;

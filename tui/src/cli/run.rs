@@ -1,0 +1,268 @@
+//! `petri run`: a course experiment, headless. Training runs on a worker thread and reports
+//! over a channel; this thread draws progress bars on a terminal and plain lines otherwise.
+//! Ctrl-C asks the run to stop at the next batch; what finished is still saved.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use petri_engine::experiment::{self, DeviceChoice, ExperimentRecord, Part, Profile, RunOptions};
+use petri_engine::train::Event;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// classification, augmentation, segmentation or regression
+    pub part: String,
+    /// Run only this experiment (repeatable), e.g. scratch, combined, forest
+    #[arg(long = "experiment", short = 'e')]
+    pub experiments: Vec<String>,
+    /// A data file or folder instead of the part's default dataset
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// quick (minutes on a laptop CPU) or paper (the original's epochs and data)
+    #[arg(long, default_value = "quick")]
+    pub profile: String,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Use at most N training images (regression: N random splits)
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// cpu, cuda or vulkan
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Where the run record goes [default: <data dir>/runs]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the final metrics as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
+    let part = Part::parse(&args.part)?;
+    let mut options = RunOptions::new(part, data_dir.to_path_buf());
+    options.experiments = args.experiments;
+    options.data = args.data;
+    options.profile = Profile::parse(&args.profile)?;
+    options.epochs = args.epochs;
+    options.limit = args.limit;
+    options.device = DeviceChoice::parse(&args.device)?;
+    options.seed = args.seed;
+    options.selected()?;
+    let out_dir = args.out.unwrap_or_else(|| data_dir.join("runs"));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    {
+        let stop = stop.clone();
+        let _ = ctrlc::set_handler(move || {
+            if stop.swap(true, Ordering::SeqCst) {
+                std::process::exit(130);
+            }
+            eprintln!("\nstopping at the next batch (Ctrl-C again to quit now)");
+        });
+    }
+    let (tx, rx) = mpsc::channel::<Event>();
+    let worker = {
+        let stop = stop.clone();
+        std::thread::Builder::new()
+            .name("petri-train".into())
+            .spawn(move || experiment::run(&options, &|e| drop(tx.send(e)), &stop))
+            .context("cannot start the training thread")?
+    };
+    let mut progress = Progress::new(std::io::stderr().is_terminal());
+    for event in rx {
+        progress.show(&event);
+    }
+    progress.finish();
+    let record = worker
+        .join()
+        .map_err(|_| anyhow::anyhow!("the training thread panicked"))??;
+    let path = record.save(&out_dir)?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&final_metrics(&record))?);
+    } else {
+        print!("{}", render_record(&record));
+    }
+    eprintln!("run record: {}", path.display());
+    Ok(())
+}
+
+fn final_metrics(record: &ExperimentRecord) -> serde_json::Value {
+    let runs: serde_json::Map<String, serde_json::Value> = record
+        .runs
+        .iter()
+        .map(|r| {
+            let value = if r.repeated.is_empty() {
+                serde_json::json!(r.test)
+            } else {
+                serde_json::json!(r.repeated)
+            };
+            (r.name.clone(), value)
+        })
+        .collect();
+    serde_json::json!({ "part": record.part, "seed": record.seed, "runs": runs })
+}
+
+/// Progress on stderr: bars on a terminal, a line per epoch (and per note) otherwise.
+struct Progress {
+    bar: Option<ProgressBar>,
+    terminal: bool,
+    run: String,
+}
+
+impl Progress {
+    fn new(terminal: bool) -> Self {
+        Progress {
+            bar: None,
+            terminal,
+            run: String::new(),
+        }
+    }
+
+    fn println(&self, line: String) {
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+
+    fn show(&mut self, event: &Event) {
+        match event {
+            Event::RunStarted { name } => {
+                self.finish();
+                self.run = name.clone();
+                eprintln!("== {name}");
+            }
+            Event::Started {
+                epochs,
+                batches_per_epoch,
+                examples,
+                trainable_params,
+            } => {
+                self.println(format!(
+                    "   {examples} training examples, {epochs} epochs of {batches_per_epoch} batches, {trainable_params} trainable parameters"
+                ));
+                if self.terminal {
+                    let bar = ProgressBar::new((epochs * batches_per_epoch) as u64);
+                    bar.set_style(
+                        ProgressStyle::with_template("   {bar:30} {pos}/{len} batches  {msg}")
+                            .expect("valid template"),
+                    );
+                    self.bar = Some(bar);
+                }
+            }
+            Event::Batch {
+                epoch,
+                loss,
+                examples_per_sec,
+                eta_secs,
+                ..
+            } => {
+                if let Some(bar) = &self.bar {
+                    bar.inc(1);
+                    bar.set_message(format!(
+                        "epoch {epoch}  loss {loss:.4}  {examples_per_sec:.0}/s  eta {eta_secs:.0}s"
+                    ));
+                }
+            }
+            Event::Epoch(r) => {
+                let val: Vec<String> = r.val.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+                self.println(format!(
+                    "   epoch {:>2}  train loss {:.4}  val {}  ({:.1}s)",
+                    r.epoch,
+                    r.train_loss,
+                    val.join("  "),
+                    r.seconds
+                ));
+            }
+            Event::Note(text) => self.println(format!("   {text}")),
+            Event::Stopped { epoch, batch } => {
+                self.println(format!("   stopped in epoch {epoch} at batch {batch}"))
+            }
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn fmt_opt(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.3}"))
+}
+
+pub fn render_record(record: &ExperimentRecord) -> String {
+    let mut out = format!(
+        "\n{} ({:?} profile, seed {}, {})\n",
+        record.part.name(),
+        record.profile,
+        record.seed,
+        record.device
+    );
+    out += &format!("data: {}\n", record.data.description);
+    for note in &record.notes {
+        out += &format!("note: {note}\n");
+    }
+    if record.part == Part::Regression {
+        out += &format!(
+            "\n{:<28} {:>17} {:>17} {:>17} {:>8}\n",
+            "model", "MAE", "RMSE", "MSE", "R2"
+        );
+        for r in &record.runs {
+            let ms = |k: &str| {
+                r.repeated
+                    .get(k)
+                    .map_or("-".into(), |m| format!("{:.4} ± {:.4}", m.mean, m.std))
+            };
+            out += &format!(
+                "{:<28} {:>17} {:>17} {:>17} {:>8}\n",
+                r.name,
+                ms("mae"),
+                ms("rmse"),
+                ms("mse"),
+                r.repeated
+                    .get("r2")
+                    .map_or("-".into(), |m| format!("{:.3}", m.mean))
+            );
+        }
+        out += "(mean ± std over random splits, radius units)\n";
+        return out;
+    }
+    for r in &record.runs {
+        let metrics: Vec<String> = r.test.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+        out += &format!("\n{}: test {}\n", r.name, metrics.join("  "));
+        if let Some(p) = r.trainable_params {
+            out += &format!("  trainable parameters: {p}\n");
+        }
+        for (metric, values) in &r.per_class {
+            for (c, v) in values.iter().enumerate() {
+                let name = record
+                    .class_names
+                    .get(c)
+                    .cloned()
+                    .unwrap_or_else(|| format!("class {c}"));
+                out += &format!("  {metric:<7} {name:<40} {}\n", fmt_opt(*v));
+            }
+        }
+        if let Some(cm) = &r.confusion
+            && cm.len() <= 10
+        {
+            out += "  confusion (rows: true, columns: predicted)\n";
+            for row in cm {
+                out += &format!(
+                    "   {}\n",
+                    row.iter().map(|v| format!("{v:>6}")).collect::<String>()
+                );
+            }
+        }
+    }
+    out
+}

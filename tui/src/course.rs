@@ -1,0 +1,93 @@
+//! The course's outline as the binary shows it: parts, their datasets, and the plain-text
+//! overview printed when stdout is not a terminal.
+
+use crate::paths;
+use petri_engine::data::registry;
+use std::fmt::Write;
+use std::path::Path;
+
+pub struct Part {
+    pub title: &'static str,
+    pub summary: &'static str,
+    /// Registry name of the part's main dataset, if it has one.
+    pub dataset: Option<&'static str>,
+}
+
+pub const PARTS: [Part; 5] = [
+    Part {
+        title: "The protocol",
+        summary: "From data and question to task, network, loss and metric",
+        dataset: None,
+    },
+    Part {
+        title: "Classification",
+        summary: "ResNet-18 on PathMNIST: random weights, frozen features, fine-tuning",
+        dataset: Some("pathmnist"),
+    },
+    Part {
+        title: "Augmentation",
+        summary: "Flips, rotations, crops and colour jitter on ChestMNIST and BreastMNIST",
+        dataset: Some("breastmnist"),
+    },
+    Part {
+        title: "Segmentation",
+        summary: "A 4-level U-Net on skin autofluorescence images, 4 tissue classes",
+        dataset: Some("skin-autofluorescence"),
+    },
+    Part {
+        title: "Regression",
+        summary: "Mean nuclear radius in Breast Cancer Wisconsin: baselines vs a network",
+        dataset: Some("breast-cancer-wisconsin"),
+    },
+];
+
+/// Whether a dataset is ready to use: `Some(true)` present, `Some(false)` fetchable.
+pub fn dataset_present(data_dir: &Path, name: &str) -> bool {
+    if let Some(info) = registry::medmnist(name) {
+        return paths::medmnist_file(data_dir, &info.file_name(28)).exists();
+    }
+    match name {
+        "breast-cancer-wisconsin" => true, // embedded in the binary
+        other => data_dir.join(other).is_dir(),
+    }
+}
+
+pub fn plain_overview(data_dir: &Path) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Petri: identify and train deep networks on biomedical data\n"
+    );
+    let _ = writeln!(out, "Course parts:");
+    for (i, p) in PARTS.iter().enumerate() {
+        let data = match p.dataset {
+            Some(d) if dataset_present(data_dir, d) => format!("  [data: {d}, present]"),
+            Some(d) => format!("  [data: {d}, run `petri data fetch {d}`]"),
+            None => String::new(),
+        };
+        let _ = writeln!(out, "  {i}. {:<15} {}{data}", p.title, p.summary);
+    }
+    let _ = writeln!(
+        out,
+        "\nstdout is not a terminal, so the tutor did not open. Commands that work anywhere:"
+    );
+    for (cmd, what) in [
+        ("petri data list", "datasets, present or not"),
+        (
+            "petri data fetch NAME",
+            "download a dataset (checksummed, resumable)",
+        ),
+        (
+            "petri data info PATH",
+            "what a dataset file or folder holds",
+        ),
+        (
+            "petri data verify",
+            "check downloaded files against their checksums",
+        ),
+    ] {
+        let _ = writeln!(out, "  {cmd:<24} {what}");
+    }
+    let _ = writeln!(out, "\nData dir: {}", data_dir.display());
+    out
+}

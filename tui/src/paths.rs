@@ -1,0 +1,21 @@
+//! Where Petri keeps things on the user's machine.
+
+use std::path::{Path, PathBuf};
+
+/// `--data-dir`, else `$PETRI_DATA`, else the XDG data dir (`~/.local/share/petri`).
+pub fn data_dir(flag: Option<&Path>) -> PathBuf {
+    if let Some(dir) = flag {
+        return dir.to_path_buf();
+    }
+    if let Some(dir) = std::env::var_os("PETRI_DATA").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    dirs::data_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("petri")
+}
+
+/// Where a MedMNIST file of the given name lives inside the data dir.
+pub fn medmnist_file(data_dir: &Path, file_name: &str) -> PathBuf {
+    data_dir.join("medmnist").join(file_name)
+}
