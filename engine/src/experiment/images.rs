@@ -187,6 +187,7 @@ pub fn run(
         let run_start = Instant::now();
         // Random initialisation really is random here: no weights are loaded (the original's
         // "scratch" run silently loaded ImageNet weights).
+        device.seed(options.seed);
         let model: ResNet = ResNetConfig::new(data.num_classes())
             .with_in_channels(data.train.channels)
             .init(&device);

@@ -43,9 +43,9 @@ pub fn preset(profile: Profile) -> RegressionPreset {
         splits: if profile == Profile::Paper { 50 } else { 10 },
         test_fraction: 1.0 / 3.0,
         top_k: 5,
-        nn_epochs: if profile == Profile::Paper { 300 } else { 150 },
+        nn_epochs: if profile == Profile::Paper { 400 } else { 200 },
         nn_batch_size: 32,
-        nn_optimizer: Optimizer::Adam { lr: 0.01 },
+        nn_optimizer: Optimizer::Adam { lr: 0.003 },
         nn_deep_hidden: vec![64, 32],
         forest_trees: 100,
     }

@@ -307,11 +307,13 @@ pub fn run(
     events(Event::RunStarted {
         name: "unet".into(),
     });
-    let model = UNetConfig::new(classes)
-        .with_in_channels(train[0].image.channels)
-        .with_depth(preset.depth)
-        .with_base_channels(preset.base_channels)
-        .init(&device);
+    let model = crate::model::init_seeded(&device, options.seed, |d| {
+        UNetConfig::new(classes)
+            .with_in_channels(train[0].image.channels)
+            .with_depth(preset.depth)
+            .with_base_channels(preset.base_channels)
+            .init(d)
+    });
     let learner = Segmenter {
         train: &train,
         val: &val,

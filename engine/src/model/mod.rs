@@ -6,7 +6,27 @@ pub mod resnet;
 pub mod unet;
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::tensor::Tensor;
+use burn::tensor::{Device, Tensor};
+use std::sync::Mutex;
+
+/// Builds a model from the device's random generator seeded with `seed`. The generator is
+/// global to the backend, so the seeding and the draws happen under one lock: two models built
+/// at once (parallel tests, a tutor with a run in progress) cannot take each other's numbers.
+/// burn initialises parameters lazily, on first use, so every parameter is touched here.
+pub fn init_seeded<T: Module>(device: &Device, seed: u64, init: impl FnOnce(&Device) -> T) -> T {
+    struct Touch;
+    impl ModuleVisitor for Touch {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let _ = param.val();
+        }
+    }
+    static INIT: Mutex<()> = Mutex::new(());
+    let _guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
+    device.seed(seed);
+    let model = init(device);
+    model.visit(&mut Touch);
+    model
+}
 
 /// Counts parameters that will be trained (those that require a gradient). BatchNorm running
 /// statistics are not parameters in this sense; PyTorch does not count them either.

@@ -149,9 +149,8 @@ impl ResNet {
 
     /// Freezes everything but the head: the "frozen ImageNet features" experiment.
     pub fn freeze_backbone(self) -> Self {
-        let fc = self.fc.clone();
         let mut frozen = self.freeze();
-        frozen.fc = fc;
+        frozen.fc = frozen.fc.unfreeze();
         frozen
     }
 

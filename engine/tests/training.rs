@@ -1,0 +1,245 @@
+//! Training on tiny models and a few batches: losses fall, metrics move, runs reproduce, and a
+//! stop request ends a run. No exact floats are asserted.
+
+use burn::tensor::Device;
+use petri_engine::data::image::{Image, Mask};
+use petri_engine::data::medmnist::ImageSplit;
+use petri_engine::data::registry::Task;
+use petri_engine::data::segmentation::Sample;
+use petri_engine::data::split::Normalization;
+use petri_engine::experiment::classify::{AugmentMode, ImageClassifier};
+use petri_engine::experiment::segment::Segmenter;
+use petri_engine::model::resnet::{ResNetConfig, Stem};
+use petri_engine::model::unet::UNetConfig;
+use petri_engine::model::{init_seeded, trainable_params};
+use petri_engine::rng::Rng;
+use petri_engine::train::{Event, Optimizer, Outcome, TrainConfig, fit};
+use std::sync::Mutex;
+use std::sync::atomic::AtomicBool;
+
+fn device() -> Device {
+    Device::flex().autodiff()
+}
+
+#[test]
+fn resnet18_has_torchvision_parameter_counts() {
+    // Trainable means "requires a gradient", which needs an autodiff device.
+    let d = device();
+    let model = init_seeded(&d, 0, |d| ResNetConfig::new(9).init(d));
+    assert_eq!(trainable_params(&model), 11_181_129);
+    let frozen = init_seeded(&d, 0, |d| ResNetConfig::new(9).init(d)).freeze_backbone();
+    assert_eq!(
+        trainable_params(&frozen),
+        4_617,
+        "only the 512x9 head and its bias train"
+    );
+    let grey = init_seeded(&d, 0, |d| ResNetConfig::new(2).with_in_channels(1).init(d));
+    assert_eq!(trainable_params(&grey), 11_171_266);
+}
+
+/// Bright-left vs bright-right 8x8 images: learnable in a few steps.
+fn toy_split(n: usize, seed: u64) -> ImageSplit {
+    let mut rng = Rng::new(seed);
+    let mut pixels = Vec::new();
+    let mut labels = Vec::new();
+    for i in 0..n {
+        let class = i % 2;
+        for _y in 0..8 {
+            for x in 0..8 {
+                let bright = (x < 4) == (class == 0);
+                let v = if bright { 200.0 } else { 40.0 } + rng.uniform(-30.0, 30.0);
+                pixels.push(v as u8);
+            }
+        }
+        labels.push(vec![class as u8]);
+    }
+    ImageSplit::new(8, 8, 1, pixels, labels)
+}
+
+fn losses_of(events: &Mutex<Vec<Event>>) -> Vec<f32> {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Batch { loss, .. } => Some(*loss),
+            _ => None,
+        })
+        .collect()
+}
+
+fn train_toy_classifier(seed: u64) -> (Vec<f32>, f64) {
+    let train = toy_split(64, 1);
+    let val = toy_split(32, 2);
+    let learner = ImageClassifier {
+        train: &train,
+        val: &val,
+        task: Task::Binary,
+        num_classes: 2,
+        normalization: Normalization::uniform(1, 0.5, 0.5),
+        augment: Default::default(),
+        mode: AugmentMode::Unmodified,
+    };
+    let device = device();
+    let model = init_seeded(&device, seed, |d| {
+        ResNetConfig::new(2)
+            .with_in_channels(1)
+            .with_stem(Stem::Cifar)
+            .init(d)
+    });
+    let config = TrainConfig {
+        epochs: 3,
+        batch_size: 16,
+        optimizer: Optimizer::Adam { lr: 0.001 },
+        seed,
+    };
+    let events = Mutex::new(Vec::new());
+    let fitted = fit(
+        &learner,
+        model,
+        &config,
+        &device,
+        &|e| events.lock().unwrap().push(e),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    assert_eq!(fitted.outcome, Outcome::Finished);
+    assert_eq!(fitted.epochs.len(), 3);
+    let acc = fitted.epochs.last().unwrap().val["accuracy"];
+    (losses_of(&events), acc)
+}
+
+#[test]
+fn classifier_loss_falls_accuracy_moves_and_runs_reproduce() {
+    let (losses, acc) = train_toy_classifier(7);
+    assert_eq!(losses.len(), 12);
+    let first: f32 = losses[..4].iter().sum();
+    let last: f32 = losses[8..].iter().sum();
+    assert!(last < first * 0.7, "loss did not fall: {losses:?}");
+    assert!(acc > 0.8, "validation accuracy {acc}");
+    let (again, _) = train_toy_classifier(7);
+    assert_eq!(
+        losses, again,
+        "same seed and threads must give the same run"
+    );
+}
+
+fn toy_segmentation(n: usize, seed: u64) -> Vec<Sample> {
+    let mut rng = Rng::new(seed);
+    (0..n)
+        .map(|i| {
+            // A bright square (class 1) on a dark background (class 0).
+            let (y0, x0) = (rng.below(8), rng.below(8));
+            let mut img = vec![0.1f32; 16 * 16];
+            let mut mask = vec![0u8; 16 * 16];
+            for y in y0..y0 + 8 {
+                for x in x0..x0 + 8 {
+                    img[y * 16 + x] = 0.9;
+                    mask[y * 16 + x] = 1;
+                }
+            }
+            for v in &mut img {
+                *v += rng.uniform(-0.05, 0.05) as f32;
+            }
+            Sample {
+                image: Image::new(1, 16, 16, img),
+                mask: Mask::new(16, 16, mask),
+                source: i,
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn unet_learns_a_toy_segmentation() {
+    let train = toy_segmentation(16, 3);
+    let val = toy_segmentation(8, 4);
+    let learner = Segmenter {
+        train: &train,
+        val: &val,
+        num_classes: 2,
+        normalization: Normalization::uniform(1, 0.5, 0.25),
+        augment: Default::default(),
+        class_weights: None,
+    };
+    let device = device();
+    let model = init_seeded(&device, 0, |d| {
+        UNetConfig::new(2)
+            .with_in_channels(1)
+            .with_depth(2)
+            .with_base_channels(4)
+            .init(d)
+    });
+    let config = TrainConfig {
+        epochs: 6,
+        batch_size: 4,
+        optimizer: Optimizer::Adam { lr: 0.01 },
+        seed: 0,
+    };
+    let events = Mutex::new(Vec::new());
+    let fitted = fit(
+        &learner,
+        model,
+        &config,
+        &device,
+        &|e| events.lock().unwrap().push(e),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let losses = losses_of(&events);
+    assert!(
+        losses[losses.len() - 4..].iter().sum::<f32>() < losses[..4].iter().sum::<f32>() * 0.7,
+        "{losses:?}"
+    );
+    let last = &fitted.epochs.last().unwrap().val;
+    assert!(
+        last["pixel_accuracy"] > 0.8 && last["dice_mean"] > 0.6,
+        "{last:?}"
+    );
+}
+
+#[test]
+fn a_stop_request_ends_the_run_at_the_next_batch() {
+    let train = toy_split(32, 1);
+    let learner = ImageClassifier {
+        train: &train,
+        val: &train,
+        task: Task::Binary,
+        num_classes: 2,
+        normalization: Normalization::uniform(1, 0.5, 0.5),
+        augment: Default::default(),
+        mode: AugmentMode::Combined,
+    };
+    let device = device();
+    let model = init_seeded(&device, 0, |d| {
+        ResNetConfig::new(2).with_in_channels(1).init(d)
+    });
+    let config = TrainConfig {
+        epochs: 5,
+        batch_size: 8,
+        optimizer: Optimizer::Sgd {
+            lr: 0.01,
+            momentum: 0.9,
+        },
+        seed: 0,
+    };
+    let stop = AtomicBool::new(false);
+    let batches = Mutex::new(0);
+    let fitted = fit(
+        &learner,
+        model,
+        &config,
+        &device,
+        &|e| {
+            if matches!(e, Event::Batch { .. }) {
+                *batches.lock().unwrap() += 1;
+                stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        },
+        &stop,
+    )
+    .unwrap();
+    assert_eq!(fitted.outcome, Outcome::Stopped);
+    assert_eq!(*batches.lock().unwrap(), 1);
+    assert!(fitted.epochs.is_empty());
+}
