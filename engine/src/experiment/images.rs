@@ -11,6 +11,7 @@ use crate::data::registry;
 use crate::data::split::Normalization;
 use crate::metrics::classification as cls;
 use crate::model::resnet::{ResNet, ResNetConfig};
+use crate::model::weights::import_imagenet_resnet18;
 use crate::train::{Event, Optimizer, TrainConfig, fit};
 use crate::{Error, Result};
 use burn::module::Module;
@@ -177,20 +178,30 @@ pub fn run(
             },
             other => return Err(Error::invalid(format!("unknown experiment '{other}'"))),
         };
-        if let Some(w) = pretrained {
-            return Err(Error::invalid(format!(
-                "loading pretrained weights ({}) is not implemented yet; run --experiment scratch",
-                w.display()
-            )));
-        }
         events(Event::RunStarted { name: name.clone() });
         let run_start = Instant::now();
-        // Random initialisation really is random here: no weights are loaded (the original's
-        // "scratch" run silently loaded ImageNet weights).
-        device.seed(options.seed);
-        let model: ResNet = ResNetConfig::new(data.num_classes())
-            .with_in_channels(data.train.channels)
-            .init(&device);
+        let model: ResNet = match &pretrained {
+            Some(weights) => {
+                let m = import_imagenet_resnet18(
+                    weights,
+                    data.train.channels,
+                    data.num_classes(),
+                    &device,
+                )?;
+                if name == "frozen" {
+                    m.freeze_backbone()
+                } else {
+                    m
+                }
+            }
+            // Random initialisation really is random here: no weights are loaded (the
+            // original's "scratch" run silently loaded ImageNet weights).
+            None => crate::model::init_seeded(&device, options.seed, |d| {
+                ResNetConfig::new(data.num_classes())
+                    .with_in_channels(data.train.channels)
+                    .init(d)
+            }),
+        };
         let learner = ImageClassifier {
             train: &data.train,
             val: &data.val,
@@ -203,6 +214,8 @@ pub fn run(
         let fitted = fit(&learner, model, &config, &device, events, stop)?;
         let mut run = ModelRun::new(name.clone());
         run.trainable_params = Some(crate::model::trainable_params(&fitted.model));
+        run.checkpoint =
+            super::save_model_checkpoint(options, name, &fitted.model, &record.config)?;
         run.outcome = fitted.outcome;
         run.epochs = fitted.epochs;
         let model = fitted.model.valid();

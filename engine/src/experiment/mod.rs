@@ -98,6 +98,8 @@ pub struct RunOptions {
     pub limit: Option<usize>,
     pub device: DeviceChoice,
     pub seed: u64,
+    /// Where trained models are saved as safetensors (`None`: not saved).
+    pub checkpoints: Option<PathBuf>,
 }
 
 impl RunOptions {
@@ -112,6 +114,7 @@ impl RunOptions {
             limit: None,
             device: DeviceChoice::Cpu,
             seed: 0,
+            checkpoints: None,
         }
     }
 
@@ -132,6 +135,26 @@ impl RunOptions {
         }
         Ok(self.experiments.clone())
     }
+}
+
+/// Saves a trained model into `options.checkpoints` as `PART-NAME-seedSEED.safetensors`, with the
+/// run's config in its metadata; returns the path written.
+fn save_model_checkpoint<M: burn::module::Module>(
+    options: &RunOptions,
+    name: &str,
+    model: &M,
+    config: &serde_json::Value,
+) -> Result<Option<String>> {
+    let Some(dir) = &options.checkpoints else {
+        return Ok(None);
+    };
+    let path = dir.join(format!(
+        "{}-{name}-seed{}.safetensors",
+        options.part.name(),
+        options.seed
+    ));
+    crate::model::weights::save_checkpoint(model, &path, config)?;
+    Ok(Some(path.display().to_string()))
 }
 
 /// Runs a part's experiments, reporting progress through `events`. A stop request ends the

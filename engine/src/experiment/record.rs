@@ -24,6 +24,9 @@ pub struct ModelRun {
     pub per_class: BTreeMap<String, Vec<Option<f64>>>,
     /// Metrics over repeated splits (regression): mean and standard deviation.
     pub repeated: BTreeMap<String, MeanStd>,
+    /// The trained weights (safetensors), when checkpoints were asked for.
+    #[serde(default)]
+    pub checkpoint: Option<String>,
     pub seconds: f64,
 }
 
@@ -38,6 +41,7 @@ impl ModelRun {
             confusion: None,
             per_class: BTreeMap::new(),
             repeated: BTreeMap::new(),
+            checkpoint: None,
             seconds: 0.0,
         }
     }

@@ -232,10 +232,11 @@ fn fit_network(
         y: ytr.iter().map(|v| ((v - ym) / ys) as f32).collect(),
         features,
     };
-    device.seed(config.seed);
-    let model = MlpConfig::new(features)
-        .with_hidden(hidden.to_vec())
-        .init(device);
+    let model = crate::model::init_seeded(device, config.seed, |d| {
+        MlpConfig::new(features)
+            .with_hidden(hidden.to_vec())
+            .init(d)
+    });
     let fitted = fit(&learner, model, config, device, &|_| {}, stop)?;
     if fitted.outcome == crate::train::Outcome::Stopped {
         return Ok(None);

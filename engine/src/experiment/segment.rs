@@ -328,6 +328,7 @@ pub fn run(
     let fitted = fit(&learner, model, &config, &device, events, stop)?;
     let mut run = ModelRun::new("unet");
     run.trainable_params = Some(crate::model::trainable_params(&fitted.model));
+    run.checkpoint = super::save_model_checkpoint(options, "unet", &fitted.model, &record.config)?;
     run.outcome = fitted.outcome;
     run.epochs = fitted.epochs;
     let model = fitted.model.valid();

@@ -4,6 +4,7 @@
 pub mod mlp;
 pub mod resnet;
 pub mod unet;
+pub mod weights;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};

@@ -56,6 +56,7 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
     options.seed = args.seed;
     options.selected()?;
     let out_dir = args.out.unwrap_or_else(|| data_dir.join("runs"));
+    options.checkpoints = Some(out_dir.join("checkpoints"));
 
     let stop = Arc::new(AtomicBool::new(false));
     {
