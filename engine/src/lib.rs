@@ -4,12 +4,14 @@
 
 pub mod atomic;
 pub mod augment;
+pub mod content;
 pub mod data;
 pub mod download;
 pub mod error;
 pub mod experiment;
 pub mod metrics;
 pub mod model;
+pub mod progress;
 pub mod rng;
 pub mod train;
 

@@ -4,6 +4,7 @@
 mod app;
 mod cli;
 mod course;
+mod lessons;
 mod paths;
 
 use clap::{Parser, Subcommand};
@@ -24,6 +25,9 @@ struct Cli {
     /// Use plain ASCII instead of Braille and block glyphs
     #[arg(long, global = true)]
     ascii: bool,
+    /// Read lessons from this folder instead of the copy built into petri [env: PETRI_LESSONS]
+    #[arg(long, global = true, value_name = "DIR")]
+    lessons: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -37,11 +41,35 @@ enum Command {
     },
     /// Run a course experiment headless: progress, a run record, final metrics
     Run(cli::run::RunArgs),
+    /// Print a lesson (e.g. `petri lesson classification`)
+    Lesson { part: String },
+    /// Answer a lesson's knowledge check line by line; the score is saved
+    Quiz { part: String },
+    /// Check the course content
+    Content {
+        #[command(subcommand)]
+        command: ContentCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ContentCommand {
+    /// Parse every lesson and knowledge check; report problems with file and line
+    Check,
+}
+
+/// Whether a `petri ...` line from a lesson is a valid command line.
+fn command_ok(line: &str) -> Result<(), String> {
+    Cli::try_parse_from(line.split_whitespace())
+        .map(|_| ())
+        .map_err(|e| e.kind().to_string())
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let data_dir = paths::data_dir(cli.data_dir.as_deref());
+    let lessons_dir = lessons::source(cli.lessons.as_deref());
+    let state_dir = paths::state_dir(&data_dir);
     let result = match cli.command {
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
             app::run(app::Options {
@@ -55,6 +83,15 @@ fn main() -> ExitCode {
         }
         Some(Command::Data { command }) => cli::data::run(command, &data_dir),
         Some(Command::Run(args)) => cli::run::run(args, &data_dir),
+        Some(Command::Lesson { part }) => {
+            cli::content::lesson(lessons_dir.as_deref(), &part, &state_dir)
+        }
+        Some(Command::Quiz { part }) => {
+            cli::content::quiz(lessons_dir.as_deref(), &part, &state_dir)
+        }
+        Some(Command::Content {
+            command: ContentCommand::Check,
+        }) => cli::content::check(lessons_dir.as_deref(), &command_ok),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -19,3 +19,17 @@ pub fn data_dir(flag: Option<&Path>) -> PathBuf {
 pub fn medmnist_file(data_dir: &Path, file_name: &str) -> PathBuf {
     data_dir.join("medmnist").join(file_name)
 }
+
+/// `$PETRI_STATE`, else the XDG state dir (`~/.local/state/petri`), else the data dir.
+pub fn state_dir(data_dir: &Path) -> PathBuf {
+    if let Some(dir) = std::env::var_os("PETRI_STATE").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    dirs::state_dir()
+        .map(|d| d.join("petri"))
+        .unwrap_or_else(|| data_dir.join("state"))
+}
+
+pub fn progress_file(state_dir: &Path) -> PathBuf {
+    state_dir.join("progress.json")
+}

@@ -1,4 +1,5 @@
 //! Subcommands that print to stdout (and work without a terminal). One file per command group.
 
+pub mod content;
 pub mod data;
 pub mod run;

@@ -1,0 +1,418 @@
+//! Course content as data: lessons (Markdown with TOML front matter between `+++` lines) and
+//! their knowledge checks (TOML), read from `lessons/<id>/`. Checking the content reports every
+//! problem with its file and line, so instructors can add lessons without touching code.
+
+use crate::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct FrontMatter {
+    pub id: String,
+    pub title: String,
+    #[serde(default)]
+    pub minutes: u32,
+    /// Parts of `petri run` this lesson uses.
+    #[serde(default)]
+    pub experiments: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Lesson {
+    pub dir: PathBuf,
+    pub meta: FrontMatter,
+    /// The Markdown body, after the front matter.
+    pub body: String,
+    /// Line in `lesson.md` where the body starts (1-based).
+    pub body_line: usize,
+    pub check: Vec<Question>,
+    /// The files' full texts, for reporting problems by line.
+    md_text: String,
+    check_text: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum QuestionKind {
+    Single,
+    Multiple,
+    Numeric,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct AnswerOption {
+    pub text: String,
+    #[serde(default)]
+    pub correct: bool,
+    #[serde(default)]
+    pub feedback: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+pub struct Question {
+    pub id: String,
+    pub kind: QuestionKind,
+    pub prompt: String,
+    #[serde(default)]
+    pub explanation: Option<String>,
+    #[serde(default, rename = "option")]
+    pub options: Vec<AnswerOption>,
+    #[serde(default)]
+    pub answer: Option<f64>,
+    #[serde(default)]
+    pub tolerance: Option<f64>,
+    #[serde(default)]
+    pub unit: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CheckFile {
+    #[serde(default, rename = "question")]
+    questions: Vec<Question>,
+}
+
+/// A student's answer to one question.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Answer {
+    /// Indices of the chosen options (one for single-answer questions).
+    Choices(Vec<usize>),
+    Number(f64),
+}
+
+impl Question {
+    pub fn correct_options(&self) -> Vec<usize> {
+        self.options
+            .iter()
+            .enumerate()
+            .filter(|(_, o)| o.correct)
+            .map(|(i, _)| i)
+            .collect()
+    }
+
+    /// Whether `answer` is right: the exact set of correct options, or a number within tolerance.
+    pub fn is_correct(&self, answer: &Answer) -> bool {
+        match (self.kind, answer) {
+            (QuestionKind::Numeric, Answer::Number(x)) => match (self.answer, self.tolerance) {
+                (Some(a), Some(t)) => (x - a).abs() <= t,
+                _ => false,
+            },
+            (QuestionKind::Single | QuestionKind::Multiple, Answer::Choices(chosen)) => {
+                let mut c = chosen.clone();
+                c.sort_unstable();
+                c.dedup();
+                c == self.correct_options()
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One problem found in the content, with where it is.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub file: PathBuf,
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file.display(), self.line, self.message)
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The line where `needle` first appears, or 1.
+fn find_line(text: &str, needle: &str) -> usize {
+    text.find(needle).map_or(1, |o| line_of(text, o))
+}
+
+/// Reads one lesson folder. Problems that stop parsing are returned as `Err`.
+pub fn load_lesson(dir: &Path) -> std::result::Result<Lesson, Problem> {
+    let read = |name: &str| {
+        let path = dir.join(name);
+        std::fs::read_to_string(&path).map_err(|e| Problem {
+            file: path,
+            line: 1,
+            message: format!("cannot read: {e}"),
+        })
+    };
+    parse_lesson(dir, read("lesson.md")?, read("check.toml")?)
+}
+
+/// Parses a lesson from its two texts; `dir` names it in messages (it need not exist, so
+/// lessons embedded in the binary parse the same way).
+pub fn parse_lesson(
+    dir: &Path,
+    md_text: String,
+    check_text: String,
+) -> std::result::Result<Lesson, Problem> {
+    let md = dir.join("lesson.md");
+    let text = md_text.replace("\r\n", "\n");
+    let rest = text.strip_prefix("+++\n").ok_or_else(|| Problem {
+        file: md.clone(),
+        line: 1,
+        message: "must start with a `+++` line opening the TOML front matter".into(),
+    })?;
+    let end = rest.find("\n+++").ok_or_else(|| Problem {
+        file: md.clone(),
+        line: 1,
+        message: "front matter is not closed by a `+++` line".into(),
+    })?;
+    let meta: FrontMatter = toml::from_str(&rest[..end]).map_err(|e| Problem {
+        file: md.clone(),
+        line: 1 + e.span().map_or(1, |s| line_of(&rest[..end], s.start)),
+        message: format!("front matter: {}", e.message()),
+    })?;
+    let body_start = 4 + end + 4;
+    let body = text
+        .get(body_start..)
+        .unwrap_or("")
+        .trim_start_matches('\n')
+        .to_string();
+    let body_line = line_of(&text, body_start) + 1;
+
+    let check_path = dir.join("check.toml");
+    let check: CheckFile = toml::from_str(&check_text).map_err(|e| Problem {
+        file: check_path.clone(),
+        line: e.span().map_or(1, |s| line_of(&check_text, s.start)),
+        message: e.message().to_string(),
+    })?;
+    Ok(Lesson {
+        dir: dir.to_path_buf(),
+        meta,
+        body,
+        body_line,
+        check: check.questions,
+        md_text: text,
+        check_text,
+    })
+}
+
+/// Every lesson under `root`, in folder order.
+pub fn load_all(root: &Path) -> Result<Vec<std::result::Result<Lesson, Problem>>> {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(root)
+        .map_err(|e| Error::io(root, e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_dir())
+        .collect();
+    dirs.sort();
+    Ok(dirs.iter().map(|d| load_lesson(d)).collect())
+}
+
+/// Checks a lesson's questions and references. `command_ok` says whether a `petri ...` line in
+/// a shell block is a valid command (the binary passes its own argument parser).
+pub fn check_lesson(
+    lesson: &Lesson,
+    command_ok: &dyn Fn(&str) -> std::result::Result<(), String>,
+) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let md = lesson.dir.join("lesson.md");
+    let md_text = &lesson.md_text;
+    let check_path = lesson.dir.join("check.toml");
+    let check_text = &lesson.check_text;
+    let folder = lesson
+        .dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if lesson.meta.id != folder {
+        problems.push(Problem {
+            file: md.clone(),
+            line: find_line(md_text, "id ="),
+            message: format!("id '{}' differs from its folder '{folder}'", lesson.meta.id),
+        });
+    }
+    for e in &lesson.meta.experiments {
+        if crate::experiment::Part::parse(e).is_err() {
+            problems.push(Problem {
+                file: md.clone(),
+                line: find_line(md_text, "experiments"),
+                message: format!("unknown experiment part '{e}'"),
+            });
+        }
+    }
+    // Shell blocks: every `petri ...` line must parse as a command.
+    let mut in_sh = false;
+    for (i, line) in md_text.lines().enumerate() {
+        let t = line.trim();
+        if let Some(lang) = t.strip_prefix("```") {
+            in_sh = !in_sh && matches!(lang.trim(), "sh" | "bash" | "shell");
+            continue;
+        }
+        if in_sh && t.starts_with("petri ") {
+            if let Err(why) = command_ok(t) {
+                problems.push(Problem {
+                    file: md.clone(),
+                    line: i + 1,
+                    message: format!("`{t}` is not a valid command: {why}"),
+                });
+            }
+        }
+    }
+    let mut seen = std::collections::HashSet::new();
+    for q in &lesson.check {
+        let line = find_line(check_text, &format!("\"{}\"", q.id));
+        let mut bad = |message: String| {
+            problems.push(Problem {
+                file: check_path.clone(),
+                line,
+                message: format!("question '{}': {message}", q.id),
+            })
+        };
+        if !seen.insert(q.id.clone()) {
+            bad("duplicate id".into());
+        }
+        if q.prompt.trim().is_empty() {
+            bad("empty prompt".into());
+        }
+        match q.kind {
+            QuestionKind::Single | QuestionKind::Multiple => {
+                let correct = q.correct_options().len();
+                if q.options.len() < 2 {
+                    bad("needs at least two options".into());
+                }
+                if q.kind == QuestionKind::Single && correct != 1 {
+                    bad(format!(
+                        "single-answer question has {correct} correct options; it needs exactly one"
+                    ));
+                }
+                if q.kind == QuestionKind::Multiple && correct == 0 {
+                    bad("multiple-answer question has no correct option".into());
+                }
+                for (i, o) in q.options.iter().enumerate() {
+                    if o.feedback.as_deref().is_none_or(|f| f.trim().is_empty()) {
+                        bad(format!("option {} ('{}') has no feedback", i + 1, o.text));
+                    }
+                }
+            }
+            QuestionKind::Numeric => {
+                if q.answer.is_none() {
+                    bad("numeric question has no answer".into());
+                }
+                if !q.tolerance.is_some_and(|t| t > 0.0) {
+                    bad("numeric question needs a tolerance above 0".into());
+                }
+                if !q.options.is_empty() {
+                    bad("numeric question must not have options".into());
+                }
+            }
+        }
+    }
+    if lesson.check.is_empty() {
+        problems.push(Problem {
+            file: check_path,
+            line: 1,
+            message: "the knowledge check has no questions".into(),
+        });
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn q(kind: QuestionKind, correct: &[bool]) -> Question {
+        Question {
+            id: "q".into(),
+            kind,
+            prompt: "?".into(),
+            explanation: None,
+            options: correct
+                .iter()
+                .map(|&c| AnswerOption {
+                    text: "o".into(),
+                    correct: c,
+                    feedback: Some("f".into()),
+                })
+                .collect(),
+            answer: Some(0.947),
+            tolerance: Some(0.005),
+            unit: None,
+        }
+    }
+
+    #[test]
+    fn grading_choices_and_numbers() {
+        let m = q(QuestionKind::Multiple, &[true, false, true]);
+        assert!(m.is_correct(&Answer::Choices(vec![2, 0])));
+        assert!(!m.is_correct(&Answer::Choices(vec![0])));
+        let n = q(QuestionKind::Numeric, &[]);
+        assert!(n.is_correct(&Answer::Number(0.95)));
+        assert!(!n.is_correct(&Answer::Number(0.96)));
+        assert!(!n.is_correct(&Answer::Choices(vec![0])));
+    }
+
+    #[test]
+    fn check_finds_broken_questions_with_their_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = dir.path().join("01-x");
+        std::fs::create_dir_all(&l).unwrap();
+        std::fs::write(
+            l.join("lesson.md"),
+            "+++\nid = \"01-x\"\ntitle = \"X\"\n+++\n# X\n\n```sh\npetri nope\n```\n",
+        )
+        .unwrap();
+        std::fs::write(
+            l.join("check.toml"),
+            "[[question]]\nid = \"two-right\"\nkind = \"single\"\nprompt = \"p\"\n\
+             [[question.option]]\ntext = \"a\"\ncorrect = true\nfeedback = \"f\"\n\
+             [[question.option]]\ntext = \"b\"\ncorrect = true\n\
+             [[question]]\nid = \"num\"\nkind = \"numeric\"\nprompt = \"p\"\nanswer = 1.0\n",
+        )
+        .unwrap();
+        let lesson = load_lesson(&l).unwrap();
+        assert_eq!(lesson.body_line, 5);
+        let problems = check_lesson(&lesson, &|c| {
+            if c == "petri nope" {
+                Err("unknown".into())
+            } else {
+                Ok(())
+            }
+        });
+        let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+        assert!(
+            text.iter()
+                .any(|t| t.contains("lesson.md:8") && t.contains("petri nope")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("check.toml:2") && t.contains("2 correct options")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter()
+                .any(|t| t.contains("option 2 ('b') has no feedback")),
+            "{text:?}"
+        );
+        assert!(
+            text.iter().any(|t| t.contains("needs a tolerance")),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn toml_errors_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = dir.path().join("02-y");
+        std::fs::create_dir_all(&l).unwrap();
+        std::fs::write(
+            l.join("lesson.md"),
+            "+++\nid = \"02-y\"\ntitle = \"Y\"\n+++\nbody\n",
+        )
+        .unwrap();
+        std::fs::write(
+            l.join("check.toml"),
+            "[[question]]\nid = \"a\"\nkind = \"single\"\nprompt = \n",
+        )
+        .unwrap();
+        let p = load_lesson(&l).unwrap_err();
+        assert!(p.to_string().contains("check.toml:4"), "{p}");
+    }
+}
