@@ -5,7 +5,9 @@ mod app;
 mod cli;
 mod course;
 mod lessons;
+mod markdown;
 mod paths;
+mod theme;
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -72,9 +74,8 @@ fn main() -> ExitCode {
     let state_dir = paths::state_dir(&data_dir);
     let result = match cli.command {
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
-            app::run(app::Options {
-                data_dir,
-                ascii: cli.ascii,
+            lessons::load_ok(lessons_dir.as_deref()).and_then(|l| {
+                app::run(app::Options { data_dir, state_dir, ascii: cli.ascii }, l)
             })
         }
         None => {

@@ -1,66 +1,103 @@
-//! Home: the course's parts and the state of their data.
+//! Home: the course's parts with progress per part, and the state of their data.
 
-use super::App;
+use super::{App, Open};
 use crate::course::{PARTS, dataset_present};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
-use ratatui::style::{Modifier, Style};
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
 
-pub fn draw(app: &App, frame: &mut Frame) {
-    let [title, body, help] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(3),
-        Constraint::Length(1),
-    ])
-    .areas(frame.area());
+pub fn on_key(app: &mut App, key: KeyEvent) {
+    let n = app.lessons.len().max(1);
+    match key.code {
+        KeyCode::Down | KeyCode::Char('j') => app.selected = (app.selected + 1) % n,
+        KeyCode::Up | KeyCode::Char('k') => app.selected = (app.selected + n - 1) % n,
+        KeyCode::Enter | KeyCode::Char('l') | KeyCode::Right => app.open(Some(Open::Lesson)),
+        KeyCode::Char('c') => app.open(Some(Open::Quiz)),
+        KeyCode::Char('r') => app.open(Some(Open::Experiment)),
+        _ => {}
+    }
+}
+
+pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
+    let t = &app.theme;
+    let [title, body, help] = Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)]).areas(area);
     frame.render_widget(
         Paragraph::new(Line::from(vec![
-            Span::styled("Petri", Style::new().add_modifier(Modifier::BOLD)),
+            Span::styled("Petri", t.h2),
             Span::raw("  identify and train deep networks on biomedical data"),
         ])),
         title,
     );
-    let [list_area, detail_area] =
-        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body);
-    let items: Vec<ListItem> = PARTS
+    let [list_area, detail_area] = Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(body);
+
+    let items: Vec<ListItem> = app
+        .lessons
         .iter()
-        .enumerate()
-        .map(|(i, p)| ListItem::new(format!("{i}. {}", p.title)))
+        .map(|l| {
+            let p = app.progress.parts.get(&l.meta.id);
+            let read = p.is_some_and(|p| p.lesson_read);
+            let mark = if read { if t.ascii { "[x]" } else { "✓" } } else if t.ascii { "[ ]" } else { "·" };
+            let quiz = p
+                .and_then(|p| p.quiz.as_ref())
+                .map(|q| format!(" {}/{}", q.correct(), q.total))
+                .unwrap_or_default();
+            ListItem::new(Line::from(vec![
+                Span::styled(format!("{mark} "), if read { t.good } else { t.dim }),
+                Span::raw(l.meta.title.split(':').next().unwrap_or(&l.meta.title).to_string()),
+                Span::styled(quiz, t.accent),
+            ]))
+        })
         .collect();
     let mut state = ListState::default().with_selected(Some(app.selected));
     frame.render_stateful_widget(
         List::new(items)
             .block(Block::bordered().title(" Course "))
-            .highlight_style(Style::new().add_modifier(Modifier::REVERSED))
-            .highlight_symbol(if app.options.ascii { "> " } else { "▶ " }),
+            .highlight_style(t.selected)
+            .highlight_symbol(t.pointer()),
         list_area,
         &mut state,
     );
-    let part = &PARTS[app.selected];
-    let mut lines = vec![
-        Line::from(Span::styled(
-            part.title,
-            Style::new().add_modifier(Modifier::BOLD),
-        )),
-        Line::raw(""),
-    ];
-    lines.push(Line::raw(part.summary));
-    if let Some(d) = part.dataset {
+
+    let mut lines = Vec::new();
+    if let Some(l) = app.lessons.get(app.selected) {
+        lines.push(Line::styled(l.meta.title.clone(), t.h3));
+        if let Some(part) = PARTS.iter().find(|p| l.meta.id.ends_with(&p.title.to_ascii_lowercase()) || l.meta.id == "00-protocol" && p.dataset.is_none()) {
+            lines.push(Line::raw(part.summary));
+        }
         lines.push(Line::raw(""));
-        let status = if dataset_present(&app.options.data_dir, d) {
-            "present".to_string()
-        } else {
-            format!("not downloaded: petri data fetch {d}")
+        let p = app.progress.parts.get(&l.meta.id);
+        let read = p.is_some_and(|p| p.lesson_read);
+        lines.push(Line::raw(format!("Lesson: {} ({} min)", if read { "read" } else { "not read yet" }, l.meta.minutes)));
+        let quiz = match p.and_then(|p| p.quiz.as_ref()) {
+            Some(q) => format!("{} of {} right", q.correct(), l.check.len()),
+            None => format!("not taken ({} questions)", l.check.len()),
         };
-        lines.push(Line::raw(format!("Data: {d} ({status})")));
+        lines.push(Line::raw(format!("Knowledge check: {quiz}")));
+        let runs = p.map_or(0, |p| p.runs.len());
+        if !l.meta.experiments.is_empty() {
+            lines.push(Line::raw(format!("Experiments run: {runs}")));
+        }
+        let challenges = p.map_or(0, |p| p.challenges_passed.len());
+        lines.push(Line::raw(format!("Challenges passed: {challenges}")));
+        if let Some(part) = PARTS.iter().find(|p| l.meta.experiments.iter().any(|e| p.title.eq_ignore_ascii_case(e))) {
+            if let Some(d) = part.dataset {
+                lines.push(Line::raw(""));
+                let status = if dataset_present(&app.options.data_dir, d) {
+                    Span::styled("present", t.good)
+                } else {
+                    Span::styled(format!("not downloaded: petri data fetch {d}"), t.warning)
+                };
+                lines.push(Line::from(vec![Span::raw(format!("Data: {d} ")), status]));
+            }
+        }
+    } else {
+        lines.push(Line::raw("No lessons found. Run `petri content check` to see why."));
     }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }).block(Block::bordered().title(" Part ")), detail_area);
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(Block::bordered().title(" Part ")),
-        detail_area,
+        Paragraph::new(Line::styled("Enter lesson  c check  r run  ↑↓ choose  ? help  q quit", t.dim)),
+        help,
     );
-    frame.render_widget(Paragraph::new("↑/↓ or j/k choose   q quit"), help);
 }

@@ -1,32 +1,84 @@
-//! The tutor: a ratatui app. `App` holds state and handles keys; each screen draws itself from
-//! that state in its own file. Nothing here blocks on training or downloads.
+//! The tutor: a ratatui app. `App` holds the state and handles keys; each screen draws itself
+//! from that state in its own file. Training runs on a worker thread and reports over a channel
+//! that the app drains between frames, so drawing never waits for training and training never
+//! waits for drawing.
 
+mod experiment;
+mod help;
 mod home;
+mod lesson;
+mod quiz;
 
+pub use experiment::ExperimentView;
+pub use lesson::LessonView;
+pub use quiz::QuizView;
+
+use crate::theme::Theme;
 use anyhow::Result;
+use petri_engine::content::Lesson;
+use petri_engine::progress::Progress;
 use ratatui::Frame;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::widgets::Paragraph;
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Smallest terminal the tutor draws in; below it a notice asks for more room.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 16;
+
 pub struct Options {
     pub data_dir: PathBuf,
+    pub state_dir: PathBuf,
     pub ascii: bool,
 }
 
-/// Everything the screens draw from.
+pub enum Screen {
+    Lesson(LessonView),
+    Quiz(QuizView),
+    Experiment(Box<ExperimentView>),
+}
+
 pub struct App {
     pub options: Options,
+    pub theme: Theme,
+    pub lessons: Vec<Lesson>,
+    pub progress: Progress,
+    pub progress_path: PathBuf,
+    /// Screens opened from home; `Esc` closes the top one.
+    pub stack: Vec<Screen>,
     pub selected: usize,
+    pub show_help: bool,
+    pub status: Option<String>,
     pub quit: bool,
 }
 
 impl App {
-    pub fn new(options: Options) -> Self {
+    pub fn new(options: Options, lessons: Vec<Lesson>, theme: Theme) -> Self {
+        let progress_path = crate::paths::progress_file(&options.state_dir);
+        let (progress, status) = match Progress::load(&progress_path) {
+            Ok(p) => (p, None),
+            Err(e) => (Progress::default(), Some(format!("{e}"))),
+        };
         App {
             options,
+            theme,
+            lessons,
+            progress,
+            progress_path,
+            stack: Vec::new(),
             selected: 0,
+            show_help: false,
+            status,
             quit: false,
+        }
+    }
+
+    /// Saves progress now; a failure is shown, never fatal.
+    pub fn save_progress(&mut self) {
+        if let Err(e) = self.progress.save(&self.progress_path) {
+            self.status = Some(format!("could not save progress: {e}"));
         }
     }
 
@@ -34,33 +86,181 @@ impl App {
         if key.kind != KeyEventKind::Press {
             return;
         }
-        let parts = crate::course::PARTS.len();
-        match key.code {
-            KeyCode::Char('q') => self.quit = true,
-            KeyCode::Char('c') if key.modifiers.contains(KeyModifiers::CONTROL) => self.quit = true,
-            KeyCode::Down | KeyCode::Char('j') => self.selected = (self.selected + 1) % parts,
-            KeyCode::Up | KeyCode::Char('k') => self.selected = (self.selected + parts - 1) % parts,
-            _ => {}
+        if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+            self.quit = true;
+            return;
+        }
+        if self.show_help {
+            if matches!(key.code, KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter) {
+                self.show_help = false;
+            }
+            return;
+        }
+        // Typing into a numeric answer must not trigger global keys.
+        let typing = matches!(self.stack.last(), Some(Screen::Quiz(q)) if q.is_typing());
+        if !typing {
+            match key.code {
+                KeyCode::Char('?') => {
+                    self.show_help = true;
+                    return;
+                }
+                KeyCode::Char('q') => {
+                    self.quit = true;
+                    return;
+                }
+                KeyCode::Esc if !self.stack.is_empty() => {
+                    self.close_top();
+                    return;
+                }
+                _ => {}
+            }
+        }
+        match self.stack.pop() {
+            None => home::on_key(self, key),
+            Some(Screen::Lesson(mut v)) => {
+                let next = v.on_key(key);
+                self.stack.push(Screen::Lesson(v));
+                self.open(next);
+            }
+            Some(Screen::Quiz(mut v)) => {
+                let outcome = v.on_key(key, &mut self.progress, &self.progress_path);
+                if let Err(e) = outcome {
+                    self.status = Some(format!("could not save progress: {e}"));
+                }
+                self.stack.push(Screen::Quiz(v));
+            }
+            Some(Screen::Experiment(mut v)) => {
+                v.on_key(key);
+                self.stack.push(Screen::Experiment(v));
+            }
         }
     }
 
+    fn close_top(&mut self) {
+        if let Some(Screen::Experiment(v)) = self.stack.last() {
+            if v.is_running() {
+                self.status = Some("a run is in progress: press s to stop it first".into());
+                return;
+            }
+        }
+        self.stack.pop();
+    }
+
+    /// Opens what a screen asked for (a lesson's `c` opens its check, `r` a run).
+    pub fn open(&mut self, request: Option<Open>) {
+        let Some(request) = request else { return };
+        let lesson_idx = self.selected.min(self.lessons.len().saturating_sub(1));
+        match request {
+            Open::Lesson => {
+                if let Some(l) = self.lessons.get(lesson_idx) {
+                    self.progress.part(&l.meta.id).lesson_read = true;
+                    let view = LessonView::new(l.clone());
+                    self.save_progress();
+                    self.stack.push(Screen::Lesson(view));
+                }
+            }
+            Open::Quiz => {
+                if let Some(l) = self.lessons.get(lesson_idx) {
+                    if l.check.is_empty() {
+                        self.status = Some("this lesson has no knowledge check".into());
+                    } else {
+                        self.stack.push(Screen::Quiz(QuizView::new(l.clone())));
+                    }
+                }
+            }
+            Open::Experiment => {
+                let Some(l) = self.lessons.get(lesson_idx) else { return };
+                let Some(part) = l.meta.experiments.first() else {
+                    self.status = Some("this part has no experiment to run".into());
+                    return;
+                };
+                match ExperimentView::start(part, &l.meta.id, &self.options) {
+                    Ok(v) => self.stack.push(Screen::Experiment(Box::new(v))),
+                    Err(e) => self.status = Some(format!("{e}")),
+                }
+            }
+        }
+    }
+
+    /// Drains background work (training events); returns whether anything changed.
+    pub fn tick(&mut self) -> bool {
+        let mut changed = false;
+        let mut finished = Vec::new();
+        for screen in &mut self.stack {
+            if let Screen::Experiment(v) = screen {
+                changed |= v.drain();
+                if let Some((part, record)) = v.take_saved_record() {
+                    finished.push((part, record));
+                }
+            }
+        }
+        for (part, record) in finished {
+            self.progress.part(&part).runs.push(record);
+            self.save_progress();
+        }
+        changed
+    }
+
     pub fn draw(&self, frame: &mut Frame) {
-        home::draw(self, frame);
+        let area = frame.area();
+        if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+            let msg = format!(
+                "Terminal too small: {}x{}.\nPetri needs at least {MIN_WIDTH}x{MIN_HEIGHT}.\nEnlarge the window, or press q to quit.",
+                area.width, area.height
+            );
+            frame.render_widget(Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true }), area);
+            return;
+        }
+        match self.stack.last() {
+            None => home::draw(self, frame, area),
+            Some(Screen::Lesson(v)) => v.draw(frame, area, &self.theme),
+            Some(Screen::Quiz(v)) => v.draw(frame, area, &self.theme),
+            Some(Screen::Experiment(v)) => v.draw(frame, area, &self.theme),
+        }
+        if let Some(status) = &self.status {
+            let bottom = Rect { y: area.bottom() - 1, height: 1, ..area };
+            frame.render_widget(ratatui::widgets::Clear, bottom);
+            frame.render_widget(Paragraph::new(status.as_str()).style(self.theme.warning), bottom);
+        }
+        if self.show_help {
+            help::draw(frame, area, &self.theme);
+        }
     }
 }
 
-/// Opens the tutor in the terminal until the user quits. The terminal is restored on exit and
-/// on panic (ratatui's `init` installs that hook).
-pub fn run(options: Options) -> Result<()> {
+/// What a screen asks the app to open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Open {
+    Lesson,
+    Quiz,
+    Experiment,
+}
+
+/// Opens the tutor until the user quits. The terminal is restored on exit and on panic
+/// (ratatui's `init` installs that hook); progress is saved after every change, so a dropped
+/// SSH connection (SIGHUP) loses nothing that was answered or finished.
+pub fn run(options: Options, lessons: Vec<Lesson>) -> Result<()> {
+    let theme = Theme::from_env(options.ascii);
     let mut terminal = ratatui::init();
-    let mut app = App::new(options);
+    let mut app = App::new(options, lessons, theme);
     let result = (|| -> Result<()> {
+        let mut dirty = true;
         while !app.quit {
-            terminal.draw(|f| app.draw(f))?;
-            if event::poll(Duration::from_millis(250))?
-                && let Event::Key(key) = event::read()?
-            {
-                app.on_key(key);
+            dirty |= app.tick();
+            if dirty {
+                terminal.draw(|f| app.draw(f))?;
+                dirty = false;
+            }
+            if event::poll(Duration::from_millis(50))? {
+                match event::read()? {
+                    Event::Key(key) => {
+                        app.status = None;
+                        app.on_key(key);
+                    }
+                    Event::Resize(..) => {}
+                    _ => continue,
+                }
+                dirty = true;
             }
         }
         Ok(())

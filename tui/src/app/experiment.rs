@@ -1,0 +1,298 @@
+//! A live training run: the engine trains on a worker thread and sends events; this view keeps
+//! what it needs of them and draws a progress gauge with ETA, sparklines of batch loss and
+//! throughput, a chart of train/validation loss per epoch, and the final metrics. `s` stops the
+//! run at the next batch; the record is saved either way.
+
+use super::Options;
+use crate::theme::Theme;
+use petri_engine::experiment::{self, ExperimentRecord, Part, RunOptions};
+use petri_engine::train::{EpochRecord, Event};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, Gauge, GraphType, Paragraph, Sparkline, Wrap};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{Receiver, TryRecvError};
+
+/// What the worker thread sends: training events, then the outcome.
+pub enum Message {
+    Event(Event),
+    Done(Result<ExperimentRecord, String>),
+}
+
+/// Everything the view shows, built from events alone (so tests can script it).
+#[derive(Default)]
+pub struct RunState {
+    pub run: String,
+    pub epochs: usize,
+    pub batches_per_epoch: usize,
+    pub epoch: usize,
+    pub batch: usize,
+    pub losses: Vec<f32>,
+    pub throughput: Vec<f64>,
+    pub eta_secs: f64,
+    pub history: Vec<(String, EpochRecord)>,
+    pub log: Vec<String>,
+    pub record: Option<ExperimentRecord>,
+    pub error: Option<String>,
+    pub stopping: bool,
+}
+
+impl RunState {
+    pub fn apply(&mut self, event: Event) {
+        match event {
+            Event::RunStarted { name } => {
+                self.run = name.clone();
+                self.losses.clear();
+                self.throughput.clear();
+                self.log.push(format!("started {name}"));
+            }
+            Event::Started { epochs, batches_per_epoch, examples, trainable_params } => {
+                self.epochs = epochs;
+                self.batches_per_epoch = batches_per_epoch;
+                self.epoch = 0;
+                self.batch = 0;
+                self.log.push(format!("{examples} examples, {trainable_params} trainable parameters"));
+            }
+            Event::Batch { epoch, batch, loss, examples_per_sec, eta_secs, .. } => {
+                self.epoch = epoch;
+                self.batch = batch;
+                self.losses.push(loss);
+                self.throughput.push(examples_per_sec);
+                self.eta_secs = eta_secs;
+            }
+            Event::Epoch(r) => {
+                let acc = r.val.get("accuracy").or(r.val.get("pixel_accuracy"));
+                self.log.push(format!(
+                    "epoch {} train loss {:.3}{}",
+                    r.epoch,
+                    r.train_loss,
+                    acc.map(|a| format!(", val accuracy {a:.3}")).unwrap_or_default()
+                ));
+                self.history.push((self.run.clone(), r));
+            }
+            Event::Note(n) => self.log.push(n),
+            Event::Stopped { epoch, batch } => self.log.push(format!("stopped in epoch {epoch}, batch {batch}")),
+        }
+    }
+
+    fn progress(&self) -> f64 {
+        let total = (self.epochs * self.batches_per_epoch).max(1);
+        let done = (self.epoch.saturating_sub(1)) * self.batches_per_epoch + self.batch;
+        (done as f64 / total as f64).clamp(0.0, 1.0)
+    }
+}
+
+pub struct ExperimentView {
+    pub part: Part,
+    pub lesson_id: String,
+    pub state: RunState,
+    rx: Option<Receiver<Message>>,
+    stop: Arc<AtomicBool>,
+    runs_dir: std::path::PathBuf,
+    saved: Option<String>,
+    /// The record path, once, for the app to add to progress.
+    unclaimed: Option<String>,
+}
+
+impl ExperimentView {
+    /// Starts a part's quick experiment on a worker thread.
+    pub fn start(part: &str, lesson_id: &str, options: &Options) -> anyhow::Result<Self> {
+        let part = Part::parse(part)?;
+        let mut run = RunOptions::new(part, options.data_dir.clone());
+        if part == Part::Classification && experiment::images::find_weights(&options.data_dir).is_none() {
+            run.experiments = vec!["scratch".into()];
+        }
+        // Fail now, on this thread, if the data is missing.
+        if matches!(part, Part::Classification | Part::Augmentation) {
+            let preset = experiment::images::preset(part, run.profile);
+            experiment::images::resolve_data(&run, preset.dataset)?;
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let worker_stop = stop.clone();
+        std::thread::Builder::new().name("petri-train".into()).spawn(move || {
+            let result = experiment::run(&run, &|e| drop(tx.send(Message::Event(e))), &worker_stop);
+            let _ = tx.send(Message::Done(result.map_err(|e| e.to_string())));
+        })?;
+        let mut view = Self::scripted(part, lesson_id);
+        view.rx = Some(rx);
+        view.stop = stop;
+        view.runs_dir = options.data_dir.join("runs");
+        Ok(view)
+    }
+
+    /// A view with no worker, fed by `state.apply` (used by tests).
+    pub fn scripted(part: Part, lesson_id: &str) -> Self {
+        ExperimentView {
+            part,
+            lesson_id: lesson_id.to_string(),
+            state: RunState::default(),
+            rx: None,
+            stop: Arc::new(AtomicBool::new(false)),
+            runs_dir: std::path::PathBuf::new(),
+            saved: None,
+            unclaimed: None,
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.rx.is_some()
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) {
+        if key.code == KeyCode::Char('s') && self.is_running() {
+            self.stop.store(true, Ordering::Relaxed);
+            self.state.stopping = true;
+        }
+    }
+
+    /// Takes every waiting message; returns whether anything arrived.
+    pub fn drain(&mut self) -> bool {
+        let Some(rx) = &self.rx else { return false };
+        let mut changed = false;
+        loop {
+            match rx.try_recv() {
+                Ok(Message::Event(e)) => {
+                    self.state.apply(e);
+                    changed = true;
+                }
+                Ok(Message::Done(result)) => {
+                    match result {
+                        Ok(record) => {
+                            match record.save(&self.runs_dir) {
+                                Ok(p) => {
+                                    self.saved = Some(p.display().to_string());
+                                    self.unclaimed = self.saved.clone();
+                                }
+                                Err(e) => self.state.error = Some(format!("could not save the run record: {e}")),
+                            }
+                            self.state.record = Some(record);
+                        }
+                        Err(e) => self.state.error = Some(e),
+                    }
+                    self.rx = None;
+                    return true;
+                }
+                Err(TryRecvError::Empty) => return changed,
+                Err(TryRecvError::Disconnected) => {
+                    self.state.error.get_or_insert("the training thread ended unexpectedly".into());
+                    self.rx = None;
+                    return true;
+                }
+            }
+        }
+    }
+
+    pub fn take_saved_record(&mut self) -> Option<(String, String)> {
+        self.unclaimed.take().map(|p| (self.lesson_id.clone(), p))
+    }
+
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let s = &self.state;
+        let [head, gauge, sparks, bottom, help] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Length(1),
+            Constraint::Length(5),
+            Constraint::Min(6),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        let status = if let Some(e) = &s.error {
+            Span::styled(format!("failed: {e}"), theme.bad)
+        } else if s.record.is_some() {
+            Span::styled("finished", theme.good)
+        } else if s.stopping {
+            Span::styled("stopping at the next batch…", theme.warning)
+        } else if self.rx.is_some() {
+            Span::styled("training", theme.accent)
+        } else {
+            Span::raw("")
+        };
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(format!("{} ", self.part.name()), theme.h2),
+                Span::raw(format!("{}  ", s.run)),
+                status,
+            ])),
+            head,
+        );
+        let label = format!(
+            "epoch {}/{}  batch {}/{}  eta {:.0}s",
+            s.epoch, s.epochs, s.batch, s.batches_per_epoch, s.eta_secs
+        );
+        frame.render_widget(Gauge::default().ratio(s.progress()).label(label).gauge_style(theme.accent), gauge);
+
+        let [loss_area, speed_area] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(sparks);
+        let tail = |v: &[u64], w: u16| v[v.len().saturating_sub(w as usize)..].to_vec();
+        let losses: Vec<u64> = s.losses.iter().map(|l| (l * 1000.0) as u64).collect();
+        let speed: Vec<u64> = s.throughput.iter().map(|v| *v as u64).collect();
+        let last_loss = s.losses.last().map_or("-".into(), |l| format!("{l:.3}"));
+        let last_speed = s.throughput.last().map_or("-".into(), |v| format!("{v:.0}/s"));
+        let bar_set = if theme.ascii { ratatui::symbols::bar::THREE_LEVELS } else { ratatui::symbols::bar::NINE_LEVELS };
+        frame.render_widget(
+            Sparkline::default()
+                .block(Block::bordered().title(format!(" batch loss {last_loss} ")))
+                .data(tail(&losses, loss_area.width.saturating_sub(2)))
+                .bar_set(bar_set.clone())
+                .style(theme.accent),
+            loss_area,
+        );
+        frame.render_widget(
+            Sparkline::default()
+                .block(Block::bordered().title(format!(" examples/s {last_speed} ")))
+                .data(tail(&speed, speed_area.width.saturating_sub(2)))
+                .bar_set(bar_set)
+                .style(theme.code),
+            speed_area,
+        );
+
+        let [chart_area, side] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
+        self.draw_chart(frame, chart_area, theme);
+        let mut lines: Vec<Line> = Vec::new();
+        if let Some(r) = &s.record {
+            for run in &r.runs {
+                let m: Vec<String> = run
+                    .test
+                    .iter()
+                    .filter(|(k, _)| k.as_str() != "loss")
+                    .map(|(k, v)| format!("{k} {v:.3}"))
+                    .collect();
+                lines.push(Line::from(vec![Span::styled(format!("{}: ", run.name), theme.h3), Span::raw(m.join("  "))]));
+            }
+            if let Some(p) = &self.saved {
+                lines.push(Line::styled(format!("record: {p}"), theme.dim));
+            }
+        }
+        let room = side.height.saturating_sub(2) as usize;
+        let log_lines = room.saturating_sub(lines.len());
+        let start = s.log.len().saturating_sub(log_lines);
+        let mut all: Vec<Line> = s.log[start..].iter().map(|l| Line::raw(l.clone())).collect();
+        all.extend(lines);
+        frame.render_widget(Paragraph::new(all).wrap(Wrap { trim: true }).block(Block::bordered().title(" Log ")), side);
+        let keys = if self.is_running() { "s stop  ? help" } else { "Esc back  ? help  q quit" };
+        frame.render_widget(Paragraph::new(Line::styled(keys, theme.dim)), help);
+    }
+
+    fn draw_chart(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let s = &self.state;
+        let current: Vec<&EpochRecord> = s.history.iter().filter(|(run, _)| *run == s.run).map(|(_, r)| r).collect();
+        let train: Vec<(f64, f64)> = current.iter().map(|r| (r.epoch as f64, r.train_loss)).collect();
+        let val: Vec<(f64, f64)> = current.iter().filter_map(|r| r.val.get("loss").map(|l| (r.epoch as f64, *l))).collect();
+        let max_y = train.iter().chain(&val).map(|p| p.1).fold(0.1f64, f64::max).min(10.0) * 1.1;
+        let marker = if theme.ascii { Marker::Dot } else { Marker::Braille };
+        let datasets = vec![
+            Dataset::default().name("train loss").marker(marker).graph_type(GraphType::Line).style(theme.accent).data(&train),
+            Dataset::default().name("val loss").marker(marker).graph_type(GraphType::Line).style(theme.code).data(&val),
+        ];
+        let epochs = s.epochs.max(1) as f64;
+        let chart = Chart::new(datasets)
+            .block(Block::bordered().title(" loss per epoch "))
+            .x_axis(Axis::default().bounds([1.0, epochs.max(2.0)]).labels(vec![Line::raw("1"), Line::raw(format!("{}", s.epochs.max(2)))]))
+            .y_axis(Axis::default().bounds([0.0, max_y]).labels(vec![Line::raw("0"), Line::raw(format!("{max_y:.2}"))]));
+        frame.render_widget(chart, area);
+    }
+}

@@ -1,0 +1,40 @@
+//! The `?` popup: every key, by screen.
+
+use crate::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Clear, Paragraph};
+
+const KEYS: &[(&str, &str)] = &[
+    ("Everywhere", ""),
+    ("?", "this help"),
+    ("q", "quit (progress is already saved)"),
+    ("Esc", "close the current screen"),
+    ("↑ ↓ / k j", "move or scroll"),
+    ("Home", ""),
+    ("Enter / l", "read the lesson"),
+    ("c", "knowledge check"),
+    ("r", "run the part's experiment (quick profile)"),
+    ("Lesson", ""),
+    ("PgUp PgDn / g G", "page, top, bottom"),
+    ("c  r", "its knowledge check, its experiment"),
+    ("Knowledge check", ""),
+    ("Space", "choose an option (several for multiple answers)"),
+    ("Enter", "submit, then next question"),
+    ("0-9 . -", "type a numeric answer"),
+    ("Experiment", ""),
+    ("s", "stop the run at the next batch (the record is saved)"),
+];
+
+pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
+    let lines: Vec<Line> = KEYS
+        .iter()
+        .map(|(k, v)| if v.is_empty() { Line::styled(*k, theme.h2) } else { Line::raw(format!("  {k:<16} {v}")) })
+        .collect();
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(64.min(area.width))]).flex(Flex::Center).areas(popup);
+    frame.render_widget(Clear, popup);
+    frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" Keys (Esc closes) ")), popup);
+}

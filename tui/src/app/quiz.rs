@@ -1,0 +1,182 @@
+//! A knowledge check: single- and multiple-answer choices and numeric answers, with feedback
+//! and an explanation right after each answer. Each answer is saved at once; `r` retries.
+
+use crate::theme::Theme;
+use petri_engine::content::{Answer, Lesson, QuestionKind};
+use petri_engine::progress::Progress;
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use std::path::Path;
+
+pub struct QuizView {
+    pub lesson: Lesson,
+    pub index: usize,
+    pub cursor: usize,
+    pub chosen: Vec<usize>,
+    pub typed: String,
+    /// Set once the current question is answered: whether it was right.
+    pub answered: Option<bool>,
+    pub right: usize,
+    pub done: bool,
+}
+
+impl QuizView {
+    pub fn new(lesson: Lesson) -> Self {
+        QuizView { lesson, index: 0, cursor: 0, chosen: Vec::new(), typed: String::new(), answered: None, right: 0, done: false }
+    }
+
+    /// Whether keys go into the numeric answer field.
+    pub fn is_typing(&self) -> bool {
+        !self.done && self.answered.is_none() && self.lesson.check.get(self.index).is_some_and(|q| q.kind == QuestionKind::Numeric)
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent, progress: &mut Progress, path: &Path) -> petri_engine::Result<()> {
+        if self.done {
+            if key.code == KeyCode::Char('r') {
+                *self = QuizView::new(self.lesson.clone());
+            }
+            return Ok(());
+        }
+        let q = &self.lesson.check[self.index];
+        if self.answered.is_some() {
+            if matches!(key.code, KeyCode::Enter | KeyCode::Right | KeyCode::Char('n')) {
+                self.index += 1;
+                self.cursor = 0;
+                self.chosen.clear();
+                self.typed.clear();
+                self.answered = None;
+                self.done = self.index >= self.lesson.check.len();
+            }
+            return Ok(());
+        }
+        let submit = match q.kind {
+            QuestionKind::Numeric => match key.code {
+                KeyCode::Char(c) if c.is_ascii_digit() || c == '.' || c == '-' || c == 'e' => {
+                    self.typed.push(c);
+                    None
+                }
+                KeyCode::Backspace => {
+                    self.typed.pop();
+                    None
+                }
+                KeyCode::Enter => self.typed.trim().parse::<f64>().ok().map(Answer::Number),
+                KeyCode::Esc => None,
+                _ => None,
+            },
+            kind => match key.code {
+                KeyCode::Down | KeyCode::Char('j') => {
+                    self.cursor = (self.cursor + 1) % q.options.len();
+                    None
+                }
+                KeyCode::Up | KeyCode::Char('k') => {
+                    self.cursor = (self.cursor + q.options.len() - 1) % q.options.len();
+                    None
+                }
+                KeyCode::Char(' ') | KeyCode::Char('x') => {
+                    if kind == QuestionKind::Single {
+                        self.chosen = vec![self.cursor];
+                    } else if let Some(p) = self.chosen.iter().position(|&c| c == self.cursor) {
+                        self.chosen.remove(p);
+                    } else {
+                        self.chosen.push(self.cursor);
+                    }
+                    None
+                }
+                KeyCode::Char(c) if c.is_ascii_digit() => {
+                    let n = c.to_digit(10).unwrap() as usize;
+                    if (1..=q.options.len()).contains(&n) {
+                        self.cursor = n - 1;
+                    }
+                    None
+                }
+                KeyCode::Enter => {
+                    if self.chosen.is_empty() && kind == QuestionKind::Single {
+                        self.chosen = vec![self.cursor];
+                    }
+                    (!self.chosen.is_empty()).then(|| Answer::Choices(self.chosen.clone()))
+                }
+                _ => None,
+            },
+        };
+        if let Some(answer) = submit {
+            let correct = q.is_correct(&answer);
+            self.answered = Some(correct);
+            self.right += correct as usize;
+            progress.record_answer(path, &self.lesson.meta.id, &q.id, correct, self.lesson.check.len())?;
+        }
+        Ok(())
+    }
+
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
+        let [body, help] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+        let total = self.lesson.check.len();
+        let title = format!(" Knowledge check: {} ", self.lesson.meta.title);
+        let mut lines: Vec<Line> = Vec::new();
+        if self.done {
+            lines.push(Line::styled(format!("Score: {} of {total}", self.right), theme.h2));
+            lines.push(Line::raw(""));
+            lines.push(Line::raw("Your answers are saved. Press r to try again, Esc to go back."));
+        } else {
+            let q = &self.lesson.check[self.index];
+            let kind = match q.kind {
+                QuestionKind::Single => "one answer",
+                QuestionKind::Multiple => "all that apply",
+                QuestionKind::Numeric => "a number",
+            };
+            lines.push(Line::styled(format!("Question {} of {total} ({kind})", self.index + 1), theme.h3));
+            lines.push(Line::raw(""));
+            lines.extend(crate::markdown::render(q.prompt.trim(), body.width.saturating_sub(4), theme));
+            lines.push(Line::raw(""));
+            let correct = q.correct_options();
+            for (i, o) in q.options.iter().enumerate() {
+                let picked = self.chosen.contains(&i);
+                let mark = match (q.kind, picked, theme.ascii) {
+                    (QuestionKind::Single, true, false) => "(•)",
+                    (QuestionKind::Single, false, _) => "( )",
+                    (QuestionKind::Single, true, true) => "(*)",
+                    (_, true, _) => "[x]",
+                    (_, false, _) => "[ ]",
+                };
+                let pointer = if i == self.cursor && self.answered.is_none() { theme.pointer() } else { "  " };
+                let mut style = ratatui::style::Style::new();
+                if self.answered.is_some() && correct.contains(&i) {
+                    style = theme.good;
+                } else if self.answered.is_some() && picked {
+                    style = theme.bad;
+                }
+                lines.push(Line::from(vec![Span::raw(format!("{pointer}{mark} {}. ", i + 1)), Span::styled(o.text.clone(), style)]));
+                if self.answered.is_some() && (picked || correct.contains(&i)) {
+                    if let Some(f) = &o.feedback {
+                        lines.push(Line::styled(format!("       {f}"), theme.dim));
+                    }
+                }
+            }
+            if q.kind == QuestionKind::Numeric {
+                let unit = q.unit.as_deref().unwrap_or("");
+                lines.push(Line::raw(format!("Answer: {}_ {unit}", self.typed)));
+            }
+            if let Some(right) = self.answered {
+                lines.push(Line::raw(""));
+                lines.push(if right { Line::styled("Correct.", theme.good) } else { Line::styled("Not quite.", theme.bad) });
+                if q.kind == QuestionKind::Numeric && !right {
+                    lines.push(Line::raw(format!("The answer is {}.", q.answer.unwrap_or(f64::NAN))));
+                }
+                if let Some(e) = &q.explanation {
+                    lines.push(Line::raw(e.trim().to_string()));
+                }
+            }
+        }
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title(title)), body);
+        let keys = if self.answered.is_some() {
+            "Enter next question  Esc back  ? help"
+        } else if self.is_typing() {
+            "type a number, Enter submit, Backspace delete"
+        } else {
+            "↑↓ move  Space choose  Enter submit  Esc back  ? help"
+        };
+        frame.render_widget(Paragraph::new(Line::styled(keys, theme.dim)), help);
+    }
+}
