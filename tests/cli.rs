@@ -370,12 +370,26 @@ fn lessons_dir() -> PathBuf {
 #[test]
 fn content_check_passes_on_the_course_and_every_part_has_enough_questions() {
     let tmp = tempfile::tempdir().unwrap();
-    let o = petri(&["content", "check", "--lessons", lessons_dir().to_str().unwrap()], tmp.path());
+    let o = petri(
+        &[
+            "content",
+            "check",
+            "--lessons",
+            lessons_dir().to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
     let (out, err) = text(&o);
     assert!(o.status.success(), "{out}{err}");
     assert!(out.contains("content ok: 5 lessons"), "{out}");
     // Our course's own bar: at least 8 questions per part, 40 in all.
-    for part in ["00-protocol", "01-classification", "02-augmentation", "03-segmentation", "04-regression"] {
+    for part in [
+        "00-protocol",
+        "01-classification",
+        "02-augmentation",
+        "03-segmentation",
+        "04-regression",
+    ] {
         let text = std::fs::read_to_string(lessons_dir().join(part).join("check.toml")).unwrap();
         let n = text.matches("[[question]]").count();
         assert!(n >= 8, "{part} has {n} questions");
@@ -387,10 +401,34 @@ fn content_check_reports_file_and_line() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("lessons/01-bad");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("lesson.md"), "+++\nid = \"01-bad\"\ntitle = \"Bad\"\n+++\n```sh\npetri fly\n```\n").unwrap();
-    std::fs::write(dir.join("check.toml"), "[[question]]\nid = \"x\"\nkind = \"single\"\nprompt = \"p\"\n").unwrap();
-    let o = petri(&["content", "check", "--lessons", tmp.path().join("lessons").to_str().unwrap()], tmp.path());
-    assert_clean_failure(&o, &["lesson.md:6", "petri fly", "check.toml:2", "needs at least two options"]);
+    std::fs::write(
+        dir.join("lesson.md"),
+        "+++\nid = \"01-bad\"\ntitle = \"Bad\"\n+++\n```sh\npetri fly\n```\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("check.toml"),
+        "[[question]]\nid = \"x\"\nkind = \"single\"\nprompt = \"p\"\n",
+    )
+    .unwrap();
+    let o = petri(
+        &[
+            "content",
+            "check",
+            "--lessons",
+            tmp.path().join("lessons").to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert_clean_failure(
+        &o,
+        &[
+            "lesson.md:6",
+            "petri fly",
+            "check.toml:2",
+            "needs at least two options",
+        ],
+    );
 }
 
 #[test]
@@ -398,7 +436,11 @@ fn quiz_on_a_plain_terminal_records_the_score() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("lessons/01-tiny");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("lesson.md"), "+++\nid = \"01-tiny\"\ntitle = \"Tiny\"\n+++\n# Tiny\nText.\n").unwrap();
+    std::fs::write(
+        dir.join("lesson.md"),
+        "+++\nid = \"01-tiny\"\ntitle = \"Tiny\"\n+++\n# Tiny\nText.\n",
+    )
+    .unwrap();
     std::fs::write(
         dir.join("check.toml"),
         "[[question]]\nid = \"pick\"\nkind = \"single\"\nprompt = \"Which?\"\nexplanation = \"Because.\"\n\
@@ -416,16 +458,33 @@ fn quiz_on_a_plain_terminal_records_the_score() {
         .stdout(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(b"7\n1\n4600\n").unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"7\n1\n4600\n")
+        .unwrap();
     let o = child.wait_with_output().unwrap();
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}");
-    assert!(out.contains("try again") && out.contains("Correct.") && out.contains("The right answer: 4617"), "{out}");
+    assert!(
+        out.contains("try again")
+            && out.contains("Correct.")
+            && out.contains("The right answer: 4617"),
+        "{out}"
+    );
     assert!(out.contains("Score: 1 of 2"), "{out}");
     let progress: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(state.join("progress.json")).unwrap()).unwrap();
-    assert_eq!(progress["parts"]["01-tiny"]["quiz"]["answers"]["pick"], true);
-    assert_eq!(progress["parts"]["01-tiny"]["quiz"]["answers"]["num"], false);
+        serde_json::from_str(&std::fs::read_to_string(state.join("progress.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        progress["parts"]["01-tiny"]["quiz"]["answers"]["pick"],
+        true
+    );
+    assert_eq!(
+        progress["parts"]["01-tiny"]["quiz"]["answers"]["num"],
+        false
+    );
 
     let o = Command::new(env!("CARGO_BIN_EXE_petri"))
         .args(["lesson", "1", "--lessons"])

@@ -244,14 +244,15 @@ pub fn check_lesson(
             in_sh = !in_sh && matches!(lang.trim(), "sh" | "bash" | "shell");
             continue;
         }
-        if in_sh && t.starts_with("petri ") {
-            if let Err(why) = command_ok(t) {
-                problems.push(Problem {
-                    file: md.clone(),
-                    line: i + 1,
-                    message: format!("`{t}` is not a valid command: {why}"),
-                });
-            }
+        if in_sh
+            && t.starts_with("petri ")
+            && let Err(why) = command_ok(t)
+        {
+            problems.push(Problem {
+                file: md.clone(),
+                line: i + 1,
+                message: format!("`{t}` is not a valid command: {why}"),
+            });
         }
     }
     let mut seen = std::collections::HashSet::new();

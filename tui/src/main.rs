@@ -1,13 +1,7 @@
-//! `petri`: the terminal tutor (no arguments) and the command line for data, runs and grading.
-//! This crate draws and prints; everything it computes comes from `petri-engine`.
+//! `petri`: the terminal tutor (no arguments) and the command line. Parses arguments and
+//! dispatches to the library half of this crate.
 
-mod app;
-mod cli;
-mod course;
-mod lessons;
-mod markdown;
-mod paths;
-mod theme;
+use petri::{app, cli, course, lessons, paths};
 
 use clap::{Parser, Subcommand};
 use std::io::IsTerminal;
@@ -75,7 +69,14 @@ fn main() -> ExitCode {
     let result = match cli.command {
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
             lessons::load_ok(lessons_dir.as_deref()).and_then(|l| {
-                app::run(app::Options { data_dir, state_dir, ascii: cli.ascii }, l)
+                app::run(
+                    app::Options {
+                        data_dir,
+                        state_dir,
+                        ascii: cli.ascii,
+                    },
+                    l,
+                )
             })
         }
         None => {

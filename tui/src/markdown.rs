@@ -37,7 +37,10 @@ pub fn render(markdown: &str, width: u16, theme: &Theme) -> Vec<Line<'static>> {
         table: None,
         cell: String::new(),
     };
-    for event in Parser::new_ext(markdown, Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH) {
+    for event in Parser::new_ext(
+        markdown,
+        Options::ENABLE_TABLES | Options::ENABLE_STRIKETHROUGH,
+    ) {
         r.event(event);
     }
     r.flush(None);
@@ -60,7 +63,9 @@ impl Renderer<'_> {
     fn blank(&mut self) {
         if self.lines.last().is_some_and(|l| l.width() > 0) {
             match self.quote {
-                Some(s) => self.lines.push(Line::from(Span::styled(self.theme.bar(), s))),
+                Some(s) => self
+                    .lines
+                    .push(Line::from(Span::styled(self.theme.bar(), s))),
                 None => self.lines.push(Line::raw("")),
             }
         }
@@ -82,7 +87,8 @@ impl Renderer<'_> {
             None => indent.clone() + if self.list.is_empty() { "" } else { "  " },
         };
         let cont_prefix = " ".repeat(first_prefix.width());
-        let prefix_w = prefix.iter().map(|s| s.content.width()).sum::<usize>() + first_prefix.width();
+        let prefix_w =
+            prefix.iter().map(|s| s.content.width()).sum::<usize>() + first_prefix.width();
         let avail = self.width.saturating_sub(prefix_w).max(10);
 
         // Split spans into words, keeping styles, then fill lines greedily.
@@ -107,13 +113,18 @@ impl Renderer<'_> {
         let mut line: Vec<Span<'static>> = Vec::new();
         let mut used = 0;
         let mut first = true;
-        let emit = |line: &mut Vec<Span<'static>>, first: &mut bool, lines: &mut Vec<Line<'static>>| {
-            let mut all = prefix.clone();
-            all.push(Span::raw(if *first { first_prefix.clone() } else { cont_prefix.clone() }));
-            all.append(line);
-            lines.push(Line::from(all));
-            *first = false;
-        };
+        let emit =
+            |line: &mut Vec<Span<'static>>, first: &mut bool, lines: &mut Vec<Line<'static>>| {
+                let mut all = prefix.clone();
+                all.push(Span::raw(if *first {
+                    first_prefix.clone()
+                } else {
+                    cont_prefix.clone()
+                }));
+                all.append(line);
+                lines.push(Line::from(all));
+                *first = false;
+            };
         for (word, style, space_before) in words {
             let w = word.width();
             let gap = usize::from(space_before && used > 0);
@@ -158,7 +169,10 @@ impl Renderer<'_> {
             Event::HardBreak => self.flush(None),
             Event::Rule => {
                 self.flush(None);
-                self.lines.push(Line::styled(self.theme.rule(self.width.min(60)), self.theme.dim));
+                self.lines.push(Line::styled(
+                    self.theme.rule(self.width.min(60)),
+                    self.theme.dim,
+                ));
             }
             _ => {}
         }
@@ -315,12 +329,18 @@ impl Renderer<'_> {
                 let style = if r == 0 { self.theme.h3 } else { Style::new() };
                 spans.push(Span::styled(format!("{cell}{}", " ".repeat(pad)), style));
                 if i + 1 < widths.len() {
-                    spans.push(Span::styled(format!(" {} ", self.theme.column()), self.theme.dim));
+                    spans.push(Span::styled(
+                        format!(" {} ", self.theme.column()),
+                        self.theme.dim,
+                    ));
                 }
             }
             self.lines.push(Line::from(spans));
             if r == 0 {
-                self.lines.push(Line::styled(self.theme.rule(total(&widths)), self.theme.dim));
+                self.lines.push(Line::styled(
+                    self.theme.rule(total(&widths)),
+                    self.theme.dim,
+                ));
             }
         }
         self.lines.push(Line::raw(""));

@@ -23,7 +23,13 @@ pub struct Theme {
 
 impl Theme {
     pub fn new(color: bool, ascii: bool) -> Self {
-        let fg = |c: Color| if color { Style::new().fg(c) } else { Style::new() };
+        let fg = |c: Color| {
+            if color {
+                Style::new().fg(c)
+            } else {
+                Style::new()
+            }
+        };
         Theme {
             ascii,
             h1: fg(Color::Cyan).add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
@@ -44,7 +50,10 @@ impl Theme {
 
     /// Colour unless `NO_COLOR` is set (https://no-color.org).
     pub fn from_env(ascii: bool) -> Self {
-        Theme::new(std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()), ascii)
+        Theme::new(
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+            ascii,
+        )
     }
 
     pub fn bar(&self) -> &'static str {

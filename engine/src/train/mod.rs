@@ -118,8 +118,12 @@ pub fn fit<L: Learner>(
     // statistics over a handful of examples are noise, and on BreastMNIST (546 = 34 x 16 + 2) a
     // 2-image batch each epoch was enough to stop ResNet-18 learning at all. Shuffling changes
     // which examples wait for the next epoch.
-    let drop_last = n > config.batch_size && n % config.batch_size != 0;
-    let batches_per_epoch = if drop_last { n / config.batch_size } else { n.div_ceil(config.batch_size) };
+    let drop_last = n > config.batch_size && !n.is_multiple_of(config.batch_size);
+    let batches_per_epoch = if drop_last {
+        n / config.batch_size
+    } else {
+        n.div_ceil(config.batch_size)
+    };
     let total_batches = batches_per_epoch * config.epochs;
     events(Event::Started {
         epochs: config.epochs,
@@ -135,7 +139,8 @@ pub fn fit<L: Learner>(
         let epoch_start = Instant::now();
         let mut loss_sum = 0.0;
         let mut seen = 0usize;
-        let mut batches = crate::data::split::batches(n, config.batch_size, Some((config.seed, epoch)));
+        let mut batches =
+            crate::data::split::batches(n, config.batch_size, Some((config.seed, epoch)));
         if drop_last {
             batches.pop();
         }

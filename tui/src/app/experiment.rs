@@ -20,7 +20,7 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 /// What the worker thread sends: training events, then the outcome.
 pub enum Message {
     Event(Event),
-    Done(Result<ExperimentRecord, String>),
+    Done(Box<Result<ExperimentRecord, String>>),
 }
 
 /// Everything the view shows, built from events alone (so tests can script it).
@@ -50,14 +50,28 @@ impl RunState {
                 self.throughput.clear();
                 self.log.push(format!("started {name}"));
             }
-            Event::Started { epochs, batches_per_epoch, examples, trainable_params } => {
+            Event::Started {
+                epochs,
+                batches_per_epoch,
+                examples,
+                trainable_params,
+            } => {
                 self.epochs = epochs;
                 self.batches_per_epoch = batches_per_epoch;
                 self.epoch = 0;
                 self.batch = 0;
-                self.log.push(format!("{examples} examples, {trainable_params} trainable parameters"));
+                self.log.push(format!(
+                    "{examples} examples, {trainable_params} trainable parameters"
+                ));
             }
-            Event::Batch { epoch, batch, loss, examples_per_sec, eta_secs, .. } => {
+            Event::Batch {
+                epoch,
+                batch,
+                loss,
+                examples_per_sec,
+                eta_secs,
+                ..
+            } => {
                 self.epoch = epoch;
                 self.batch = batch;
                 self.losses.push(loss);
@@ -70,12 +84,15 @@ impl RunState {
                     "epoch {} train loss {:.3}{}",
                     r.epoch,
                     r.train_loss,
-                    acc.map(|a| format!(", val accuracy {a:.3}")).unwrap_or_default()
+                    acc.map(|a| format!(", val accuracy {a:.3}"))
+                        .unwrap_or_default()
                 ));
                 self.history.push((self.run.clone(), r));
             }
             Event::Note(n) => self.log.push(n),
-            Event::Stopped { epoch, batch } => self.log.push(format!("stopped in epoch {epoch}, batch {batch}")),
+            Event::Stopped { epoch, batch } => self
+                .log
+                .push(format!("stopped in epoch {epoch}, batch {batch}")),
         }
     }
 
@@ -103,7 +120,9 @@ impl ExperimentView {
     pub fn start(part: &str, lesson_id: &str, options: &Options) -> anyhow::Result<Self> {
         let part = Part::parse(part)?;
         let mut run = RunOptions::new(part, options.data_dir.clone());
-        if part == Part::Classification && experiment::images::find_weights(&options.data_dir).is_none() {
+        if part == Part::Classification
+            && experiment::images::find_weights(&options.data_dir).is_none()
+        {
             run.experiments = vec!["scratch".into()];
         }
         // Fail now, on this thread, if the data is missing.
@@ -114,10 +133,13 @@ impl ExperimentView {
         let (tx, rx) = std::sync::mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let worker_stop = stop.clone();
-        std::thread::Builder::new().name("petri-train".into()).spawn(move || {
-            let result = experiment::run(&run, &|e| drop(tx.send(Message::Event(e))), &worker_stop);
-            let _ = tx.send(Message::Done(result.map_err(|e| e.to_string())));
-        })?;
+        std::thread::Builder::new()
+            .name("petri-train".into())
+            .spawn(move || {
+                let result =
+                    experiment::run(&run, &|e| drop(tx.send(Message::Event(e))), &worker_stop);
+                let _ = tx.send(Message::Done(Box::new(result.map_err(|e| e.to_string()))));
+            })?;
         let mut view = Self::scripted(part, lesson_id);
         view.rx = Some(rx);
         view.stop = stop;
@@ -161,14 +183,17 @@ impl ExperimentView {
                     changed = true;
                 }
                 Ok(Message::Done(result)) => {
-                    match result {
+                    match *result {
                         Ok(record) => {
                             match record.save(&self.runs_dir) {
                                 Ok(p) => {
                                     self.saved = Some(p.display().to_string());
                                     self.unclaimed = self.saved.clone();
                                 }
-                                Err(e) => self.state.error = Some(format!("could not save the run record: {e}")),
+                                Err(e) => {
+                                    self.state.error =
+                                        Some(format!("could not save the run record: {e}"))
+                                }
                             }
                             self.state.record = Some(record);
                         }
@@ -179,7 +204,9 @@ impl ExperimentView {
                 }
                 Err(TryRecvError::Empty) => return changed,
                 Err(TryRecvError::Disconnected) => {
-                    self.state.error.get_or_insert("the training thread ended unexpectedly".into());
+                    self.state
+                        .error
+                        .get_or_insert("the training thread ended unexpectedly".into());
                     self.rx = None;
                     return true;
                 }
@@ -224,15 +251,30 @@ impl ExperimentView {
             "epoch {}/{}  batch {}/{}  eta {:.0}s",
             s.epoch, s.epochs, s.batch, s.batches_per_epoch, s.eta_secs
         );
-        frame.render_widget(Gauge::default().ratio(s.progress()).label(label).gauge_style(theme.accent), gauge);
+        frame.render_widget(
+            Gauge::default()
+                .ratio(s.progress())
+                .label(label)
+                .gauge_style(theme.accent),
+            gauge,
+        );
 
-        let [loss_area, speed_area] = Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(sparks);
+        let [loss_area, speed_area] =
+            Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
+                .areas(sparks);
         let tail = |v: &[u64], w: u16| v[v.len().saturating_sub(w as usize)..].to_vec();
         let losses: Vec<u64> = s.losses.iter().map(|l| (l * 1000.0) as u64).collect();
         let speed: Vec<u64> = s.throughput.iter().map(|v| *v as u64).collect();
         let last_loss = s.losses.last().map_or("-".into(), |l| format!("{l:.3}"));
-        let last_speed = s.throughput.last().map_or("-".into(), |v| format!("{v:.0}/s"));
-        let bar_set = if theme.ascii { ratatui::symbols::bar::THREE_LEVELS } else { ratatui::symbols::bar::NINE_LEVELS };
+        let last_speed = s
+            .throughput
+            .last()
+            .map_or("-".into(), |v| format!("{v:.0}/s"));
+        let bar_set = if theme.ascii {
+            ratatui::symbols::bar::THREE_LEVELS
+        } else {
+            ratatui::symbols::bar::NINE_LEVELS
+        };
         frame.render_widget(
             Sparkline::default()
                 .block(Block::bordered().title(format!(" batch loss {last_loss} ")))
@@ -250,7 +292,9 @@ impl ExperimentView {
             speed_area,
         );
 
-        let [chart_area, side] = Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)]).areas(bottom);
+        let [chart_area, side] =
+            Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
+                .areas(bottom);
         self.draw_chart(frame, chart_area, theme);
         let mut lines: Vec<Line> = Vec::new();
         if let Some(r) = &s.record {
@@ -261,7 +305,10 @@ impl ExperimentView {
                     .filter(|(k, _)| k.as_str() != "loss")
                     .map(|(k, v)| format!("{k} {v:.3}"))
                     .collect();
-                lines.push(Line::from(vec![Span::styled(format!("{}: ", run.name), theme.h3), Span::raw(m.join("  "))]));
+                lines.push(Line::from(vec![
+                    Span::styled(format!("{}: ", run.name), theme.h3),
+                    Span::raw(m.join("  ")),
+                ]));
             }
             if let Some(p) = &self.saved {
                 lines.push(Line::styled(format!("record: {p}"), theme.dim));
@@ -270,29 +317,79 @@ impl ExperimentView {
         let room = side.height.saturating_sub(2) as usize;
         let log_lines = room.saturating_sub(lines.len());
         let start = s.log.len().saturating_sub(log_lines);
-        let mut all: Vec<Line> = s.log[start..].iter().map(|l| Line::raw(l.clone())).collect();
+        let mut all: Vec<Line> = s.log[start..]
+            .iter()
+            .map(|l| Line::raw(l.clone()))
+            .collect();
         all.extend(lines);
-        frame.render_widget(Paragraph::new(all).wrap(Wrap { trim: true }).block(Block::bordered().title(" Log ")), side);
-        let keys = if self.is_running() { "s stop  ? help" } else { "Esc back  ? help  q quit" };
+        frame.render_widget(
+            Paragraph::new(all)
+                .wrap(Wrap { trim: true })
+                .block(Block::bordered().title(" Log ")),
+            side,
+        );
+        let keys = if self.is_running() {
+            "s stop  ? help"
+        } else {
+            "Esc back  ? help  q quit"
+        };
         frame.render_widget(Paragraph::new(Line::styled(keys, theme.dim)), help);
     }
 
     fn draw_chart(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let s = &self.state;
-        let current: Vec<&EpochRecord> = s.history.iter().filter(|(run, _)| *run == s.run).map(|(_, r)| r).collect();
-        let train: Vec<(f64, f64)> = current.iter().map(|r| (r.epoch as f64, r.train_loss)).collect();
-        let val: Vec<(f64, f64)> = current.iter().filter_map(|r| r.val.get("loss").map(|l| (r.epoch as f64, *l))).collect();
-        let max_y = train.iter().chain(&val).map(|p| p.1).fold(0.1f64, f64::max).min(10.0) * 1.1;
-        let marker = if theme.ascii { Marker::Dot } else { Marker::Braille };
+        let current: Vec<&EpochRecord> = s
+            .history
+            .iter()
+            .filter(|(run, _)| *run == s.run)
+            .map(|(_, r)| r)
+            .collect();
+        let train: Vec<(f64, f64)> = current
+            .iter()
+            .map(|r| (r.epoch as f64, r.train_loss))
+            .collect();
+        let val: Vec<(f64, f64)> = current
+            .iter()
+            .filter_map(|r| r.val.get("loss").map(|l| (r.epoch as f64, *l)))
+            .collect();
+        let max_y = train
+            .iter()
+            .chain(&val)
+            .map(|p| p.1)
+            .fold(0.1f64, f64::max)
+            .min(10.0)
+            * 1.1;
+        let marker = if theme.ascii {
+            Marker::Dot
+        } else {
+            Marker::Braille
+        };
         let datasets = vec![
-            Dataset::default().name("train loss").marker(marker).graph_type(GraphType::Line).style(theme.accent).data(&train),
-            Dataset::default().name("val loss").marker(marker).graph_type(GraphType::Line).style(theme.code).data(&val),
+            Dataset::default()
+                .name("train loss")
+                .marker(marker)
+                .graph_type(GraphType::Line)
+                .style(theme.accent)
+                .data(&train),
+            Dataset::default()
+                .name("val loss")
+                .marker(marker)
+                .graph_type(GraphType::Line)
+                .style(theme.code)
+                .data(&val),
         ];
         let epochs = s.epochs.max(1) as f64;
         let chart = Chart::new(datasets)
             .block(Block::bordered().title(" loss per epoch "))
-            .x_axis(Axis::default().bounds([1.0, epochs.max(2.0)]).labels(vec![Line::raw("1"), Line::raw(format!("{}", s.epochs.max(2)))]))
-            .y_axis(Axis::default().bounds([0.0, max_y]).labels(vec![Line::raw("0"), Line::raw(format!("{max_y:.2}"))]));
+            .x_axis(Axis::default().bounds([1.0, epochs.max(2.0)]).labels(vec![
+                Line::raw("1"),
+                Line::raw(format!("{}", s.epochs.max(2))),
+            ]))
+            .y_axis(
+                Axis::default()
+                    .bounds([0.0, max_y])
+                    .labels(vec![Line::raw("0"), Line::raw(format!("{max_y:.2}"))]),
+            );
         frame.render_widget(chart, area);
     }
 }

@@ -30,11 +30,24 @@ const KEYS: &[(&str, &str)] = &[
 pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
     let lines: Vec<Line> = KEYS
         .iter()
-        .map(|(k, v)| if v.is_empty() { Line::styled(*k, theme.h2) } else { Line::raw(format!("  {k:<16} {v}")) })
+        .map(|(k, v)| {
+            if v.is_empty() {
+                Line::styled(*k, theme.h2)
+            } else {
+                Line::raw(format!("  {k:<16} {v}"))
+            }
+        })
         .collect();
     let height = (lines.len() as u16 + 2).min(area.height);
-    let [popup] = Layout::vertical([Constraint::Length(height)]).flex(Flex::Center).areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(64.min(area.width))]).flex(Flex::Center).areas(popup);
+    let [popup] = Layout::vertical([Constraint::Length(height)])
+        .flex(Flex::Center)
+        .areas(area);
+    let [popup] = Layout::horizontal([Constraint::Length(64.min(area.width))])
+        .flex(Flex::Center)
+        .areas(popup);
     frame.render_widget(Clear, popup);
-    frame.render_widget(Paragraph::new(lines).block(Block::bordered().title(" Keys (Esc closes) ")), popup);
+    frame.render_widget(
+        Paragraph::new(lines).block(Block::bordered().title(" Keys (Esc closes) ")),
+        popup,
+    );
 }

@@ -22,7 +22,12 @@ pub fn on_key(app: &mut App, key: KeyEvent) {
 
 pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
-    let [title, body, help] = Layout::vertical([Constraint::Length(1), Constraint::Min(3), Constraint::Length(1)]).areas(area);
+    let [title, body, help] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(3),
+        Constraint::Length(1),
+    ])
+    .areas(area);
     frame.render_widget(
         Paragraph::new(Line::from(vec![
             Span::styled("Petri", t.h2),
@@ -30,7 +35,8 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         ])),
         title,
     );
-    let [list_area, detail_area] = Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(body);
+    let [list_area, detail_area] =
+        Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(body);
 
     let items: Vec<ListItem> = app
         .lessons
@@ -38,14 +44,27 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .map(|l| {
             let p = app.progress.parts.get(&l.meta.id);
             let read = p.is_some_and(|p| p.lesson_read);
-            let mark = if read { if t.ascii { "[x]" } else { "✓" } } else if t.ascii { "[ ]" } else { "·" };
+            let mark = if read {
+                if t.ascii { "[x]" } else { "✓" }
+            } else if t.ascii {
+                "[ ]"
+            } else {
+                "·"
+            };
             let quiz = p
                 .and_then(|p| p.quiz.as_ref())
                 .map(|q| format!(" {}/{}", q.correct(), q.total))
                 .unwrap_or_default();
             ListItem::new(Line::from(vec![
                 Span::styled(format!("{mark} "), if read { t.good } else { t.dim }),
-                Span::raw(l.meta.title.split(':').next().unwrap_or(&l.meta.title).to_string()),
+                Span::raw(
+                    l.meta
+                        .title
+                        .split(':')
+                        .next()
+                        .unwrap_or(&l.meta.title)
+                        .to_string(),
+                ),
                 Span::styled(quiz, t.accent),
             ]))
         })
@@ -63,13 +82,20 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
     if let Some(l) = app.lessons.get(app.selected) {
         lines.push(Line::styled(l.meta.title.clone(), t.h3));
-        if let Some(part) = PARTS.iter().find(|p| l.meta.id.ends_with(&p.title.to_ascii_lowercase()) || l.meta.id == "00-protocol" && p.dataset.is_none()) {
+        if let Some(part) = PARTS.iter().find(|p| {
+            l.meta.id.ends_with(&p.title.to_ascii_lowercase())
+                || l.meta.id == "00-protocol" && p.dataset.is_none()
+        }) {
             lines.push(Line::raw(part.summary));
         }
         lines.push(Line::raw(""));
         let p = app.progress.parts.get(&l.meta.id);
         let read = p.is_some_and(|p| p.lesson_read);
-        lines.push(Line::raw(format!("Lesson: {} ({} min)", if read { "read" } else { "not read yet" }, l.meta.minutes)));
+        lines.push(Line::raw(format!(
+            "Lesson: {} ({} min)",
+            if read { "read" } else { "not read yet" },
+            l.meta.minutes
+        )));
         let quiz = match p.and_then(|p| p.quiz.as_ref()) {
             Some(q) => format!("{} of {} right", q.correct(), l.check.len()),
             None => format!("not taken ({} questions)", l.check.len()),
@@ -81,23 +107,37 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         }
         let challenges = p.map_or(0, |p| p.challenges_passed.len());
         lines.push(Line::raw(format!("Challenges passed: {challenges}")));
-        if let Some(part) = PARTS.iter().find(|p| l.meta.experiments.iter().any(|e| p.title.eq_ignore_ascii_case(e))) {
-            if let Some(d) = part.dataset {
-                lines.push(Line::raw(""));
-                let status = if dataset_present(&app.options.data_dir, d) {
-                    Span::styled("present", t.good)
-                } else {
-                    Span::styled(format!("not downloaded: petri data fetch {d}"), t.warning)
-                };
-                lines.push(Line::from(vec![Span::raw(format!("Data: {d} ")), status]));
-            }
+        let part = PARTS.iter().find(|p| {
+            l.meta
+                .experiments
+                .iter()
+                .any(|e| p.title.eq_ignore_ascii_case(e))
+        });
+        if let Some(d) = part.and_then(|p| p.dataset) {
+            lines.push(Line::raw(""));
+            let status = if dataset_present(&app.options.data_dir, d) {
+                Span::styled("present", t.good)
+            } else {
+                Span::styled(format!("not downloaded: petri data fetch {d}"), t.warning)
+            };
+            lines.push(Line::from(vec![Span::raw(format!("Data: {d} ")), status]));
         }
     } else {
-        lines.push(Line::raw("No lessons found. Run `petri content check` to see why."));
+        lines.push(Line::raw(
+            "No lessons found. Run `petri content check` to see why.",
+        ));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }).block(Block::bordered().title(" Part ")), detail_area);
     frame.render_widget(
-        Paragraph::new(Line::styled("Enter lesson  c check  r run  ↑↓ choose  ? help  q quit", t.dim)),
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(" Part ")),
+        detail_area,
+    );
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            "Enter lesson  c check  r run  ↑↓ choose  ? help  q quit",
+            t.dim,
+        )),
         help,
     );
 }

@@ -20,7 +20,11 @@ pub struct LessonView {
 
 impl LessonView {
     pub fn new(lesson: Lesson) -> Self {
-        LessonView { lesson, scroll: 0, rendered: Cell::new((0, 10)) }
+        LessonView {
+            lesson,
+            scroll: 0,
+            rendered: Cell::new((0, 10)),
+        }
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> Option<Open> {
@@ -29,7 +33,9 @@ impl LessonView {
         match key.code {
             KeyCode::Down | KeyCode::Char('j') => self.scroll = (self.scroll + 1).min(max),
             KeyCode::Up | KeyCode::Char('k') => self.scroll = self.scroll.saturating_sub(1),
-            KeyCode::PageDown | KeyCode::Char(' ') => self.scroll = (self.scroll + page.saturating_sub(1)).min(max),
+            KeyCode::PageDown | KeyCode::Char(' ') => {
+                self.scroll = (self.scroll + page.saturating_sub(1)).min(max)
+            }
             KeyCode::PageUp => self.scroll = self.scroll.saturating_sub(page.saturating_sub(1)),
             KeyCode::Char('g') | KeyCode::Home => self.scroll = 0,
             KeyCode::Char('G') | KeyCode::End => self.scroll = max,
@@ -41,7 +47,8 @@ impl LessonView {
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let [body, help] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+        let [body, help] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
         let inner_width = body.width.saturating_sub(4);
         let lines = markdown::render(&self.lesson.body, inner_width, theme);
         let page = body.height.saturating_sub(2) as usize;
@@ -49,21 +56,34 @@ impl LessonView {
         let scroll = self.scroll.min(lines.len().saturating_sub(page));
         let title = format!(" {} ", self.lesson.meta.title);
         frame.render_widget(
-            Paragraph::new(lines.clone()).block(Block::bordered().title(title)).scroll((scroll as u16, 0)),
+            Paragraph::new(lines.clone())
+                .block(Block::bordered().title(title))
+                .scroll((scroll as u16, 0)),
             body,
         );
         if lines.len() > page {
             let mut state = ScrollbarState::new(lines.len().saturating_sub(page)).position(scroll);
             let bar = if theme.ascii {
-                Scrollbar::new(ScrollbarOrientation::VerticalRight).track_symbol(Some("|")).thumb_symbol("#").begin_symbol(None).end_symbol(None)
+                Scrollbar::new(ScrollbarOrientation::VerticalRight)
+                    .track_symbol(Some("|"))
+                    .thumb_symbol("#")
+                    .begin_symbol(None)
+                    .end_symbol(None)
             } else {
                 Scrollbar::new(ScrollbarOrientation::VerticalRight)
             };
             frame.render_stateful_widget(bar, body, &mut state);
         }
-        let pct = if lines.len() <= page { 100 } else { 100 * (scroll + page).min(lines.len()) / lines.len() };
+        let pct = if lines.len() <= page {
+            100
+        } else {
+            100 * (scroll + page).min(lines.len()) / lines.len()
+        };
         frame.render_widget(
-            Paragraph::new(Line::styled(format!("{pct:>3}%  ↑↓ PgUp PgDn scroll  c check  r run  Esc back  ? help"), theme.dim)),
+            Paragraph::new(Line::styled(
+                format!("{pct:>3}%  ↑↓ PgUp PgDn scroll  c check  r run  Esc back  ? help"),
+                theme.dim,
+            )),
             help,
         );
     }

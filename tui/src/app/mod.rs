@@ -91,7 +91,10 @@ impl App {
             return;
         }
         if self.show_help {
-            if matches!(key.code, KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter) {
+            if matches!(
+                key.code,
+                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
+            ) {
                 self.show_help = false;
             }
             return;
@@ -137,11 +140,11 @@ impl App {
     }
 
     fn close_top(&mut self) {
-        if let Some(Screen::Experiment(v)) = self.stack.last() {
-            if v.is_running() {
-                self.status = Some("a run is in progress: press s to stop it first".into());
-                return;
-            }
+        if let Some(Screen::Experiment(v)) = self.stack.last()
+            && v.is_running()
+        {
+            self.status = Some("a run is in progress: press s to stop it first".into());
+            return;
         }
         self.stack.pop();
     }
@@ -169,7 +172,9 @@ impl App {
                 }
             }
             Open::Experiment => {
-                let Some(l) = self.lessons.get(lesson_idx) else { return };
+                let Some(l) = self.lessons.get(lesson_idx) else {
+                    return;
+                };
                 let Some(part) = l.meta.experiments.first() else {
                     self.status = Some("this part has no experiment to run".into());
                     return;
@@ -208,7 +213,10 @@ impl App {
                 "Terminal too small: {}x{}.\nPetri needs at least {MIN_WIDTH}x{MIN_HEIGHT}.\nEnlarge the window, or press q to quit.",
                 area.width, area.height
             );
-            frame.render_widget(Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true }), area);
+            frame.render_widget(
+                Paragraph::new(msg).wrap(ratatui::widgets::Wrap { trim: true }),
+                area,
+            );
             return;
         }
         match self.stack.last() {
@@ -218,9 +226,16 @@ impl App {
             Some(Screen::Experiment(v)) => v.draw(frame, area, &self.theme),
         }
         if let Some(status) = &self.status {
-            let bottom = Rect { y: area.bottom() - 1, height: 1, ..area };
+            let bottom = Rect {
+                y: area.bottom() - 1,
+                height: 1,
+                ..area
+            };
             frame.render_widget(ratatui::widgets::Clear, bottom);
-            frame.render_widget(Paragraph::new(status.as_str()).style(self.theme.warning), bottom);
+            frame.render_widget(
+                Paragraph::new(status.as_str()).style(self.theme.warning),
+                bottom,
+            );
         }
         if self.show_help {
             help::draw(frame, area, &self.theme);

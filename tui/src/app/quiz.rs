@@ -25,15 +25,35 @@ pub struct QuizView {
 
 impl QuizView {
     pub fn new(lesson: Lesson) -> Self {
-        QuizView { lesson, index: 0, cursor: 0, chosen: Vec::new(), typed: String::new(), answered: None, right: 0, done: false }
+        QuizView {
+            lesson,
+            index: 0,
+            cursor: 0,
+            chosen: Vec::new(),
+            typed: String::new(),
+            answered: None,
+            right: 0,
+            done: false,
+        }
     }
 
     /// Whether keys go into the numeric answer field.
     pub fn is_typing(&self) -> bool {
-        !self.done && self.answered.is_none() && self.lesson.check.get(self.index).is_some_and(|q| q.kind == QuestionKind::Numeric)
+        !self.done
+            && self.answered.is_none()
+            && self
+                .lesson
+                .check
+                .get(self.index)
+                .is_some_and(|q| q.kind == QuestionKind::Numeric)
     }
 
-    pub fn on_key(&mut self, key: KeyEvent, progress: &mut Progress, path: &Path) -> petri_engine::Result<()> {
+    pub fn on_key(
+        &mut self,
+        key: KeyEvent,
+        progress: &mut Progress,
+        path: &Path,
+    ) -> petri_engine::Result<()> {
         if self.done {
             if key.code == KeyCode::Char('r') {
                 *self = QuizView::new(self.lesson.clone());
@@ -42,7 +62,10 @@ impl QuizView {
         }
         let q = &self.lesson.check[self.index];
         if self.answered.is_some() {
-            if matches!(key.code, KeyCode::Enter | KeyCode::Right | KeyCode::Char('n')) {
+            if matches!(
+                key.code,
+                KeyCode::Enter | KeyCode::Right | KeyCode::Char('n')
+            ) {
                 self.index += 1;
                 self.cursor = 0;
                 self.chosen.clear();
@@ -105,20 +128,32 @@ impl QuizView {
             let correct = q.is_correct(&answer);
             self.answered = Some(correct);
             self.right += correct as usize;
-            progress.record_answer(path, &self.lesson.meta.id, &q.id, correct, self.lesson.check.len())?;
+            progress.record_answer(
+                path,
+                &self.lesson.meta.id,
+                &q.id,
+                correct,
+                self.lesson.check.len(),
+            )?;
         }
         Ok(())
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
-        let [body, help] = Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
+        let [body, help] =
+            Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
         let total = self.lesson.check.len();
         let title = format!(" Knowledge check: {} ", self.lesson.meta.title);
         let mut lines: Vec<Line> = Vec::new();
         if self.done {
-            lines.push(Line::styled(format!("Score: {} of {total}", self.right), theme.h2));
+            lines.push(Line::styled(
+                format!("Score: {} of {total}", self.right),
+                theme.h2,
+            ));
             lines.push(Line::raw(""));
-            lines.push(Line::raw("Your answers are saved. Press r to try again, Esc to go back."));
+            lines.push(Line::raw(
+                "Your answers are saved. Press r to try again, Esc to go back.",
+            ));
         } else {
             let q = &self.lesson.check[self.index];
             let kind = match q.kind {
@@ -126,9 +161,16 @@ impl QuizView {
                 QuestionKind::Multiple => "all that apply",
                 QuestionKind::Numeric => "a number",
             };
-            lines.push(Line::styled(format!("Question {} of {total} ({kind})", self.index + 1), theme.h3));
+            lines.push(Line::styled(
+                format!("Question {} of {total} ({kind})", self.index + 1),
+                theme.h3,
+            ));
             lines.push(Line::raw(""));
-            lines.extend(crate::markdown::render(q.prompt.trim(), body.width.saturating_sub(4), theme));
+            lines.extend(crate::markdown::render(
+                q.prompt.trim(),
+                body.width.saturating_sub(4),
+                theme,
+            ));
             lines.push(Line::raw(""));
             let correct = q.correct_options();
             for (i, o) in q.options.iter().enumerate() {
@@ -140,18 +182,26 @@ impl QuizView {
                     (_, true, _) => "[x]",
                     (_, false, _) => "[ ]",
                 };
-                let pointer = if i == self.cursor && self.answered.is_none() { theme.pointer() } else { "  " };
+                let pointer = if i == self.cursor && self.answered.is_none() {
+                    theme.pointer()
+                } else {
+                    "  "
+                };
                 let mut style = ratatui::style::Style::new();
                 if self.answered.is_some() && correct.contains(&i) {
                     style = theme.good;
                 } else if self.answered.is_some() && picked {
                     style = theme.bad;
                 }
-                lines.push(Line::from(vec![Span::raw(format!("{pointer}{mark} {}. ", i + 1)), Span::styled(o.text.clone(), style)]));
-                if self.answered.is_some() && (picked || correct.contains(&i)) {
-                    if let Some(f) = &o.feedback {
-                        lines.push(Line::styled(format!("       {f}"), theme.dim));
-                    }
+                lines.push(Line::from(vec![
+                    Span::raw(format!("{pointer}{mark} {}. ", i + 1)),
+                    Span::styled(o.text.clone(), style),
+                ]));
+                if self.answered.is_some()
+                    && (picked || correct.contains(&i))
+                    && let Some(f) = &o.feedback
+                {
+                    lines.push(Line::styled(format!("       {f}"), theme.dim));
                 }
             }
             if q.kind == QuestionKind::Numeric {
@@ -160,16 +210,28 @@ impl QuizView {
             }
             if let Some(right) = self.answered {
                 lines.push(Line::raw(""));
-                lines.push(if right { Line::styled("Correct.", theme.good) } else { Line::styled("Not quite.", theme.bad) });
+                lines.push(if right {
+                    Line::styled("Correct.", theme.good)
+                } else {
+                    Line::styled("Not quite.", theme.bad)
+                });
                 if q.kind == QuestionKind::Numeric && !right {
-                    lines.push(Line::raw(format!("The answer is {}.", q.answer.unwrap_or(f64::NAN))));
+                    lines.push(Line::raw(format!(
+                        "The answer is {}.",
+                        q.answer.unwrap_or(f64::NAN)
+                    )));
                 }
                 if let Some(e) = &q.explanation {
                     lines.push(Line::raw(e.trim().to_string()));
                 }
             }
         }
-        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }).block(Block::bordered().title(title)), body);
+        frame.render_widget(
+            Paragraph::new(lines)
+                .wrap(Wrap { trim: false })
+                .block(Block::bordered().title(title)),
+            body,
+        );
         let keys = if self.answered.is_some() {
             "Enter next question  Esc back  ? help"
         } else if self.is_typing() {

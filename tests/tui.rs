@@ -1,0 +1,157 @@
+//! The tutor driven by key events and drawn into ratatui's `TestBackend`, with insta snapshots
+//! of every screen at 80x24 and 120x40. The training view is fed a scripted event sequence.
+
+use petri::app::{App, ExperimentView, Options, Screen};
+use petri::theme::Theme;
+use petri_engine::content;
+use petri_engine::experiment::Part;
+use petri_engine::train::{EpochRecord, Event};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use std::path::Path;
+
+fn app(state: &Path) -> App {
+    let lessons_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../lessons");
+    let lessons = content::load_all(&lessons_dir)
+        .unwrap()
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let options = Options {
+        data_dir: state.join("data"),
+        state_dir: state.join("state"),
+        ascii: false,
+    };
+    App::new(options, lessons, Theme::new(false, false))
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+}
+
+fn screen(app: &App, w: u16, h: u16) -> String {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| app.draw(f)).unwrap();
+    format!("{}", t.backend())
+}
+
+fn both_sizes(name: &str, app: &App) {
+    insta::assert_snapshot!(format!("{name}_80x24"), screen(app, 80, 24));
+    insta::assert_snapshot!(format!("{name}_120x40"), screen(app, 120, 40));
+}
+
+#[test]
+fn home_lesson_and_help() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = app(tmp.path());
+    both_sizes("home", &app);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    both_sizes("lesson_classification", &app);
+    for _ in 0..30 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    insta::assert_snapshot!("lesson_classification_scrolled_80x24", screen(&app, 80, 24));
+    key(&mut app, KeyCode::Char('?'));
+    insta::assert_snapshot!("help_80x24", screen(&app, 80, 24));
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.stack.is_empty());
+    // Reading the lesson was saved.
+    let saved = std::fs::read_to_string(tmp.path().join("state/progress.json")).unwrap();
+    assert!(saved.contains("\"lesson_read\": true"), "{saved}");
+    key(&mut app, KeyCode::Char('q'));
+    assert!(app.quit);
+}
+
+#[test]
+fn knowledge_check_gives_feedback_and_saves_each_answer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = app(tmp.path());
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Char('c'));
+    both_sizes("quiz_question", &app);
+    key(&mut app, KeyCode::Char(' '));
+    key(&mut app, KeyCode::Enter);
+    both_sizes("quiz_feedback", &app);
+    let saved = std::fs::read_to_string(tmp.path().join("state/progress.json")).unwrap();
+    assert!(saved.contains("01-classification"), "{saved}");
+    // A fresh app (a reconnect) shows the saved answer on the home screen.
+    let again = app_with_same_state(tmp.path());
+    let home = screen(&again, 80, 24);
+    assert!(home.contains("Knowledge check:"), "{home}");
+}
+
+fn app_with_same_state(state: &Path) -> App {
+    app(state)
+}
+
+fn epoch(n: usize, train: f64, val: f64, acc: f64) -> Event {
+    Event::Epoch(EpochRecord {
+        epoch: n,
+        train_loss: train,
+        val: [("loss".to_string(), val), ("accuracy".to_string(), acc)]
+            .into_iter()
+            .collect(),
+        seconds: 10.0,
+    })
+}
+
+#[test]
+fn training_view_draws_a_scripted_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = app(tmp.path());
+    let mut view = ExperimentView::scripted(Part::Augmentation, "02-augmentation");
+    let mut events = vec![
+        Event::RunStarted {
+            name: "unmodified".into(),
+        },
+        Event::Started {
+            epochs: 4,
+            batches_per_epoch: 10,
+            examples: 546,
+            trainable_params: 11_171_266,
+        },
+    ];
+    for e in 1..=3 {
+        for b in 1..=10 {
+            let loss = 0.7 - 0.1 * e as f32 - 0.005 * b as f32;
+            events.push(Event::Batch {
+                epoch: e,
+                batch: b,
+                batches: 10,
+                loss,
+                examples_per_sec: 40.0 + b as f64,
+                eta_secs: 30.0,
+            });
+        }
+        events.push(epoch(
+            e,
+            0.7 - 0.12 * e as f64,
+            0.75 - 0.08 * e as f64,
+            0.7 + 0.05 * e as f64,
+        ));
+    }
+    for e in events {
+        view.state.apply(e);
+    }
+    app.stack.push(Screen::Experiment(Box::new(view)));
+    both_sizes("training", &app);
+}
+
+#[test]
+fn resizing_to_tiny_and_back_never_panics() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = app(tmp.path());
+    key(&mut app, KeyCode::Enter);
+    let mut t = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    for (w, h) in [(120, 40), (20, 5), (1, 1), (80, 24), (120, 40)] {
+        t.backend_mut().resize(w, h);
+        t.autoresize().unwrap();
+        t.draw(|f| app.draw(f)).unwrap();
+    }
+    let mut small = Terminal::new(TestBackend::new(20, 5)).unwrap();
+    small.draw(|f| app.draw(f)).unwrap();
+    insta::assert_snapshot!("too_small_20x5", format!("{}", small.backend()));
+}
