@@ -120,9 +120,11 @@ fn classifier_loss_falls_accuracy_moves_and_runs_reproduce() {
     // Same seed, same run: initial weights and batch order are identical; the only freedom left
     // is the summation order of parallel kernels under load, worth far less than 1e-3.
     let (again, _) = train_toy_classifier(7);
-    assert_eq!(
-        losses[0], again[0],
-        "same seed must give the same initial weights and first batch"
+    assert!(
+        (losses[0] - again[0]).abs() < 1e-5,
+        "same seed must give the same initial weights and first batch: {} vs {}",
+        losses[0],
+        again[0]
     );
     for (a, b) in losses.iter().zip(&again) {
         assert!(
