@@ -175,6 +175,7 @@ fn unet_learns_a_toy_segmentation() {
         normalization: Normalization::uniform(1, 0.5, 0.25),
         augment: Default::default(),
         class_weights: None,
+        background: Some(0),
     };
     let device = device();
     let model = init_seeded(&device, 0, |d| {

@@ -60,6 +60,8 @@ pub struct Segmenter<'a> {
     pub normalization: Normalization,
     pub augment: Pipeline,
     pub class_weights: Option<Vec<f32>>,
+    /// The background class, left out of `dice_foreground`.
+    pub background: Option<usize>,
 }
 
 fn to_tensors(
@@ -193,7 +195,8 @@ impl Learner for Segmenter<'_> {
 
     fn validate(&self, model: &UNet, device: &Device) -> Metrics {
         let pred = predict_masks(model, self.val, &self.normalization, device);
-        let (mut m, _, _) = segmentation_metrics(&pred, self.val, self.num_classes, None);
+        let (mut m, _, _) =
+            segmentation_metrics(&pred, self.val, self.num_classes, self.background);
         // Validation loss, without augmentation.
         let mut total = 0.0;
         for chunk in self.val.chunks(8) {
@@ -324,6 +327,7 @@ pub fn run(
             Transform::RandomVerticalFlip { p: 0.5 },
         ]),
         class_weights: preset.class_weights.clone(),
+        background,
     };
     let fitted = fit(&learner, model, &config, &device, events, stop)?;
     let mut run = ModelRun::new("unet");
