@@ -198,6 +198,23 @@ pub struct RawMask {
 }
 
 impl RawMask {
+    /// Nearest-neighbour resize, keeping raw values (instance ids) exact.
+    pub fn resize_nearest(&self, height: usize, width: usize) -> RawMask {
+        let mut values = Vec::with_capacity(height * width);
+        for y in 0..height {
+            let sy = ((y * self.height) / height).min(self.height - 1);
+            for x in 0..width {
+                let sx = ((x * self.width) / width).min(self.width - 1);
+                values.push(self.values[sy * self.width + sx]);
+            }
+        }
+        RawMask {
+            height,
+            width,
+            values,
+        }
+    }
+
     pub fn distinct(&self) -> Vec<u16> {
         let mut v = self.values.clone();
         v.sort_unstable();
@@ -465,6 +482,17 @@ pub fn load(
                 ));
             }
             let map = label_map.get_or_insert_with(|| LabelMap::detect(&raw));
+            // Instance boundaries are drawn at the size the network trains at: a one-pixel
+            // outline at full size would mostly vanish when the mask is scaled down.
+            let train_size = match prepare {
+                Prepare::Resize(s) => Some(s),
+                Prepare::ResizeTile { resize, .. } => Some(resize),
+                Prepare::Tile(_) => None,
+            };
+            let raw = match (map.clone(), train_size) {
+                (LabelMap::Instance, Some(s)) => raw.resize_nearest(s, s),
+                _ => raw,
+            };
             let mask = map.apply(&raw, &pair.mask)?;
             let want = *channels.get_or_insert(image.channels);
             if image.channels != want {
