@@ -100,6 +100,36 @@ pub struct RunOptions {
     pub seed: u64,
     /// Where trained models are saved as safetensors (`None`: not saved).
     pub checkpoints: Option<PathBuf>,
+    /// Segmentation loss weights per class (`None`: unweighted).
+    pub class_weights: Option<ClassWeights>,
+}
+
+/// Per-class weights for the segmentation loss, against class imbalance.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClassWeights {
+    /// Median-frequency balancing: weight = median class share / class share, from the
+    /// training masks only.
+    Balanced,
+    Given(Vec<f32>),
+}
+
+impl ClassWeights {
+    pub fn parse(s: &str) -> Result<Self> {
+        if s == "balanced" {
+            return Ok(ClassWeights::Balanced);
+        }
+        let w: std::result::Result<Vec<f32>, _> =
+            s.split(',').map(|v| v.trim().parse::<f32>()).collect();
+        match w {
+            Ok(w) if !w.is_empty() && w.iter().all(|v| v.is_finite() && *v >= 0.0) => {
+                Ok(ClassWeights::Given(w))
+            }
+            _ => Err(Error::invalid(format!(
+                "class weights '{s}': give `balanced` or one non-negative number per class, e.g. 1,1,5"
+            ))),
+        }
+    }
 }
 
 impl RunOptions {
@@ -115,6 +145,7 @@ impl RunOptions {
             device: DeviceChoice::Cpu,
             seed: 0,
             checkpoints: None,
+            class_weights: None,
         }
     }
 

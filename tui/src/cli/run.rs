@@ -5,7 +5,9 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
-use petri_engine::experiment::{self, DeviceChoice, ExperimentRecord, Part, Profile, RunOptions};
+use petri_engine::experiment::{
+    self, ClassWeights, DeviceChoice, ExperimentRecord, Part, Profile, RunOptions,
+};
 use petri_engine::train::Event;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -36,6 +38,9 @@ pub struct RunArgs {
     pub device: String,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Segmentation: loss weight per class, `balanced` or e.g. `1,1,5`
+    #[arg(long)]
+    pub class_weights: Option<String>,
     /// Where the run record goes [default: <data dir>/runs]
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -54,6 +59,11 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
     options.limit = args.limit;
     options.device = DeviceChoice::parse(&args.device)?;
     options.seed = args.seed;
+    options.class_weights = args
+        .class_weights
+        .as_deref()
+        .map(ClassWeights::parse)
+        .transpose()?;
     options.selected()?;
     let out_dir = args.out.unwrap_or_else(|| data_dir.join("runs"));
     options.checkpoints = Some(out_dir.join("checkpoints"));
