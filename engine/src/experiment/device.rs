@@ -64,7 +64,7 @@ fn cuda() -> Result<Device> {
 #[cfg(feature = "wgpu")]
 fn vulkan() -> Result<Device> {
     gpu_guard("Vulkan", || {
-        Device::vulkan(burn::tensor::DeviceKind::DefaultDevice)
+        Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)
     })
 }
 
