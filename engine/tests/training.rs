@@ -13,7 +13,7 @@ use petri_engine::model::resnet::{ResNetConfig, Stem};
 use petri_engine::model::unet::UNetConfig;
 use petri_engine::model::{init_seeded, trainable_params};
 use petri_engine::rng::Rng;
-use petri_engine::train::{Event, Optimizer, Outcome, TrainConfig, fit};
+use petri_engine::train::{Event, Fitted, Learner, Optimizer, Outcome, TrainConfig, fit};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 
@@ -56,10 +56,29 @@ fn toy_split(n: usize, seed: u64) -> ImageSplit {
     ImageSplit::new(8, 8, 1, pixels, labels)
 }
 
-fn losses_of(events: &Mutex<Vec<Event>>) -> Vec<f32> {
+/// Trains to the end and returns the model with every batch loss, in order.
+fn fit_recording_losses<L: Learner>(
+    learner: &L,
+    model: L::Model,
+    config: &TrainConfig,
+    device: &Device,
+) -> (Fitted<L::Model>, Vec<f32>) {
+    let events = Mutex::new(Vec::new());
+    let fitted = fit(
+        learner,
+        model,
+        config,
+        device,
+        &|e| events.lock().unwrap().push(e),
+        &AtomicBool::new(false),
+    )
+    .unwrap();
+    let losses = losses_of(&events.into_inner().unwrap());
+    (fitted, losses)
+}
+
+fn losses_of(events: &[Event]) -> Vec<f32> {
     events
-        .lock()
-        .unwrap()
         .iter()
         .filter_map(|e| match e {
             Event::Batch { loss, .. } => Some(*loss),
@@ -93,20 +112,11 @@ fn train_toy_classifier(seed: u64) -> (Vec<f32>, f64) {
         optimizer: Optimizer::Adam { lr: 0.001 },
         seed,
     };
-    let events = Mutex::new(Vec::new());
-    let fitted = fit(
-        &learner,
-        model,
-        &config,
-        &device,
-        &|e| events.lock().unwrap().push(e),
-        &AtomicBool::new(false),
-    )
-    .unwrap();
+    let (fitted, losses) = fit_recording_losses(&learner, model, &config, &device);
     assert_eq!(fitted.outcome, Outcome::Finished);
     assert_eq!(fitted.epochs.len(), 3);
     let acc = fitted.epochs.last().unwrap().val["accuracy"];
-    (losses_of(&events), acc)
+    (losses, acc)
 }
 
 #[test]
@@ -191,17 +201,7 @@ fn unet_learns_a_toy_segmentation() {
         optimizer: Optimizer::Adam { lr: 0.01 },
         seed: 0,
     };
-    let events = Mutex::new(Vec::new());
-    let fitted = fit(
-        &learner,
-        model,
-        &config,
-        &device,
-        &|e| events.lock().unwrap().push(e),
-        &AtomicBool::new(false),
-    )
-    .unwrap();
-    let losses = losses_of(&events);
+    let (fitted, losses) = fit_recording_losses(&learner, model, &config, &device);
     assert!(
         losses[losses.len() - 4..].iter().sum::<f32>() < losses[..4].iter().sum::<f32>() * 0.7,
         "{losses:?}"
