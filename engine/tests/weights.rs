@@ -1,7 +1,6 @@
 //! Checkpoints round-trip, and ImageNet ResNet-18 weights import from a file with torchvision's
 //! tensor names (written here from a model of ours, as timm would publish it).
 
-use burn::module::Module;
 use burn::store::{BurnToPyTorchAdapter, ModuleSnapshot, ModuleStore, SafetensorsStore};
 use burn::tensor::Device;
 use petri_engine::model::resnet::ResNetConfig;
