@@ -41,6 +41,16 @@ enum Command {
     Lesson { part: String },
     /// Answer a lesson's knowledge check line by line; the score is saved
     Quiz { part: String },
+    /// Challenges: list, start one, check your work, get a hint
+    Challenge {
+        #[command(subcommand)]
+        command: cli::challenge::ChallengeCommand,
+    },
+    /// Grade submissions of a challenge (instructors, CI): reports for Gradescope, JUnit, CSV
+    Grade(cli::challenge::GradeArgs),
+    /// Runs a config challenge inside the grader's sandbox (used by `petri grade`)
+    #[command(hide = true)]
+    GradeWorker { task: String, dir: PathBuf },
     /// Check the course content
     Content {
         #[command(subcommand)]
@@ -91,6 +101,9 @@ fn main() -> ExitCode {
         Some(Command::Quiz { part }) => {
             cli::content::quiz(lessons_dir.as_deref(), &part, &state_dir)
         }
+        Some(Command::Challenge { command }) => cli::challenge::run(command, &data_dir, &state_dir),
+        Some(Command::Grade(args)) => cli::challenge::grade(args, &data_dir, &state_dir),
+        Some(Command::GradeWorker { task, dir }) => cli::challenge::worker(&task, &dir),
         Some(Command::Content {
             command: ContentCommand::Check,
         }) => cli::content::check(lessons_dir.as_deref(), &command_ok),

@@ -33,3 +33,20 @@ pub fn state_dir(data_dir: &Path) -> PathBuf {
 pub fn progress_file(state_dir: &Path) -> PathBuf {
     state_dir.join("progress.json")
 }
+
+/// `$PETRI_CHALLENGES`, else the `challenges/` folder of the checkout petri was built from.
+pub fn challenges_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("PETRI_CHALLENGES").filter(|v| !v.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../challenges")
+}
+
+/// `$PETRI_GRADE_TARGET`, else `grade-target` in the state dir: the cargo target folder every
+/// code submission shares, so the engine compiles once.
+pub fn grade_target_dir(state_dir: &Path) -> PathBuf {
+    std::env::var_os("PETRI_GRADE_TARGET")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| state_dir.join("grade-target"))
+}

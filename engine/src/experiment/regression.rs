@@ -86,7 +86,8 @@ pub fn select_top_k(x_train: &[Vec<f64>], y_train: &[f64], k: usize) -> Vec<usiz
     idx
 }
 
-fn columns(x: &[Vec<f64>], keep: &[usize]) -> Vec<Vec<f64>> {
+/// The columns `keep` of every row.
+pub fn columns(x: &[Vec<f64>], keep: &[usize]) -> Vec<Vec<f64>> {
     x.iter()
         .map(|r| keep.iter().map(|&j| r[j]).collect())
         .collect()
@@ -101,8 +102,8 @@ fn smartcore_err(model: &str) -> impl Fn(smartcore::error::Failed) -> Error + '_
     move |e| Error::invalid(format!("{model} failed to fit: {e}"))
 }
 
-/// Fits one classic model and predicts the test rows.
-fn fit_classic(
+/// Fits one classic model (`linear`, `tree`, `forest`) and predicts the test rows.
+pub fn fit_classic(
     model: &str,
     xtr: &[Vec<f64>],
     ytr: &[f64],
@@ -208,8 +209,9 @@ impl Learner for TabularLearner {
     }
 }
 
-/// Trains a fresh network on one split and predicts the test rows, in radius units.
-fn fit_network(
+/// Trains a fresh network on one split and predicts the test rows, in target units; `None`
+/// when stopped.
+pub fn fit_network(
     hidden: &[usize],
     xtr: &[Vec<f64>],
     ytr: &[f64],

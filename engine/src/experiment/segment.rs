@@ -219,9 +219,18 @@ impl Learner for Segmenter<'_> {
 /// Median-frequency balancing over the training masks: rare classes (nucleus boundaries, hair)
 /// weigh more, so the loss cannot be minimised by ignoring them.
 pub fn balanced_weights(train: &[Sample], classes: usize) -> Vec<f32> {
+    median_frequency_weights(train.iter().map(|s| s.mask.data.as_slice()), classes)
+}
+
+/// Weight of class c = median class frequency / frequency of c, over all pixels of `masks`;
+/// 0 for a class that never occurs (the median is taken over the classes that do).
+pub fn median_frequency_weights<'a>(
+    masks: impl IntoIterator<Item = &'a [u8]>,
+    classes: usize,
+) -> Vec<f32> {
     let mut counts = vec![0u64; classes];
-    for s in train {
-        for &v in &s.mask.data {
+    for mask in masks {
+        for &v in mask {
             if let Some(c) = counts.get_mut(v as usize) {
                 *c += 1;
             }

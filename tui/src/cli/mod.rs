@@ -1,5 +1,6 @@
 //! Subcommands that print to stdout (and work without a terminal). One file per command group.
 
+pub mod challenge;
 pub mod content;
 pub mod data;
 pub mod run;

@@ -1,0 +1,231 @@
+//! Challenge definitions: `challenges/<part>/<name>/challenge.toml`, a statement, a starter
+//! and a reference solution. Challenges are data; the grader is generic over them except for
+//! the task that produces inputs and scores outputs (see `tasks`).
+
+use petri_engine::{Error, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Kind {
+    /// The student edits Rust source files compiled into a harness the grader owns.
+    Code,
+    /// The student edits an experiment file that the engine runs.
+    Config,
+}
+
+/// One check of a challenge, as written in `challenge.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckSpec {
+    pub id: String,
+    pub name: String,
+    pub points: f64,
+    /// Hidden checks run only when grading; students see their score after publication.
+    #[serde(default = "yes")]
+    pub visible: bool,
+    /// For metric checks: the value that earns nothing and the value that earns full marks;
+    /// credit is linear in between (either direction: lower-is-better when target < floor).
+    #[serde(default)]
+    pub floor: Option<f64>,
+    #[serde(default)]
+    pub target: Option<f64>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl CheckSpec {
+    /// Credit in [0, 1] for a metric value between `floor` and `target`.
+    pub fn credit(&self, value: f64) -> f64 {
+        match (self.floor, self.target) {
+            (Some(f), Some(t)) if value.is_finite() && f != t => {
+                ((value - f) / (t - f)).clamp(0.0, 1.0)
+            }
+            _ => 0.0,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Challenge {
+    /// `<part>/<name>`, from the folder.
+    #[serde(skip)]
+    pub id: String,
+    #[serde(skip)]
+    pub dir: PathBuf,
+    pub title: String,
+    pub part: String,
+    pub kind: Kind,
+    /// Which grader task produces inputs and scores outputs.
+    pub task: String,
+    /// Statement file (Markdown), relative to the challenge folder.
+    pub statement: String,
+    /// The files the student edits; the only ones taken from a submission.
+    pub files: Vec<String>,
+    #[serde(default = "default_time")]
+    pub time_limit_s: u64,
+    #[serde(default = "default_memory")]
+    pub memory_limit_mb: u64,
+    #[serde(default)]
+    pub hints: Vec<String>,
+    #[serde(rename = "check")]
+    pub checks: Vec<CheckSpec>,
+}
+
+fn default_time() -> u64 {
+    60
+}
+fn default_memory() -> u64 {
+    1024
+}
+
+impl Challenge {
+    pub fn load(dir: &Path, root: &Path) -> Result<Challenge> {
+        let path = dir.join("challenge.toml");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let mut c: Challenge =
+            toml::from_str(&text).map_err(|e| Error::format(&path, e.to_string()))?;
+        c.id = dir
+            .strip_prefix(root)
+            .unwrap_or(dir)
+            .to_string_lossy()
+            .replace('\\', "/");
+        c.dir = dir.to_path_buf();
+        c.validate().map_err(|p| Error::format(&path, p))?;
+        Ok(c)
+    }
+
+    fn validate(&self) -> std::result::Result<(), String> {
+        if self.checks.is_empty() {
+            return Err("a challenge needs at least one [[check]]".into());
+        }
+        if self.files.is_empty() {
+            return Err("`files` must name the files the student edits".into());
+        }
+        for f in &self.files {
+            if f.contains("..") || f.starts_with('/') || f.contains('\\') {
+                return Err(format!("file '{f}' must be a plain relative name"));
+            }
+            if self.kind == Kind::Code && !f.ends_with(".rs") {
+                return Err(format!("code challenges take Rust files only, not '{f}'"));
+            }
+        }
+        let mut ids: Vec<&str> = self.checks.iter().map(|c| c.id.as_str()).collect();
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) {
+            return Err("check ids must be unique".into());
+        }
+        for c in &self.checks {
+            if c.points <= 0.0 {
+                return Err(format!("check '{}': points must be positive", c.id));
+            }
+            if c.floor.is_some() != c.target.is_some() || c.floor.is_some() && c.floor == c.target {
+                return Err(format!(
+                    "check '{}': give both floor and target, and make them differ",
+                    c.id
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn max_points(&self) -> f64 {
+        self.checks.iter().map(|c| c.points).sum()
+    }
+
+    pub fn starter_dir(&self) -> PathBuf {
+        self.dir.join("starter")
+    }
+
+    pub fn reference_dir(&self) -> PathBuf {
+        self.dir.join("reference")
+    }
+
+    pub fn statement_text(&self) -> Result<String> {
+        let p = self.dir.join(&self.statement);
+        std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))
+    }
+
+    pub fn check(&self, id: &str) -> Option<&CheckSpec> {
+        self.checks.iter().find(|c| c.id == id)
+    }
+}
+
+/// Every challenge under `root` (`<root>/<part>/<name>/challenge.toml`), sorted by part order
+/// then name.
+pub fn load_all(root: &Path) -> Result<Vec<Challenge>> {
+    let mut out = Vec::new();
+    let parts = std::fs::read_dir(root).map_err(|e| Error::io(root, e))?;
+    for part in parts.flatten() {
+        if !part.path().is_dir() {
+            continue;
+        }
+        let names = std::fs::read_dir(part.path()).map_err(|e| Error::io(part.path(), e))?;
+        for entry in names.flatten() {
+            if entry.path().join("challenge.toml").is_file() {
+                out.push(Challenge::load(&entry.path(), root)?);
+            }
+        }
+    }
+    let order = |p: &str| {
+        [
+            "classification",
+            "augmentation",
+            "segmentation",
+            "regression",
+        ]
+        .iter()
+        .position(|x| *x == p)
+        .unwrap_or(9)
+    };
+    out.sort_by(|a, b| order(&a.part).cmp(&order(&b.part)).then(a.id.cmp(&b.id)));
+    Ok(out)
+}
+
+/// Finds a challenge by id (`regression/feature-selection`) or by its last part.
+pub fn find(root: &Path, id: &str) -> Result<Challenge> {
+    let all = load_all(root)?;
+    let names: Vec<String> = all.iter().map(|c| c.id.clone()).collect();
+    all.into_iter()
+        .find(|c| c.id == id || c.id.rsplit('/').next() == Some(id))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "no challenge '{id}' in {}; there are: {}",
+                root.display(),
+                names.join(", ")
+            ))
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(floor: f64, target: f64) -> CheckSpec {
+        CheckSpec {
+            id: "c".into(),
+            name: "c".into(),
+            points: 1.0,
+            visible: true,
+            floor: Some(floor),
+            target: Some(target),
+        }
+    }
+
+    #[test]
+    fn credit_is_linear_between_floor_and_target_in_both_directions() {
+        let higher = check(0.5, 0.9);
+        assert_eq!(higher.credit(0.4), 0.0);
+        assert!((higher.credit(0.7) - 0.5).abs() < 1e-12);
+        assert_eq!(higher.credit(0.95), 1.0);
+        let lower = check(0.2, 0.1);
+        assert_eq!(lower.credit(0.25), 0.0);
+        assert!((lower.credit(0.15) - 0.5).abs() < 1e-12);
+        assert_eq!(lower.credit(0.05), 1.0);
+        assert_eq!(lower.credit(f64::NAN), 0.0);
+    }
+}

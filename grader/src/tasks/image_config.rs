@@ -1,0 +1,191 @@
+//! classification/imbalance: the student sets up ResNet-18 training on BreastMNIST (optimiser,
+//! learning rate, epochs, batch size, augmentation) in `experiment.toml`. The worker receives
+//! the training and validation images with labels and the test images without; the grader
+//! keeps the test labels and scores AUC and balanced accuracy (the mean of per-class recall,
+//! which a model that always answers "benign" cannot fake).
+
+use super::regression_config::{experiment_text, optimizer, read_request, write_response};
+use super::{Call, Ctx, Outcome, Request, Task, metric, wants};
+use crate::challenge::CheckSpec;
+use crate::grade::Leaderboard;
+use petri_engine::augment::{Pipeline, Transform};
+use petri_engine::burn::module::Module;
+use petri_engine::data::medmnist::{self, ImageSplit};
+use petri_engine::data::registry::Task as DataTask;
+use petri_engine::data::split::Normalization;
+use petri_engine::experiment::classify::{AugmentMode, ImageClassifier, predict_probs};
+use petri_engine::metrics::classification as cls;
+use petri_engine::model::resnet::ResNetConfig;
+use petri_engine::train::{TrainConfig, fit};
+use petri_engine::{Error, Result};
+use serde::Deserialize;
+use serde_json::json;
+use std::path::Path;
+
+pub struct ImageConfig;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageExperiment {
+    pub optimizer: String,
+    pub learning_rate: f64,
+    #[serde(default)]
+    pub momentum: f64,
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// `unmodified`, `augmented` or `combined`.
+    #[serde(default = "unmodified")]
+    pub mode: AugmentMode,
+    #[serde(default, rename = "transform")]
+    pub transforms: Vec<Transform>,
+}
+
+fn unmodified() -> AugmentMode {
+    AugmentMode::Unmodified
+}
+
+impl ImageExperiment {
+    pub fn parse(text: &str) -> std::result::Result<ImageExperiment, String> {
+        let e: ImageExperiment =
+            toml::from_str(text).map_err(|e| format!("experiment.toml: {e}"))?;
+        optimizer(&e.optimizer, e.learning_rate, e.momentum)?;
+        if !(1..=30).contains(&e.epochs) || !(2..=256).contains(&e.batch_size) {
+            return Err("experiment.toml: epochs must be 1-30 and batch_size 2-256".into());
+        }
+        Pipeline::new(e.transforms.clone())
+            .validate()
+            .map_err(|p| format!("experiment.toml: {p}"))?;
+        if e.mode != AugmentMode::Unmodified && e.transforms.is_empty() {
+            return Err(
+                "experiment.toml: mode augmented/combined needs at least one [[transform]]".into(),
+            );
+        }
+        Ok(e)
+    }
+}
+
+impl Task for ImageConfig {
+    fn grade(&self, ctx: &Ctx, checks: &[&CheckSpec], call: &mut Call) -> Result<Outcome> {
+        let mut out = Outcome::default();
+        if let Err(why) = experiment_text(ctx).and_then(ImageExperiment::parse) {
+            out.fail_all(checks, &why);
+            return Ok(out);
+        }
+        out.set("valid", 1.0, "experiment.toml is valid");
+        if !wants(checks, "auc") && !wants(checks, "balanced-accuracy") {
+            return Ok(out);
+        }
+        let path = ctx.data_dir.join("medmnist/breastmnist.npz");
+        if !path.is_file() {
+            return Err(Error::invalid(format!(
+                "the grader needs BreastMNIST at {}: run `petri data fetch breastmnist` or pass --data-dir",
+                path.display()
+            )));
+        }
+        let data = medmnist::load(&path)?;
+        // The test labels stay here: the worker gets zeros in their place.
+        let blind = ImageSplit::new(
+            data.test.height,
+            data.test.width,
+            data.test.channels,
+            (0..data.test.len())
+                .flat_map(|i| data.test.pixels(i).to_vec())
+                .collect(),
+            vec![vec![0]; data.test.len()],
+        );
+        let tmp = std::env::temp_dir().join(format!("petri-blind-{}.npz", std::process::id()));
+        medmnist::write_npz(
+            &tmp,
+            [("train", &data.train), ("val", &data.val), ("test", &blind)],
+        )?;
+        let bytes = std::fs::read(&tmp).map_err(|e| Error::io(&tmp, e))?;
+        let _ = std::fs::remove_file(&tmp);
+        let req = Request {
+            json: json!({ "classes": data.num_classes(), "seed": ctx.seed }),
+            files: vec![("data.npz".into(), bytes)],
+        };
+        let probs: std::result::Result<Vec<Vec<f32>>, String> = call(&req).and_then(|v| {
+            serde_json::from_value(v["probs"].clone())
+                .map_err(|_| "the worker wrote no probabilities".to_string())
+        });
+        let truth: Vec<usize> = data.test.labels.iter().map(|l| l[0] as usize).collect();
+        match probs {
+            Ok(p) if p.len() == truth.len() && p.iter().all(|r| r.len() == data.num_classes()) => {
+                let auc = cls::auc_macro(&p, &truth).unwrap_or(0.0);
+                let pred: Vec<usize> = p.iter().map(|r| cls::predict(r)).collect();
+                let recall = cls::per_class_recall(&cls::confusion_matrix(
+                    &pred,
+                    &truth,
+                    data.num_classes(),
+                ));
+                let balanced = petri_engine::metrics::mean_defined(&recall).unwrap_or(0.0);
+                metric(&mut out, checks, "auc", auc, "test AUC");
+                metric(
+                    &mut out,
+                    checks,
+                    "balanced-accuracy",
+                    balanced,
+                    "test balanced accuracy (mean recall of benign and malignant)",
+                );
+                out.leaderboard = Some(Leaderboard {
+                    name: "AUC".into(),
+                    value: auc,
+                    order: "desc",
+                });
+            }
+            Ok(_) => {
+                out.set("auc", 0.0, "wrong number of probabilities");
+                out.set("balanced-accuracy", 0.0, "wrong number of probabilities");
+            }
+            Err(why) => {
+                out.set("auc", 0.0, why.clone());
+                out.set("balanced-accuracy", 0.0, why);
+            }
+        }
+        Ok(out)
+    }
+
+    fn work(&self, dir: &Path) -> Result<()> {
+        let path = dir.join("experiment.toml");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let exp = ImageExperiment::parse(&text).map_err(Error::invalid)?;
+        let request = read_request(dir)?;
+        let classes = request["classes"].as_u64().unwrap_or(2) as usize;
+        let seed = request["seed"].as_u64().unwrap_or(0);
+        let data = medmnist::load(&dir.join("data.npz"))?;
+        let device = petri_engine::experiment::device::DeviceChoice::Cpu.training_device()?;
+        let plain = device.clone().without_autodiff();
+        let norm = Normalization::uniform(data.train.channels, 0.5, 0.5);
+        let learner = ImageClassifier {
+            train: &data.train,
+            val: &data.val,
+            task: DataTask::Binary,
+            num_classes: classes,
+            normalization: norm.clone(),
+            augment: Pipeline::new(exp.transforms.clone()),
+            mode: exp.mode,
+        };
+        let model = petri_engine::model::init_seeded(&device, seed, |d| {
+            ResNetConfig::new(classes)
+                .with_in_channels(data.train.channels)
+                .init(d)
+        });
+        let config = TrainConfig {
+            epochs: exp.epochs,
+            batch_size: exp.batch_size,
+            optimizer: optimizer(&exp.optimizer, exp.learning_rate, exp.momentum)
+                .map_err(Error::invalid)?,
+            seed,
+        };
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let fitted = fit(&learner, model, &config, &device, &|_| {}, &stop)?;
+        let probs = predict_probs(
+            &fitted.model.valid(),
+            &data.test,
+            DataTask::Binary,
+            &norm,
+            &plain,
+        );
+        write_response(dir, &json!({ "probs": probs }))
+    }
+}

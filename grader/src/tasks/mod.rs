@@ -1,0 +1,211 @@
+//! What each challenge asks and how its answers are scored. A task makes the requests (inputs
+//! only: labels of held-out data stay here), sends them to the submission, and computes every
+//! score itself from the answers. Code tasks also own the harness `main.rs` that calls the
+//! student's functions; config tasks own the `petri grade-worker` side that trains.
+
+mod class_weights;
+mod confusion;
+mod dice;
+mod feature_selection;
+mod geometry;
+mod image_config;
+mod paired_crop;
+mod regression_config;
+
+use crate::challenge::{Challenge, CheckSpec};
+use crate::grade::Leaderboard;
+use petri_engine::Result;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+pub struct Ctx<'a> {
+    pub challenge: &'a Challenge,
+    pub data_dir: &'a Path,
+    /// The student's files (name, bytes), for tasks that read them (config challenges).
+    pub files: &'a [(String, Vec<u8>)],
+    /// Seed of every random input, fixed so a submission graded twice gets the same score.
+    pub seed: u64,
+}
+
+/// One request: `request.json` plus data files written beside it.
+pub struct Request {
+    pub json: Value,
+    pub files: Vec<(String, Vec<u8>)>,
+}
+
+impl Request {
+    pub fn json(json: Value) -> Request {
+        Request {
+            json,
+            files: Vec::new(),
+        }
+    }
+}
+
+pub type Call<'a> = dyn FnMut(&Request) -> std::result::Result<Value, String> + 'a;
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Check id -> credit in [0, 1] and the reason.
+    pub credits: BTreeMap<String, (f64, String)>,
+    pub leaderboard: Option<Leaderboard>,
+    pub notes: Vec<String>,
+}
+
+impl Outcome {
+    pub fn set(&mut self, id: &str, credit: f64, why: impl Into<String>) {
+        self.credits.insert(id.to_string(), (credit, why.into()));
+    }
+
+    /// Every wanted check gets 0 with the same reason (the submission did not run).
+    pub fn fail_all(&mut self, checks: &[&CheckSpec], why: &str) {
+        for c in checks {
+            self.set(&c.id, 0.0, why);
+        }
+    }
+}
+
+pub trait Task: Sync {
+    /// Source of the harness `main.rs` (code challenges only).
+    fn harness(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Runs the wanted checks. `Err` only when the grader itself cannot go on (data missing).
+    fn grade(&self, ctx: &Ctx, checks: &[&CheckSpec], call: &mut Call) -> Result<Outcome>;
+
+    /// The config side, run by `petri grade-worker` inside the sandbox: reads `request.json`
+    /// and the student's files in `dir`, writes `response.json`.
+    fn work(&self, _dir: &Path) -> Result<()> {
+        Err(petri_engine::Error::invalid("this task has no worker"))
+    }
+}
+
+pub fn find(name: &str) -> Option<&'static dyn Task> {
+    Some(match name {
+        "confusion-matrix" => &confusion::ConfusionMatrix,
+        "image-config" => &image_config::ImageConfig,
+        "flip-rotate" => &geometry::FlipRotate,
+        "paired-crop" => &paired_crop::PairedCrop,
+        "dice" => &dice::Dice,
+        "class-weights" => &class_weights::ClassWeights,
+        "feature-selection" => &feature_selection::FeatureSelection,
+        "regression-config" => &regression_config::RegressionConfig,
+        _ => return None,
+    })
+}
+
+pub fn wants(checks: &[&CheckSpec], id: &str) -> bool {
+    checks.iter().any(|c| c.id == id)
+}
+
+/// Scores groups of cases answered in one request: `groups` maps a check id to the indices of
+/// its cases; `judge(i, answer)` says whether answer `i` is right (or why not).
+pub fn score_cases(
+    out: &mut Outcome,
+    checks: &[&CheckSpec],
+    groups: &[(&str, Vec<usize>)],
+    answers: &std::result::Result<Value, String>,
+    judge: &dyn Fn(usize, &Value) -> std::result::Result<(), String>,
+) {
+    for (id, cases) in groups {
+        let Some(spec) = checks.iter().find(|c| c.id == *id) else {
+            continue;
+        };
+        let list = match answers {
+            Err(reason) => {
+                out.set(id, 0.0, reason.clone());
+                continue;
+            }
+            Ok(v) => v.get("answers").and_then(Value::as_array),
+        };
+        let Some(list) = list else {
+            out.set(id, 0.0, "the harness wrote no answers");
+            continue;
+        };
+        let mut right = 0;
+        let mut first_wrong = None;
+        for &i in cases {
+            let verdict = match list.get(i) {
+                None => Err("no answer".to_string()),
+                Some(a) => match a.get("error").and_then(Value::as_str) {
+                    Some(e) => Err(e.to_string()),
+                    None => judge(i, a),
+                },
+            };
+            match verdict {
+                Ok(()) => right += 1,
+                Err(why) if first_wrong.is_none() => first_wrong = Some(why),
+                Err(_) => {}
+            }
+        }
+        let n = cases.len().max(1);
+        let mut msg = format!("{right} of {n} cases right");
+        if let Some(why) = first_wrong {
+            // Hidden checks say why without revealing their inputs.
+            let why: String = why.chars().take(300).collect();
+            msg.push_str(&format!("; first wrong case: {why}"));
+        }
+        let _ = spec;
+        out.set(id, right as f64 / n as f64, msg);
+    }
+}
+
+/// Compares float lists with a tolerance; `None` entries must match exactly.
+pub fn close_opt(got: &Value, want: &[Option<f64>], tol: f64) -> std::result::Result<(), String> {
+    let got: Vec<Option<f64>> = serde_json::from_value(got.clone())
+        .map_err(|_| format!("expected a list of numbers or nulls, got {}", brief(got)))?;
+    if got.len() != want.len() {
+        return Err(format!("expected {} values, got {}", want.len(), got.len()));
+    }
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let ok = match (g, w) {
+            (None, None) => true,
+            (Some(a), Some(b)) => (a - b).abs() <= tol * (1.0 + b.abs()),
+            _ => false,
+        };
+        if !ok {
+            return Err(format!(
+                "value {i}: expected {}, got {}",
+                show(*w),
+                show(*g)
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn show(v: Option<f64>) -> String {
+    v.map_or("None".into(), |x| format!("{x:.4}"))
+}
+
+pub fn brief(v: &Value) -> String {
+    let s = v.to_string();
+    if s.len() > 80 {
+        format!("{}...", &s[..80])
+    } else {
+        s
+    }
+}
+
+/// Mean of a list (NaN when empty).
+pub fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len() as f64
+}
+
+/// The metric check `id` scored from `value` with its floor and target.
+pub fn metric(out: &mut Outcome, checks: &[&CheckSpec], id: &str, value: f64, what: &str) {
+    if let Some(spec) = checks.iter().find(|c| c.id == id) {
+        let credit = spec.credit(value);
+        out.set(
+            id,
+            credit,
+            format!(
+                "{what} = {value:.4} (no credit at {}, full at {})",
+                spec.floor.unwrap_or(f64::NAN),
+                spec.target.unwrap_or(f64::NAN)
+            ),
+        );
+    }
+}

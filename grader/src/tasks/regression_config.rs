@@ -1,0 +1,201 @@
+//! regression/network: the student sets the network and its training in `experiment.toml`;
+//! the worker trains it on each split's training rows and predicts the test rows; the grader
+//! holds the test targets and computes the errors.
+
+use super::{Call, Ctx, Outcome, Request, Task, mean, metric, wants};
+use crate::challenge::CheckSpec;
+use crate::grade::Leaderboard;
+use petri_engine::data::breast_cancer::BreastCancer;
+use petri_engine::data::split::random_split;
+use petri_engine::experiment::regression::fit_network;
+use petri_engine::metrics::{MeanStd, regression::rmse};
+use petri_engine::train::{Optimizer, TrainConfig};
+use petri_engine::{Error, Result};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::path::Path;
+
+pub struct RegressionConfig;
+
+const SPLITS: u64 = 3;
+
+/// `experiment.toml` of the challenge.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworkExperiment {
+    /// Hidden layer sizes; empty = one linear layer.
+    pub hidden: Vec<usize>,
+    pub optimizer: String,
+    pub learning_rate: f64,
+    #[serde(default)]
+    pub momentum: f64,
+    pub epochs: usize,
+    pub batch_size: usize,
+}
+
+impl NetworkExperiment {
+    pub fn parse(text: &str) -> std::result::Result<NetworkExperiment, String> {
+        let e: NetworkExperiment =
+            toml::from_str(text).map_err(|e| format!("experiment.toml: {e}"))?;
+        e.optimizer()?;
+        if e.hidden.len() > 6 || e.hidden.iter().any(|&h| h == 0 || h > 1024) {
+            return Err("experiment.toml: at most 6 hidden layers of 1 to 1024 units".into());
+        }
+        if !(1..=2000).contains(&e.epochs) || !(1..=512).contains(&e.batch_size) {
+            return Err("experiment.toml: epochs must be 1-2000 and batch_size 1-512".into());
+        }
+        Ok(e)
+    }
+
+    pub fn optimizer(&self) -> std::result::Result<Optimizer, String> {
+        optimizer(&self.optimizer, self.learning_rate, self.momentum)
+    }
+}
+
+/// The optimiser named in an experiment file.
+pub fn optimizer(name: &str, lr: f64, momentum: f64) -> std::result::Result<Optimizer, String> {
+    if !(lr > 0.0 && lr <= 10.0) {
+        return Err(format!(
+            "experiment.toml: learning_rate = {lr} must be in (0, 10]"
+        ));
+    }
+    if !(0.0..1.0).contains(&momentum) {
+        return Err(format!(
+            "experiment.toml: momentum = {momentum} must be in [0, 1)"
+        ));
+    }
+    match name {
+        "sgd" => Ok(Optimizer::Sgd { lr, momentum }),
+        "adam" => Ok(Optimizer::Adam { lr }),
+        other => Err(format!(
+            "experiment.toml: optimizer '{other}' is not one of: sgd, adam"
+        )),
+    }
+}
+
+/// The student's file, as the grader received it.
+pub fn experiment_text<'a>(ctx: &'a Ctx) -> std::result::Result<&'a str, String> {
+    ctx.files
+        .iter()
+        .find(|(n, _)| n == "experiment.toml")
+        .and_then(|(_, b)| std::str::from_utf8(b).ok())
+        .ok_or_else(|| "experiment.toml is missing or not text".to_string())
+}
+
+impl Task for RegressionConfig {
+    fn grade(&self, ctx: &Ctx, checks: &[&CheckSpec], call: &mut Call) -> Result<Outcome> {
+        let mut out = Outcome::default();
+        if let Err(why) = experiment_text(ctx).and_then(NetworkExperiment::parse) {
+            out.fail_all(checks, &why);
+            return Ok(out);
+        }
+        out.set("valid", 1.0, "experiment.toml is valid");
+        if !wants(checks, "rmse") && !wants(checks, "spread") {
+            return Ok(out);
+        }
+        let p = BreastCancer::embedded().radius_regression();
+        let mut splits = Vec::new();
+        let mut truths = Vec::new();
+        for s in 0..SPLITS {
+            let parts = random_split(p.y.len(), &[2.0 / 3.0, 1.0 / 3.0], ctx.seed + s)?;
+            let rows = |idx: &[usize]| idx.iter().map(|&i| p.x[i].clone()).collect::<Vec<_>>();
+            let ys = |idx: &[usize]| idx.iter().map(|&i| p.y[i]).collect::<Vec<f64>>();
+            splits.push(json!({ "x_train": rows(&parts[0]), "y_train": ys(&parts[0]), "x_test": rows(&parts[1]), "seed": ctx.seed + s }));
+            truths.push(ys(&parts[1]));
+        }
+        let answers = call(&Request::json(json!({ "splits": splits })));
+        let preds: std::result::Result<Vec<Vec<f64>>, String> = answers.and_then(|v| {
+            serde_json::from_value(v["predictions"].clone())
+                .map_err(|_| "the worker wrote no predictions".to_string())
+        });
+        match preds {
+            Err(why) => {
+                out.set("rmse", 0.0, why.clone());
+                out.set("spread", 0.0, why);
+            }
+            Ok(preds)
+                if preds.len() != truths.len()
+                    || preds.iter().zip(&truths).any(|(p, t)| p.len() != t.len()) =>
+            {
+                out.set("rmse", 0.0, "wrong number of predictions");
+                out.set("spread", 0.0, "wrong number of predictions");
+            }
+            Ok(preds) => {
+                let errors: Vec<f64> = preds.iter().zip(&truths).map(|(p, t)| rmse(p, t)).collect();
+                let ms = MeanStd::of(&errors);
+                let value = if ms.mean.is_finite() {
+                    mean(&errors)
+                } else {
+                    f64::INFINITY
+                };
+                metric(
+                    &mut out,
+                    checks,
+                    "rmse",
+                    value,
+                    "held-out RMSE in radius units (mean over 3 splits)",
+                );
+                metric(
+                    &mut out,
+                    checks,
+                    "spread",
+                    ms.std,
+                    "standard deviation of the RMSE over the splits",
+                );
+                out.leaderboard = Some(Leaderboard {
+                    name: "RMSE".into(),
+                    value,
+                    order: "asc",
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    fn work(&self, dir: &Path) -> Result<()> {
+        let path = dir.join("experiment.toml");
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        let exp = NetworkExperiment::parse(&text).map_err(Error::invalid)?;
+        let request = read_request(dir)?;
+        let device = petri_engine::experiment::device::DeviceChoice::Cpu.training_device()?;
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let mut predictions = Vec::new();
+        for s in request["splits"].as_array().cloned().unwrap_or_default() {
+            let get = |k: &str| -> Result<Vec<Vec<f64>>> {
+                serde_json::from_value(s[k].clone())
+                    .map_err(|e| Error::invalid(format!("request: {k}: {e}")))
+            };
+            let y: Vec<f64> = serde_json::from_value(s["y_train"].clone())
+                .map_err(|e| Error::invalid(e.to_string()))?;
+            let config = TrainConfig {
+                epochs: exp.epochs,
+                batch_size: exp.batch_size,
+                optimizer: exp.optimizer().map_err(Error::invalid)?,
+                seed: s["seed"].as_u64().unwrap_or(0),
+            };
+            let pred = fit_network(
+                &exp.hidden,
+                &get("x_train")?,
+                &y,
+                &get("x_test")?,
+                &config,
+                &device,
+                &stop,
+            )?
+            .unwrap_or_default();
+            predictions.push(pred);
+        }
+        write_response(dir, &json!({ "predictions": predictions }))
+    }
+}
+
+pub fn read_request(dir: &Path) -> Result<Value> {
+    let path = dir.join("request.json");
+    let text = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+    serde_json::from_slice(&text).map_err(|e| Error::format(&path, e.to_string()))
+}
+
+pub fn write_response(dir: &Path, v: &Value) -> Result<()> {
+    let body = serde_json::to_vec(v).map_err(|e| Error::invalid(e.to_string()))?;
+    petri_engine::atomic::write_atomic(&dir.join("response.json"), &body)
+}
