@@ -98,6 +98,7 @@ fn train_toy_classifier(seed: u64) -> (Vec<f32>, f64) {
         normalization: Normalization::uniform(1, 0.5, 0.5),
         augment: Default::default(),
         mode: AugmentMode::Unmodified,
+        class_weights: None,
     };
     let device = device();
     let model = init_seeded(&device, seed, |d| {
@@ -224,6 +225,7 @@ fn a_stop_request_ends_the_run_at_the_next_batch() {
         normalization: Normalization::uniform(1, 0.5, 0.5),
         augment: Default::default(),
         mode: AugmentMode::Combined,
+        class_weights: None,
     };
     let device = device();
     let model = init_seeded(&device, 0, |d| {

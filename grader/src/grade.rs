@@ -160,7 +160,7 @@ impl Grader {
         task: &dyn tasks::Task,
         submission: &Path,
         work: &Path,
-    ) -> std::result::Result<(Program, Vec<(String, Vec<u8>)>), String> {
+    ) -> std::result::Result<(Program, Files), String> {
         let mut files = Vec::new();
         for f in &challenge.files {
             let p = submission.join(f);
@@ -184,7 +184,7 @@ impl Grader {
                 let main = task
                     .harness()
                     .ok_or_else(|| format!("task '{}' has no harness", challenge.task))?;
-                let bin = harness::build(&self.build, main, &files[0].1, work)?;
+                let bin = harness::build(&self.build, main, &files[0].0, &files[0].1, work)?;
                 Ok((Program::Harness(bin), files))
             }
             Kind::Config => Ok((Program::Worker(files.clone()), files)),
@@ -251,10 +251,10 @@ impl Grader {
         let done = sandbox::run(cmd, &spec);
         if !done.success() {
             let mut reason = done.reason(&limits);
-            if matches!(program, Program::Worker(_)) {
-                if let Some(line) = done.stderr.lines().rev().find(|l| !l.trim().is_empty()) {
-                    reason = format!("{reason}: {}", line.trim());
-                }
+            if matches!(program, Program::Worker(_))
+                && let Some(line) = done.stderr.lines().rev().find(|l| !l.trim().is_empty())
+            {
+                reason = format!("{reason}: {}", line.trim());
             }
             if done.dropped_bytes > 0 {
                 reason.push_str(&format!(
@@ -275,12 +275,15 @@ impl Grader {
     }
 }
 
+/// The student's files: name and bytes.
+type Files = Vec<(String, Vec<u8>)>;
+
 /// What runs for each request.
 enum Program {
     /// A compiled code submission.
     Harness(PathBuf),
     /// `petri grade-worker` with the student's experiment files.
-    Worker(Vec<(String, Vec<u8>)>),
+    Worker(Files),
 }
 
 pub fn submission_name(path: &Path) -> String {

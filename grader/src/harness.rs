@@ -47,7 +47,7 @@ impl BuildEnv {
 }
 
 const MANIFEST: &str = r#"[package]
-name = "petri-harness"
+name = "NAME"
 version = "0.0.0"
 edition = "2024"
 publish = false
@@ -72,11 +72,12 @@ debug = "line-tables-only"
 /// before the next build overwrites it.
 static BUILD: Mutex<()> = Mutex::new(());
 
-/// Compiles `student_source` into a harness with `main_source`; returns the binary, copied
+/// Compiles `student_source` (the student's `student_file`) into a harness with `main_source`; returns the binary, copied
 /// to `work/harness-bin`, or the compiler's complaint.
 pub fn build(
     env: &BuildEnv,
     main_source: &str,
+    student_file: &str,
     student_source: &[u8],
     work: &Path,
 ) -> Result<PathBuf, String> {
@@ -92,7 +93,15 @@ pub fn build(
     std::fs::create_dir_all(&src).map_err(io)?;
     std::fs::create_dir_all(&tmp).map_err(io)?;
     std::fs::create_dir_all(&env.target_dir).map_err(io)?;
-    let manifest = MANIFEST.replace("ENGINE", &env.engine_dir.to_string_lossy());
+    // A name of its own: cargo hashes a workspace-root package without its path, so two
+    // harnesses of the same name (in this process or a concurrent grader) would share and
+    // overwrite one executable.
+    static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("petri-harness-{}-{n}", std::process::id());
+    let manifest = MANIFEST
+        .replace("NAME", &name)
+        .replace("ENGINE", &env.engine_dir.to_string_lossy());
     std::fs::write(crate_dir.join("Cargo.toml"), manifest).map_err(io)?;
     if let Some(lock) = &env.lock_file {
         std::fs::copy(lock, crate_dir.join("Cargo.lock")).map_err(io)?;
@@ -101,15 +110,21 @@ pub fn build(
     std::fs::write(src.join("student.rs"), student_source).map_err(io)?;
 
     let mut cmd = Command::new(env.cargo_home.join("bin/cargo"));
-    cmd.args(["build", "--offline", "--quiet", "--message-format=short"])
-        .current_dir(&crate_dir)
-        .env("CARGO_TARGET_DIR", &env.target_dir)
-        .env("CARGO_HOME", &env.cargo_home)
-        .env("RUSTUP_HOME", &env.rustup_home)
-        .env("TMPDIR", &tmp)
-        .env("CARGO_TERM_COLOR", "never")
-        .env_remove("RUSTC_WRAPPER")
-        .env_remove("CARGO_BUILD_RUSTC_WRAPPER");
+    // JSON messages name the executable by its unique hashed path: the plain
+    // `target/debug/petri-harness` is shared by every build (and by concurrent graders).
+    cmd.args([
+        "build",
+        "--offline",
+        "--message-format=json-diagnostic-short",
+    ])
+    .current_dir(&crate_dir)
+    .env("CARGO_TARGET_DIR", &env.target_dir)
+    .env("CARGO_HOME", &env.cargo_home)
+    .env("RUSTUP_HOME", &env.rustup_home)
+    .env("TMPDIR", &tmp)
+    .env("CARGO_TERM_COLOR", "never")
+    .env_remove("RUSTC_WRAPPER")
+    .env_remove("CARGO_BUILD_RUSTC_WRAPPER");
     let mut access = Access::system();
     access
         .read
@@ -133,7 +148,7 @@ pub fn build(
             memory_bytes: 64 << 30,
             file_bytes: 4 << 30,
             processes: 0,
-            output_bytes: 64 << 10,
+            output_bytes: 16 << 20,
         },
         access,
         uid: None,
@@ -141,21 +156,45 @@ pub fn build(
     };
     let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
     let done = sandbox::run(cmd, &spec);
+    let messages: Vec<serde_json::Value> = done
+        .stdout
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
     if !done.success() {
-        let errors: Vec<&str> = done
-            .stderr
-            .lines()
-            .filter(|l| !l.trim().is_empty())
-            .take(20)
+        let mut errors: Vec<String> = messages
+            .iter()
+            .filter(|m| m["reason"] == "compiler-message" && m["message"]["level"] == "error")
+            .filter_map(|m| m["message"]["rendered"].as_str())
+            .map(|r| r.trim().replace("src/student.rs", student_file))
+            .take(10)
             .collect();
+        if errors.is_empty() {
+            errors = done
+                .stderr
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+                .take(10)
+                .map(String::from)
+                .collect();
+        }
         return Err(format!(
             "does not compile ({}):\n{}",
             done.reason(&spec.limits),
             errors.join("\n")
         ));
     }
+    let built = messages
+        .iter()
+        .rev()
+        .find(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name.as_str())
+        .and_then(|m| m["executable"].as_str())
+        .map(PathBuf::from)
+        .ok_or("grader could not find the built harness in cargo's output")?;
     let bin = work.join("harness-bin");
-    std::fs::copy(env.target_dir.join("debug/petri-harness"), &bin)
+    std::fs::copy(&built, &bin)
         .map_err(|e| format!("grader could not copy the built harness: {e}"))?;
+    // Each submission's executable is unique; keep the shared target folder from growing.
+    let _ = std::fs::remove_file(&built);
     Ok(bin)
 }

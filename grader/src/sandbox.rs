@@ -351,13 +351,12 @@ pub fn run(mut cmd: Command, spec: &Spec) -> Finished {
     unsafe {
         cmd.pre_exec(move || {
             let fail = || Err(std::io::Error::last_os_error());
-            if let Some(id) = uid {
-                if libc::setgroups(0, std::ptr::null()) != 0
+            if let Some(id) = uid
+                && (libc::setgroups(0, std::ptr::null()) != 0
                     || libc::setgid(id) != 0
-                    || libc::setuid(id) != 0
-                {
-                    return fail();
-                }
+                    || libc::setuid(id) != 0)
+            {
+                return fail();
             }
             if netns && libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
                 return fail();
@@ -380,12 +379,11 @@ pub fn run(mut cmd: Command, spec: &Spec) -> Finished {
             if !ok {
                 return fail();
             }
-            if let Some(fd) = ruleset_fd {
-                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
-                    || libc::syscall(libc::SYS_landlock_restrict_self, fd, 0u32) != 0
-                {
-                    return fail();
-                }
+            if let Some(fd) = ruleset_fd
+                && (libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
+                    || libc::syscall(libc::SYS_landlock_restrict_self, fd, 0u32) != 0)
+            {
+                return fail();
             }
             Ok(())
         });

@@ -35,6 +35,25 @@ pub struct ImageClassifier<'a> {
     pub normalization: Normalization,
     pub augment: Pipeline,
     pub mode: AugmentMode,
+    /// Cross-entropy weight per class (single-label tasks), against class imbalance.
+    pub class_weights: Option<Vec<f32>>,
+}
+
+/// scikit-learn's "balanced" weights: n / (classes * count of the class), 0 for a class with
+/// no examples. A class half as frequent weighs twice as much.
+pub fn balanced_class_weights(counts: &[usize]) -> Vec<f32> {
+    let n: usize = counts.iter().sum();
+    let k = counts.len().max(1);
+    counts
+        .iter()
+        .map(|&c| {
+            if c == 0 {
+                0.0
+            } else {
+                (n as f64 / (k * c) as f64) as f32
+            }
+        })
+        .collect()
 }
 
 /// Images `indices` of `split` as a normalised `[N, C, H, W]` tensor, each passed through
@@ -173,6 +192,7 @@ impl Learner for ImageClassifier<'_> {
             let t: Vec<i64> = labels.iter().map(|l| l[0] as i64).collect();
             let targets = Tensor::<1, Int>::from_data(TensorData::new(t, [indices.len()]), device);
             CrossEntropyLossConfig::new()
+                .with_weights(self.class_weights.clone())
                 .init(device)
                 .forward(logits, targets)
         }

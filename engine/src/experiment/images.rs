@@ -4,7 +4,7 @@
 
 use super::classify::{AugmentMode, ImageClassifier, classification_metrics, predict_probs};
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
-use super::{Part, Profile, RunOptions};
+use super::{ClassWeights, Part, Profile, RunOptions};
 use crate::augment::Pipeline;
 use crate::data::medmnist::{self, MedMnist};
 use crate::data::registry;
@@ -119,6 +119,25 @@ pub fn run(
     subset(&mut data.val, preset.val_limit, options.seed, "val-subset");
     preset.augmentation.validate().map_err(Error::invalid)?;
 
+    let class_weights = match &options.class_weights {
+        None => None,
+        Some(ClassWeights::Balanced) if data.task != registry::Task::MultiLabel => Some(
+            super::classify::balanced_class_weights(&data.train.class_counts(data.num_classes())),
+        ),
+        Some(ClassWeights::Given(w)) if w.len() == data.num_classes() => Some(w.clone()),
+        Some(ClassWeights::Given(w)) => {
+            return Err(Error::invalid(format!(
+                "--class-weights gives {} weights; this data has {} classes",
+                w.len(),
+                data.num_classes()
+            )));
+        }
+        Some(ClassWeights::Balanced) => {
+            return Err(Error::invalid(
+                "--class-weights applies to single-label data; this data is multi-label",
+            ));
+        }
+    };
     let config = TrainConfig {
         epochs: options.epochs.unwrap_or(preset.epochs),
         batch_size: preset.batch_size,
@@ -147,7 +166,7 @@ pub fn run(
                 data.test.len()
             ),
         },
-        serde_json::json!({ "train": config, "preset": preset, "train_images": data.train.len(), "normalization": norm }),
+        serde_json::json!({ "train": config, "preset": preset, "train_images": data.train.len(), "normalization": norm, "class_weights": class_weights }),
     );
     record.class_names = data.class_names.clone();
 
@@ -210,6 +229,7 @@ pub fn run(
             normalization: norm.clone(),
             augment: preset.augmentation.clone(),
             mode,
+            class_weights: class_weights.clone(),
         };
         let fitted = fit(&learner, model, &config, &device, events, stop)?;
         let mut run = ModelRun::new(name.clone());

@@ -100,7 +100,7 @@ pub struct RunOptions {
     pub seed: u64,
     /// Where trained models are saved as safetensors (`None`: not saved).
     pub checkpoints: Option<PathBuf>,
-    /// Segmentation loss weights per class (`None`: unweighted).
+    /// Loss weights per class, classification or segmentation (`None`: unweighted).
     pub class_weights: Option<ClassWeights>,
 }
 

@@ -13,7 +13,9 @@ use petri_engine::burn::module::Module;
 use petri_engine::data::medmnist::{self, ImageSplit};
 use petri_engine::data::registry::Task as DataTask;
 use petri_engine::data::split::Normalization;
-use petri_engine::experiment::classify::{AugmentMode, ImageClassifier, predict_probs};
+use petri_engine::experiment::classify::{
+    AugmentMode, ImageClassifier, balanced_class_weights, predict_probs,
+};
 use petri_engine::metrics::classification as cls;
 use petri_engine::model::resnet::ResNetConfig;
 use petri_engine::train::{TrainConfig, fit};
@@ -38,6 +40,36 @@ pub struct ImageExperiment {
     pub mode: AugmentMode,
     #[serde(default, rename = "transform")]
     pub transforms: Vec<Transform>,
+    /// `"balanced"` or one weight per class, e.g. `[2.0, 1.0]`.
+    #[serde(default)]
+    pub class_weights: Option<WeightsSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum WeightsSpec {
+    Named(String),
+    Given(Vec<f32>),
+}
+
+impl WeightsSpec {
+    fn resolve(&self, counts: &[usize]) -> std::result::Result<Vec<f32>, String> {
+        match self {
+            WeightsSpec::Named(n) if n == "balanced" => Ok(balanced_class_weights(counts)),
+            WeightsSpec::Named(n) => Err(format!(
+                "experiment.toml: class_weights = \"{n}\": use \"balanced\" or a list of numbers"
+            )),
+            WeightsSpec::Given(w)
+                if w.len() == counts.len() && w.iter().all(|v| v.is_finite() && *v >= 0.0) =>
+            {
+                Ok(w.clone())
+            }
+            WeightsSpec::Given(w) => Err(format!(
+                "experiment.toml: class_weights needs {} non-negative numbers, got {w:?}",
+                counts.len()
+            )),
+        }
+    }
 }
 
 fn unmodified() -> AugmentMode {
@@ -55,6 +87,9 @@ impl ImageExperiment {
         Pipeline::new(e.transforms.clone())
             .validate()
             .map_err(|p| format!("experiment.toml: {p}"))?;
+        if let Some(w) = &e.class_weights {
+            w.resolve(&[1, 1])?; // BreastMNIST has two classes
+        }
         if e.mode != AugmentMode::Unmodified && e.transforms.is_empty() {
             return Err(
                 "experiment.toml: mode augmented/combined needs at least one [[transform]]".into(),
@@ -93,7 +128,9 @@ impl Task for ImageConfig {
                 .collect(),
             vec![vec![0]; data.test.len()],
         );
-        let tmp = std::env::temp_dir().join(format!("petri-blind-{}.npz", std::process::id()));
+        static FILES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = FILES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let tmp = std::env::temp_dir().join(format!("petri-blind-{}-{n}.npz", std::process::id()));
         medmnist::write_npz(
             &tmp,
             [("train", &data.train), ("val", &data.val), ("test", &blind)],
@@ -164,6 +201,13 @@ impl Task for ImageConfig {
             normalization: norm.clone(),
             augment: Pipeline::new(exp.transforms.clone()),
             mode: exp.mode,
+            class_weights: match &exp.class_weights {
+                Some(w) => Some(
+                    w.resolve(&data.train.class_counts(classes))
+                        .map_err(Error::invalid)?,
+                ),
+                None => None,
+            },
         };
         let model = petri_engine::model::init_seeded(&device, seed, |d| {
             ResNetConfig::new(classes)

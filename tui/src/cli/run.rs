@@ -38,7 +38,7 @@ pub struct RunArgs {
     pub device: String,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Segmentation: loss weight per class, `balanced` or e.g. `1,1,5`
+    /// Loss weight per class (classification, augmentation, segmentation): `balanced` or e.g. `1,1,5`
     #[arg(long)]
     pub class_weights: Option<String>,
     /// Where the run record goes [default: <data dir>/runs]
