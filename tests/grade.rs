@@ -466,7 +466,10 @@ fn students_start_check_and_get_hints_without_seeing_the_reference() {
         "{out}"
     );
     let progress = std::fs::read_to_string(tmp.path().join("state/progress.json")).unwrap();
-    assert!(progress.contains("segmentation/dice"), "{progress}");
+    assert!(
+        progress.contains("03-segmentation") && progress.contains("segmentation/dice"),
+        "{progress}"
+    );
 
     let h1 = petri(
         &["challenge", "hint", dir.to_str().unwrap()],

@@ -155,3 +155,87 @@ fn resizing_to_tiny_and_back_never_panics() {
     small.draw(|f| app.draw(f)).unwrap();
     insta::assert_snapshot!("too_small_20x5", format!("{}", small.backend()));
 }
+
+/// The screen with the random part of the test's temp folder replaced (same length, so
+/// wrapping is unchanged).
+fn screen_in(app: &App, w: u16, h: u16, tmp: &Path) -> String {
+    let path = tmp.display().to_string();
+    let fixed = format!("{}{}", &path[..path.len() - 6], "XXXXXX");
+    screen(app, w, h).replace(&path, &fixed)
+}
+
+#[test]
+fn challenges_start_reveal_hints_and_show_a_check() {
+    let tmp = tempfile::Builder::new()
+        .prefix("petri")
+        .rand_bytes(6)
+        .tempdir()
+        .unwrap();
+    let mut app = app(tmp.path());
+    for _ in 0..3 {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Char('x'));
+    assert!(matches!(app.stack.last(), Some(Screen::Challenges(_))));
+    insta::assert_snapshot!("challenges_80x24", screen_in(&app, 80, 24, tmp.path()));
+    // A hint needs a copy to live with; start makes one from the starter.
+    key(&mut app, KeyCode::Char('h'));
+    assert!(screen(&app, 80, 24).contains("press s to start"));
+    key(&mut app, KeyCode::Char('s'));
+    let copy = tmp
+        .path()
+        .join("state/challenges/segmentation/class-weights");
+    assert!(copy.join("weights.rs").is_file());
+    assert!(
+        !std::fs::read_to_string(copy.join("weights.rs"))
+            .unwrap()
+            .contains("sort_by"),
+        "the reference leaked"
+    );
+    key(&mut app, KeyCode::Char('h'));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Up);
+    insta::assert_snapshot!(
+        "challenges_started_120x40",
+        screen_in(&app, 120, 40, tmp.path())
+    );
+    // Tab moves to the statement, where arrows scroll instead of choosing.
+    key(&mut app, KeyCode::Tab);
+    for _ in 0..5 {
+        key(&mut app, KeyCode::Down);
+    }
+    insta::assert_snapshot!(
+        "challenges_statement_scrolled_80x24",
+        screen_in(&app, 80, 24, tmp.path())
+    );
+    // A finished check, as the background thread delivers it.
+    let Some(Screen::Challenges(view)) = app.stack.last_mut() else {
+        unreachable!()
+    };
+    view.show_result(petri_grader::SubmissionResult {
+        submission: "class-weights".into(),
+        challenge: "segmentation/class-weights".into(),
+        score: 0.0,
+        max_score: 2.0,
+        checks: vec![petri_grader::CheckResult {
+            id: "example".into(),
+            name: "The statement's example".into(),
+            score: 0.0,
+            max_score: 2.0,
+            visible: true,
+            output: "0 of 1 cases right; first wrong case: value 0: expected 0.4000, got 1.0000"
+                .into(),
+        }],
+        leaderboard: None,
+        notes: vec![],
+        seconds: 1.0,
+    });
+    both_sizes_in("challenges_checked", &app, tmp.path());
+    key(&mut app, KeyCode::Esc);
+    assert!(app.stack.is_empty());
+}
+
+fn both_sizes_in(name: &str, app: &App, tmp: &Path) {
+    insta::assert_snapshot!(format!("{name}_80x24"), screen_in(app, 80, 24, tmp));
+    insta::assert_snapshot!(format!("{name}_120x40"), screen_in(app, 120, 40, tmp));
+}

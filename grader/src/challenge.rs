@@ -6,6 +6,9 @@ use petri_engine::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// Marks a folder made by `petri challenge start`; holds the challenge's id.
+pub const MARKER: &str = ".petri-challenge";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
@@ -148,6 +151,31 @@ impl Challenge {
     pub fn statement_text(&self) -> Result<String> {
         let p = self.dir.join(&self.statement);
         std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))
+    }
+
+    /// Copies the starter's files (never the reference), the statement as README.md and a
+    /// marker naming the challenge into `dir`, which must be missing or empty.
+    pub fn copy_starter(&self, dir: &Path) -> Result<()> {
+        let non_empty = dir.exists()
+            && std::fs::read_dir(dir)
+                .map(|mut d| d.next().is_some())
+                .unwrap_or(true);
+        if non_empty {
+            return Err(Error::invalid(format!(
+                "{} already exists and is not empty: pick another folder, or check it with `petri challenge check {}`",
+                dir.display(),
+                dir.display()
+            )));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        for f in &self.files {
+            let from = self.starter_dir().join(f);
+            std::fs::copy(&from, dir.join(f)).map_err(|e| Error::io(&from, e))?;
+        }
+        let readme = dir.join("README.md");
+        std::fs::write(&readme, self.statement_text()?).map_err(|e| Error::io(&readme, e))?;
+        let marker = dir.join(MARKER);
+        std::fs::write(&marker, format!("{}\n", self.id)).map_err(|e| Error::io(&marker, e))
     }
 
     pub fn check(&self, id: &str) -> Option<&CheckSpec> {

@@ -41,6 +41,18 @@ pub const PARTS: [Part; 5] = [
     },
 ];
 
+/// The progress key (lesson id, `02-augmentation`) of a part named as challenges and
+/// experiments name it (`augmentation`).
+pub fn progress_key(part: &str) -> String {
+    match PARTS
+        .iter()
+        .position(|p| p.title.eq_ignore_ascii_case(part))
+    {
+        Some(i) => format!("{i:02}-{}", part.to_ascii_lowercase()),
+        None => part.to_string(),
+    }
+}
+
 /// Whether a dataset is ready to use: `Some(true)` present, `Some(false)` fetchable.
 pub fn dataset_present(data_dir: &Path, name: &str) -> bool {
     if let Some(info) = registry::medmnist(name) {

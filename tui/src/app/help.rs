@@ -16,15 +16,22 @@ const KEYS: &[(&str, &str)] = &[
     ("Enter / l", "read the lesson"),
     ("c", "knowledge check"),
     ("r", "run the part's experiment (quick profile)"),
+    ("x", "the part's challenges"),
     ("Lesson", ""),
     ("PgUp PgDn / g G", "page, top, bottom"),
-    ("c  r", "its knowledge check, its experiment"),
+    ("c  r  x", "its knowledge check, experiment, challenges"),
     ("Knowledge check", ""),
-    ("Space", "choose an option (several for multiple answers)"),
+    ("Space", "choose an option (several when many are right)"),
     ("Enter", "submit, then next question"),
     ("0-9 . -", "type a numeric answer"),
     ("Experiment", ""),
     ("s", "stop the run at the next batch (the record is saved)"),
+    ("Challenges", ""),
+    ("Tab", "switch between the list and the statement"),
+    (
+        "s  t  h",
+        "start (copy the starter), run visible checks, next hint",
+    ),
 ];
 
 pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -42,7 +49,7 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
     let [popup] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
         .areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(64.min(area.width))])
+    let [popup] = Layout::horizontal([Constraint::Length(78.min(area.width))])
         .flex(Flex::Center)
         .areas(popup);
     frame.render_widget(Clear, popup);

@@ -16,6 +16,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) {
         KeyCode::Enter | KeyCode::Char('l') | KeyCode::Right => app.open(Some(Open::Lesson)),
         KeyCode::Char('c') => app.open(Some(Open::Quiz)),
         KeyCode::Char('r') => app.open(Some(Open::Experiment)),
+        KeyCode::Char('x') => app.open(Some(Open::Challenges)),
         _ => {}
     }
 }
@@ -135,7 +136,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     );
     frame.render_widget(
         Paragraph::new(Line::styled(
-            "Enter lesson  c check  r run  ↑↓ choose  ? help  q quit",
+            "Enter lesson  c check  r run  x challenges  ↑↓ choose  ? help  q quit",
             t.dim,
         )),
         help,

@@ -41,6 +41,7 @@ impl LessonView {
             KeyCode::Char('G') | KeyCode::End => self.scroll = max,
             KeyCode::Char('c') => return Some(Open::Quiz),
             KeyCode::Char('r') => return Some(Open::Experiment),
+            KeyCode::Char('x') => return Some(Open::Challenges),
             _ => {}
         }
         None
@@ -81,7 +82,9 @@ impl LessonView {
         };
         frame.render_widget(
             Paragraph::new(Line::styled(
-                format!("{pct:>3}%  ↑↓ PgUp PgDn scroll  c check  r run  Esc back  ? help"),
+                format!(
+                    "{pct:>3}%  ↑↓ PgUp PgDn scroll  c check  r run  x challenges  Esc back  ? help"
+                ),
                 theme.dim,
             )),
             help,

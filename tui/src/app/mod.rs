@@ -3,12 +3,14 @@
 //! that the app drains between frames, so drawing never waits for training and training never
 //! waits for drawing.
 
+mod challenge;
 mod experiment;
 mod help;
 mod home;
 mod lesson;
 mod quiz;
 
+pub use challenge::ChallengeView;
 pub use experiment::ExperimentView;
 pub use lesson::LessonView;
 pub use quiz::QuizView;
@@ -38,6 +40,7 @@ pub enum Screen {
     Lesson(LessonView),
     Quiz(QuizView),
     Experiment(Box<ExperimentView>),
+    Challenges(Box<ChallengeView>),
 }
 
 pub struct App {
@@ -136,6 +139,10 @@ impl App {
                 v.on_key(key);
                 self.stack.push(Screen::Experiment(v));
             }
+            Some(Screen::Challenges(mut v)) => {
+                v.on_key(key);
+                self.stack.push(Screen::Challenges(v));
+            }
         }
     }
 
@@ -184,6 +191,29 @@ impl App {
                     Err(e) => self.status = Some(format!("{e}")),
                 }
             }
+            Open::Challenges => {
+                let Some(l) = self.lessons.get(lesson_idx) else {
+                    return;
+                };
+                let part = l
+                    .meta
+                    .id
+                    .split_once('-')
+                    .map_or(l.meta.id.as_str(), |(_, p)| p);
+                let root = crate::paths::challenges_dir();
+                match petri_grader::challenge::load_all(&root) {
+                    Ok(all) => {
+                        let mine: Vec<_> = all.into_iter().filter(|c| c.part == part).collect();
+                        if mine.is_empty() {
+                            self.status = Some("this part has no challenges".into());
+                        } else {
+                            let view = ChallengeView::new(&l.meta.id, mine, &self.options);
+                            self.stack.push(Screen::Challenges(Box::new(view)));
+                        }
+                    }
+                    Err(e) => self.status = Some(format!("challenges: {e}")),
+                }
+            }
         }
     }
 
@@ -191,13 +221,28 @@ impl App {
     pub fn tick(&mut self) -> bool {
         let mut changed = false;
         let mut finished = Vec::new();
+        let mut passed = Vec::new();
         for screen in &mut self.stack {
-            if let Screen::Experiment(v) = screen {
-                changed |= v.drain();
-                if let Some((part, record)) = v.take_saved_record() {
-                    finished.push((part, record));
+            match screen {
+                Screen::Experiment(v) => {
+                    changed |= v.drain();
+                    if let Some((part, record)) = v.take_saved_record() {
+                        finished.push((part, record));
+                    }
                 }
+                Screen::Challenges(v) => {
+                    let (moved, ok) = v.drain();
+                    changed |= moved;
+                    if let Some(id) = ok {
+                        passed.push((v.part_key.clone(), id));
+                    }
+                }
+                _ => {}
             }
+        }
+        for (part, id) in passed {
+            self.progress.part(&part).challenges_passed.insert(id);
+            self.save_progress();
         }
         for (part, record) in finished {
             self.progress.part(&part).runs.push(record);
@@ -224,6 +269,15 @@ impl App {
             Some(Screen::Lesson(v)) => v.draw(frame, area, &self.theme),
             Some(Screen::Quiz(v)) => v.draw(frame, area, &self.theme),
             Some(Screen::Experiment(v)) => v.draw(frame, area, &self.theme),
+            Some(Screen::Challenges(v)) => {
+                let passed: Vec<String> = self
+                    .progress
+                    .parts
+                    .get(&v.part_key)
+                    .map(|p| p.challenges_passed.iter().cloned().collect())
+                    .unwrap_or_default();
+                v.draw(frame, area, &self.theme, &passed)
+            }
         }
         if let Some(status) = &self.status {
             let bottom = Rect {
@@ -249,6 +303,7 @@ pub enum Open {
     Lesson,
     Quiz,
     Experiment,
+    Challenges,
 }
 
 /// Opens the tutor until the user quits. The terminal is restored on exit and on panic

@@ -9,8 +9,7 @@ use petri_grader::{Challenge, Grader, SubmissionResult, challenge, harness::Buil
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-/// Marks a folder made by `petri challenge start`, naming its challenge.
-const MARKER: &str = ".petri-challenge";
+use petri_grader::challenge::MARKER;
 
 #[derive(Subcommand)]
 pub enum ChallengeCommand {
@@ -102,26 +101,7 @@ pub fn run(cmd: ChallengeCommand, data_dir: &Path, state_dir: &Path) -> Result<(
 fn start(c: &Challenge, dir: Option<PathBuf>) -> Result<()> {
     let name = c.id.rsplit('/').next().unwrap_or("challenge");
     let dir = dir.unwrap_or_else(|| PathBuf::from(format!("petri-{name}")));
-    if dir.exists()
-        && std::fs::read_dir(&dir)
-            .map(|mut d| d.next().is_some())
-            .unwrap_or(true)
-    {
-        bail!(
-            "{} already exists and is not empty: pick another --dir, or `petri challenge check {}` to check it",
-            dir.display(),
-            dir.display()
-        );
-    }
-    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    // Only the starter's files: the reference stays in the challenge folder.
-    for f in &c.files {
-        let from = c.starter_dir().join(f);
-        std::fs::copy(&from, dir.join(f))
-            .with_context(|| format!("cannot copy {}", from.display()))?;
-    }
-    std::fs::write(dir.join("README.md"), c.statement_text()?)?;
-    std::fs::write(dir.join(MARKER), format!("{}\n", c.id))?;
+    c.copy_starter(&dir)?;
     println!("Created {} for '{}'.", dir.display(), c.title);
     println!(
         "Edit {} there, then run `petri challenge check {}`.",
@@ -221,7 +201,9 @@ fn check(dir: &Path, data_dir: &Path, state_dir: &Path) -> Result<()> {
     if r.score >= r.max_score {
         let path = crate::paths::progress_file(state_dir);
         let mut p = Progress::load(&path)?;
-        p.part(&c.part).challenges_passed.insert(c.id.clone());
+        p.part(&crate::course::progress_key(&c.part))
+            .challenges_passed
+            .insert(c.id.clone());
         p.save(&path)?;
         println!("All visible checks pass. Hidden checks run when your instructor grades.");
     }

@@ -1,0 +1,392 @@
+//! A part's challenges: the list, the statement, the student's copy, hints revealed one at a
+//! time, and the visible checks run on a background thread with the score breakdown.
+
+use super::Options;
+use crate::markdown;
+use crate::theme::Theme;
+use petri_grader::challenge::{Challenge, MARKER};
+use petri_grader::{Kind, SubmissionResult};
+use ratatui::Frame;
+use ratatui::crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
+use std::cell::Cell;
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, channel};
+use std::time::Instant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pane {
+    List,
+    Statement,
+}
+
+enum CheckState {
+    Idle,
+    Running {
+        since: Instant,
+        id: String,
+        rx: Receiver<Result<SubmissionResult, String>>,
+    },
+    Done(SubmissionResult),
+    Failed(String),
+}
+
+pub struct ChallengeView {
+    /// The part's progress key (`03-segmentation`).
+    pub part_key: String,
+    pub challenges: Vec<Challenge>,
+    selected: usize,
+    focus: Pane,
+    scroll: usize,
+    /// Where students' copies go: `<state>/challenges/<part>/<name>`.
+    workspace: PathBuf,
+    data_dir: PathBuf,
+    state_dir: PathBuf,
+    check: CheckState,
+    /// Lines and page height of the statement at the last draw.
+    rendered: Cell<(usize, usize)>,
+    pub message: Option<String>,
+}
+
+impl ChallengeView {
+    pub fn new(part_key: &str, challenges: Vec<Challenge>, options: &Options) -> Self {
+        ChallengeView {
+            part_key: part_key.to_string(),
+            challenges,
+            selected: 0,
+            focus: Pane::List,
+            scroll: 0,
+            workspace: options.state_dir.join("challenges"),
+            data_dir: options.data_dir.clone(),
+            state_dir: options.state_dir.clone(),
+            check: CheckState::Idle,
+            rendered: Cell::new((0, 10)),
+            message: None,
+        }
+    }
+
+    fn current(&self) -> Option<&Challenge> {
+        self.challenges.get(self.selected)
+    }
+
+    /// The student's working copy of challenge `c`.
+    pub fn copy_dir(&self, c: &Challenge) -> PathBuf {
+        self.workspace.join(&c.id)
+    }
+
+    fn hints_file(&self, c: &Challenge) -> PathBuf {
+        self.copy_dir(c).join(".petri-hints")
+    }
+
+    /// Hints revealed so far (kept in the copy's folder, as `petri challenge hint` does).
+    fn hints_shown(&self, c: &Challenge) -> usize {
+        std::fs::read_to_string(self.hints_file(c))
+            .ok()
+            .and_then(|s| s.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    pub fn is_checking(&self) -> bool {
+        matches!(self.check, CheckState::Running { .. })
+    }
+
+    pub fn on_key(&mut self, key: KeyEvent) {
+        self.message = None;
+        let n = self.challenges.len().max(1);
+        let (total, page) = self.rendered.get();
+        match (key.code, self.focus) {
+            (KeyCode::Tab | KeyCode::BackTab, _) => {
+                self.focus = match self.focus {
+                    Pane::List => Pane::Statement,
+                    Pane::Statement => Pane::List,
+                }
+            }
+            (KeyCode::Down | KeyCode::Char('j'), Pane::List) => {
+                self.selected = (self.selected + 1) % n;
+                self.scroll = 0;
+            }
+            (KeyCode::Up | KeyCode::Char('k'), Pane::List) => {
+                self.selected = (self.selected + n - 1) % n;
+                self.scroll = 0;
+            }
+            (KeyCode::Down | KeyCode::Char('j'), Pane::Statement) => {
+                self.scroll = (self.scroll + 1).min(total.saturating_sub(page))
+            }
+            (KeyCode::Up | KeyCode::Char('k'), Pane::Statement) => {
+                self.scroll = self.scroll.saturating_sub(1)
+            }
+            (KeyCode::PageDown | KeyCode::Char(' '), _) => {
+                self.scroll = (self.scroll + page.saturating_sub(1)).min(total.saturating_sub(page))
+            }
+            (KeyCode::PageUp, _) => self.scroll = self.scroll.saturating_sub(page),
+            (KeyCode::Char('s'), _) => self.start(),
+            (KeyCode::Char('h'), _) => self.next_hint(),
+            (KeyCode::Char('t'), _) => self.run_check(),
+            _ => {}
+        }
+    }
+
+    fn start(&mut self) {
+        let Some(c) = self.current().cloned() else {
+            return;
+        };
+        let dir = self.copy_dir(&c);
+        if dir.join(MARKER).exists() {
+            self.message = Some(format!("your copy is already in {}", dir.display()));
+            return;
+        }
+        self.message = Some(match c.copy_starter(&dir) {
+            Ok(()) => format!("started: edit {} in {}", c.files.join(", "), dir.display()),
+            Err(e) => format!("{e}"),
+        });
+    }
+
+    fn next_hint(&mut self) {
+        let Some(c) = self.current().cloned() else {
+            return;
+        };
+        let shown = self.hints_shown(&c);
+        if shown >= c.hints.len() {
+            self.message = Some("no more hints: the part's lesson explains the idea".into());
+            return;
+        }
+        let dir = self.copy_dir(&c);
+        if !dir.exists() {
+            self.message =
+                Some("press s to start the challenge first (hints are kept with your copy)".into());
+            return;
+        }
+        if let Err(e) = std::fs::write(self.hints_file(&c), format!("{}\n", shown + 1)) {
+            self.message = Some(format!("could not save the hint count: {e}"));
+        }
+    }
+
+    fn run_check(&mut self) {
+        let Some(c) = self.current().cloned() else {
+            return;
+        };
+        if self.is_checking() {
+            self.message = Some("a check is already running".into());
+            return;
+        }
+        let dir = self.copy_dir(&c);
+        if !dir.exists() {
+            self.message = Some("press s to start the challenge first".into());
+            return;
+        }
+        let grader =
+            match crate::cli::challenge::grader(&self.data_dir, &self.state_dir, None, false) {
+                Ok(g) => g,
+                Err(e) => {
+                    self.check = CheckState::Failed(format!("{e:#}"));
+                    return;
+                }
+            };
+        let (tx, rx) = channel();
+        let id = c.id.clone();
+        std::thread::spawn(move || {
+            let result = grader.grade(&c, &dir).map_err(|e| e.to_string());
+            let _ = std::fs::remove_dir_all(&grader.work_dir);
+            let _ = tx.send(result);
+        });
+        self.check = CheckState::Running {
+            since: Instant::now(),
+            id,
+            rx,
+        };
+    }
+
+    /// A finished check (tests feed one in directly).
+    pub fn show_result(&mut self, result: SubmissionResult) {
+        self.check = CheckState::Done(result);
+    }
+
+    /// Takes a finished check off the channel; returns the id of a challenge whose visible
+    /// checks all passed, for the progress file.
+    pub fn drain(&mut self) -> (bool, Option<String>) {
+        let CheckState::Running { rx, id, .. } = &self.check else {
+            return (false, None);
+        };
+        match rx.try_recv() {
+            Ok(Ok(r)) => {
+                let passed = (r.score >= r.max_score).then(|| id.clone());
+                self.check = CheckState::Done(r);
+                (true, passed)
+            }
+            Ok(Err(e)) => {
+                self.check = CheckState::Failed(e);
+                (true, None)
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => (true, None), // the timer moves
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
+                self.check = CheckState::Failed("the check stopped without a result".into());
+                (true, None)
+            }
+        }
+    }
+
+    pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme, passed: &[String]) {
+        let [top, results, help] = Layout::vertical([
+            Constraint::Min(6),
+            Constraint::Length(area.height.saturating_sub(8).min(10) / 2 + 3),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        let [list_area, statement_area] =
+            Layout::horizontal([Constraint::Percentage(34), Constraint::Percentage(66)]).areas(top);
+        let focus_style = |p: Pane| {
+            if self.focus == p {
+                theme.accent
+            } else {
+                theme.dim
+            }
+        };
+
+        let items: Vec<ListItem> = self
+            .challenges
+            .iter()
+            .map(|c| {
+                let done = passed.contains(&c.id);
+                let mark = match (done, theme.ascii) {
+                    (true, true) => "[x] ",
+                    (true, false) => "✓ ",
+                    (false, true) => "[ ] ",
+                    (false, false) => "· ",
+                };
+                let kind = if c.kind == Kind::Code {
+                    "code"
+                } else {
+                    "config"
+                };
+                ListItem::new(vec![
+                    Line::from(vec![
+                        Span::styled(mark, if done { theme.good } else { theme.dim }),
+                        Span::raw(c.title.clone()),
+                    ]),
+                    Line::styled(format!("    {kind}, {} points", c.max_points()), theme.dim),
+                ])
+            })
+            .collect();
+        let mut state = ListState::default().with_selected(Some(self.selected));
+        frame.render_stateful_widget(
+            List::new(items)
+                .block(
+                    Block::bordered()
+                        .title(" Challenges ")
+                        .border_style(focus_style(Pane::List)),
+                )
+                .highlight_style(theme.selected)
+                .highlight_symbol(theme.pointer()),
+            list_area,
+            &mut state,
+        );
+
+        let mut lines: Vec<Line<'static>> = Vec::new();
+        if let Some(c) = self.current() {
+            let width = statement_area.width.saturating_sub(4);
+            let statement = c
+                .statement_text()
+                .unwrap_or_else(|e| format!("(the statement cannot be read: {e})"));
+            let dir = self.copy_dir(c);
+            if dir.join(MARKER).exists() {
+                lines.push(Line::styled(
+                    format!("Your copy (edit {}):", c.files.join(", ")),
+                    theme.h3,
+                ));
+                // Paths do not wrap at spaces: cut them to the pane's width.
+                let path: Vec<char> = dir.display().to_string().chars().collect();
+                for chunk in path.chunks(width.max(10) as usize) {
+                    lines.push(Line::raw(chunk.iter().collect::<String>()));
+                }
+            } else {
+                lines.push(Line::styled(
+                    "Not started: press s to copy the starter.",
+                    theme.warning,
+                ));
+            }
+            lines.push(Line::raw(""));
+            lines.extend(markdown::render(&statement, width, theme));
+            let shown = self.hints_shown(c).min(c.hints.len());
+            lines.push(Line::styled(
+                format!("Hints ({shown} of {} shown, h for the next)", c.hints.len()),
+                theme.h3,
+            ));
+            for (i, h) in c.hints.iter().take(shown).enumerate() {
+                lines.extend(markdown::render(&format!("{}. {h}", i + 1), width, theme));
+            }
+        }
+        let page = statement_area.height.saturating_sub(2) as usize;
+        self.rendered.set((lines.len(), page));
+        let scroll = self.scroll.min(lines.len().saturating_sub(page));
+        let title = self
+            .current()
+            .map_or(String::new(), |c| format!(" {} ", c.id));
+        frame.render_widget(
+            Paragraph::new(lines)
+                .block(
+                    Block::bordered()
+                        .title(title)
+                        .border_style(focus_style(Pane::Statement)),
+                )
+                .scroll((scroll as u16, 0)),
+            statement_area,
+        );
+
+        let body: Vec<Line> = match &self.check {
+            CheckState::Idle => vec![Line::styled(
+                "Press t to run the visible checks on your copy. Hidden checks run when your instructor grades.",
+                theme.dim,
+            )],
+            CheckState::Running { since, .. } => vec![Line::raw(format!(
+                "Checking... {:.0} s (the first check compiles the engine once)",
+                since.elapsed().as_secs_f64()
+            ))],
+            CheckState::Failed(e) => vec![Line::styled(
+                format!("The check could not run: {e}"),
+                theme.bad,
+            )],
+            CheckState::Done(r) => {
+                let mut v = vec![Line::from(vec![
+                    Span::styled(format!("{:.2} / {} points", r.score, r.max_score), theme.h3),
+                    Span::styled(
+                        if r.score >= r.max_score {
+                            "  all visible checks pass"
+                        } else {
+                            ""
+                        },
+                        theme.good,
+                    ),
+                ])];
+                for c in &r.checks {
+                    let (mark, style) = if c.score >= c.max_score {
+                        ("pass", theme.good)
+                    } else if c.score > 0.0 {
+                        ("part", theme.warning)
+                    } else {
+                        ("fail", theme.bad)
+                    };
+                    v.push(Line::from(vec![
+                        Span::styled(format!("[{mark}] "), style),
+                        Span::raw(format!("{:.2}/{} {}", c.score, c.max_score, c.name)),
+                    ]));
+                    for line in c.output.lines().take(3) {
+                        v.push(Line::styled(format!("       {line}"), theme.dim));
+                    }
+                }
+                v
+            }
+        };
+        frame.render_widget(
+            Paragraph::new(body)
+                .wrap(Wrap { trim: false })
+                .block(Block::bordered().title(" Check ")),
+            results,
+        );
+        let help_text = self.message.clone().unwrap_or_else(|| {
+            "s start  t check  h hint  Tab pane  ↑↓ move/scroll  Esc back  ? help".into()
+        });
+        frame.render_widget(Paragraph::new(Line::styled(help_text, theme.dim)), help);
+    }
+}
