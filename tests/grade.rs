@@ -512,3 +512,47 @@ fn grading_fails_only_when_the_grader_cannot_run() {
             .contains("dice.rs is missing")
     );
 }
+
+#[test]
+fn gradescope_bundle_carries_the_source_and_the_scripts() {
+    let tmp = scratch();
+    let zip_path = tmp.path().join("autograder.zip");
+    let o = petri(
+        &[
+            "grade",
+            "--challenge",
+            "dice",
+            "--gradescope-bundle",
+            zip_path.to_str().unwrap(),
+        ],
+        &root().join("challenges"),
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
+    let names: Vec<String> = zip
+        .file_names()
+        .filter_map(|n| n.ok())
+        .map(String::from)
+        .collect();
+    for needed in [
+        "setup.sh",
+        "run_autograder",
+        "petri/Cargo.toml",
+        "petri/Cargo.lock",
+        "petri/challenges/segmentation/dice/challenge.toml",
+        "petri/grader/src/lib.rs",
+    ] {
+        assert!(
+            names.iter().any(|n| n == needed),
+            "{needed} missing from the bundle"
+        );
+    }
+    assert!(
+        !names.iter().any(|n| n.contains("/target/")),
+        "build outputs in the bundle"
+    );
+    let mut run = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("run_autograder").unwrap(), &mut run).unwrap();
+    assert!(run.contains("--challenge segmentation/dice /autograder/submission --out /autograder/results --format gradescope"));
+}

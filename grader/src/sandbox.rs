@@ -162,6 +162,9 @@ impl Protections {
         if !self.network_namespace && self.landlock_abi >= 4 {
             out.push("no network namespace: TCP is blocked by Landlock, UDP is not".to_string());
         }
+        if !self.separate_user {
+            out.push("the grader is not root, so submissions run as its own user: the process limit is counted on top of that user's processes, and a fork bomb's escaped children are killed by process group only".to_string());
+        }
         out
     }
 }
@@ -341,7 +344,12 @@ pub fn run(mut cmd: Command, spec: &Spec) -> Finished {
     let ruleset_fd = ruleset.as_ref().map(|f| f.as_raw_fd());
     let netns = prot.network_namespace;
     let uid = if prot.separate_user { spec.uid } else { None };
-    let l = spec.limits.clone();
+    let mut l = spec.limits.clone();
+    // RLIMIT_NPROC counts every process of the user: without a user id of its own, the
+    // sandbox gets its allowance on top of what the grader's user already runs.
+    if uid.is_none() {
+        l.processes += user_processes(unsafe { libc::getuid() }) as u64;
+    }
     let trusted = spec.trusted_tools;
     cmd.stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -439,6 +447,25 @@ pub fn run(mut cmd: Command, spec: &Spec) -> Finished {
         dropped_bytes: d1 + d2,
         wall: start.elapsed(),
     }
+}
+
+/// Processes and threads owned by `uid` now (from /proc).
+fn user_processes(uid: u32) -> usize {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    dir.flatten()
+        .filter_map(|e| std::fs::read_to_string(e.path().join("status")).ok())
+        .filter_map(|s| {
+            let field = |name: &str| {
+                s.lines()
+                    .find(|l| l.starts_with(name))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse::<usize>().ok())
+            };
+            (field("Uid:")? == uid as usize).then(|| field("Threads:").unwrap_or(1))
+        })
+        .sum()
 }
 
 /// Kills the process group and, under a separate user id, every process of that user (a fork
