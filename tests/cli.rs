@@ -494,3 +494,118 @@ fn quiz_on_a_plain_terminal_records_the_score() {
         .unwrap();
     assert!(String::from_utf8_lossy(&o.stdout).contains("Text."));
 }
+
+fn write_class_folders(root: &Path, classes: usize, per_class: usize) {
+    for k in 0..classes {
+        let dir = root.join(format!("type{k}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..per_class {
+            // Each class has its own brightness, so a network can learn something.
+            let img = image::GrayImage::from_fn(28, 28, |x, y| {
+                image::Luma([((k * 80) as u32 + (x * 7 + y * 13 + i as u32 * 5) % 40) as u8])
+            });
+            img.save(dir.join(format!("{i}.png"))).unwrap();
+        }
+    }
+}
+
+#[test]
+fn identify_then_train_on_class_folders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("cells");
+    write_class_folders(&root, 3, 14);
+    let plan = tmp.path().join("plan.toml");
+    let o = petri(
+        &[
+            "identify",
+            root.to_str().unwrap(),
+            "--plan",
+            plan.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("task: multi-class classification"), "{out}");
+    assert!(out.contains("[few-examples]"), "{out}");
+    // Edit the plan as a user would: one epoch.
+    let edited = std::fs::read_to_string(&plan)
+        .unwrap()
+        .replace("epochs = 10", "epochs = 1");
+    std::fs::write(&plan, edited).unwrap();
+    let runs = tmp.path().join("runs");
+    let o = petri(
+        &[
+            "train",
+            root.to_str().unwrap(),
+            "--plan",
+            plan.to_str().unwrap(),
+            "--out",
+            runs.to_str().unwrap(),
+            "--json",
+        ],
+        tmp.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let acc = v["runs"]["augmented"]["accuracy"].as_f64().unwrap();
+    assert!((0.0..=1.0).contains(&acc), "{out}");
+    // The split it made is kept beside the record, so the run can be reproduced.
+    let names: Vec<String> = std::fs::read_dir(&runs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("cells-28px-seed0") && n.ends_with(".npz")),
+        "{names:?}"
+    );
+    assert!(
+        names
+            .iter()
+            .any(|n| n.starts_with("augmentation-") && n.ends_with(".json")),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn train_regresses_any_table_column_and_identify_needs_a_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut body = String::from("a,b,noise,y\n");
+    for i in 0..120 {
+        let (a, b) = (i as f64 * 0.1, (i % 7) as f64);
+        let missing = if i == 5 {
+            String::new()
+        } else {
+            format!("{}", (i * 31 % 17) as f64)
+        };
+        body.push_str(&format!("{a},{b},{missing},{}\n", 2.0 * a - b + 1.0));
+    }
+    let table = tmp.path().join("t.csv");
+    std::fs::write(&table, body).unwrap();
+    let o = petri(&["identify", table.to_str().unwrap()], tmp.path());
+    assert_clean_failure(&o, &["--target", "a, b, noise, y"]);
+    let o = petri(
+        &[
+            "train",
+            table.to_str().unwrap(),
+            "--target",
+            "y",
+            "--out",
+            tmp.path().join("runs").to_str().unwrap(),
+            "--json",
+        ],
+        tmp.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(err.contains("[missing-values]"), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let linear = v["runs"]["linear (all features)"]["rmse"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!(linear < 0.01, "y is linear in a and b: {linear}");
+}

@@ -9,6 +9,7 @@ pub mod data;
 pub mod download;
 pub mod error;
 pub mod experiment;
+pub mod identify;
 pub mod metrics;
 pub mod model;
 pub mod progress;

@@ -41,6 +41,10 @@ enum Command {
     Lesson { part: String },
     /// Answer a lesson's knowledge check line by line; the score is saved
     Quiz { part: String },
+    /// Identify the task of your own data and propose a training plan
+    Identify(cli::identify::IdentifyArgs),
+    /// Train on your own data with a plan from `petri identify`
+    Train(cli::identify::TrainArgs),
     /// Challenges: list, start one, check your work, get a hint
     Challenge {
         #[command(subcommand)]
@@ -101,6 +105,8 @@ fn main() -> ExitCode {
         Some(Command::Quiz { part }) => {
             cli::content::quiz(lessons_dir.as_deref(), &part, &state_dir)
         }
+        Some(Command::Identify(args)) => cli::identify::identify(args),
+        Some(Command::Train(args)) => cli::identify::train(args, &data_dir),
         Some(Command::Challenge { command }) => cli::challenge::run(command, &data_dir, &state_dir),
         Some(Command::Grade(args)) => cli::challenge::grade(args, &data_dir, &state_dir),
         Some(Command::GradeWorker { task, dir }) => cli::challenge::worker(&task, &dir),

@@ -2,6 +2,7 @@
 //! without leaks, and turning them into batches. Each submodule reads one kind of data.
 
 pub mod breast_cancer;
+pub mod class_folders;
 pub mod image;
 pub mod medmnist;
 pub mod npy;

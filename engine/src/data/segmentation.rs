@@ -20,7 +20,8 @@ const MASK_DIRS: [&str; 7] = [
     "annotations",
     "ground_truth",
 ];
-const EXTENSIONS: [&str; 4] = ["png", "tif", "tiff", "bmp"];
+/// Image files Petri reads.
+pub const EXTENSIONS: [&str; 6] = ["png", "tif", "tiff", "bmp", "jpg", "jpeg"];
 
 /// An image file and the mask that labels it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -532,7 +533,7 @@ pub fn load(
     })
 }
 
-fn to_grey(img: &Image) -> Image {
+pub fn to_grey(img: &Image) -> Image {
     let n = img.height * img.width;
     let data = (0..n)
         .map(|i| (0..img.channels).map(|c| img.data[c * n + i]).sum::<f32>() / img.channels as f32)
@@ -540,7 +541,7 @@ fn to_grey(img: &Image) -> Image {
     Image::new(1, img.height, img.width, data)
 }
 
-fn to_rgb(img: &Image) -> Image {
+pub fn to_rgb(img: &Image) -> Image {
     Image::new(3, img.height, img.width, img.data.repeat(3))
 }
 

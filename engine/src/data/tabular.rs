@@ -90,6 +90,16 @@ fn is_missing(s: &str) -> bool {
 }
 
 pub fn read_csv(path: &Path) -> Result<Table> {
+    read(path, false).map(|(t, _)| t)
+}
+
+/// Like [`read_csv`], but rows with a missing value are left out instead of being an error;
+/// returns how many were left out.
+pub fn read_csv_dropping_missing(path: &Path) -> Result<(Table, usize)> {
+    read(path, true)
+}
+
+fn read(path: &Path, drop_missing: bool) -> Result<(Table, usize)> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
@@ -168,6 +178,14 @@ pub fn read_csv(path: &Path) -> Result<Table> {
         .filter(|&c| records.iter().any(|r| !r[c].is_empty()))
         .collect();
     let columns: Vec<String> = keep.iter().map(|&c| columns[c].clone()).collect();
+    let before = records.len();
+    if drop_missing {
+        records.retain(|r| keep.iter().all(|&c| !is_missing(&r[c])));
+        if records.is_empty() {
+            return Err(Error::format(path, "every row has a missing value"));
+        }
+    }
+    let dropped = before - records.len();
 
     let mut rows = vec![Vec::with_capacity(keep.len()); records.len()];
     let mut categorical = Vec::new();
@@ -215,14 +233,17 @@ pub fn read_csv(path: &Path) -> Result<Table> {
             });
         }
     }
-    Ok(Table {
-        path: path.to_path_buf(),
-        columns,
-        rows,
-        categorical,
-        had_header,
-        sklearn_preamble,
-    })
+    Ok((
+        Table {
+            path: path.to_path_buf(),
+            columns,
+            rows,
+            categorical,
+            had_header,
+            sklearn_preamble,
+        },
+        dropped,
+    ))
 }
 
 #[cfg(test)]

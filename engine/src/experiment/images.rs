@@ -110,7 +110,13 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<ExperimentRecord> {
     let started = Instant::now();
-    let preset = preset(options.part, options.profile);
+    let mut preset = preset(options.part, options.profile);
+    let o = &options.overrides;
+    preset.batch_size = o.batch_size.unwrap_or(preset.batch_size);
+    preset.optimizer = o.optimizer.unwrap_or(preset.optimizer);
+    if let Some(p) = &o.augmentation {
+        preset.augmentation = p.clone();
+    }
     let experiments = options.selected()?;
     let path = resolve_data(options, preset.dataset)?;
     let mut data: MedMnist = medmnist::load(&path)?;

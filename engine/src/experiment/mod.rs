@@ -4,6 +4,7 @@
 //! student sees, computed from predictions, plus the seed and data checksum that reproduce it.
 
 pub mod classify;
+pub mod custom;
 pub mod device;
 pub mod images;
 pub mod record;
@@ -102,6 +103,24 @@ pub struct RunOptions {
     pub checkpoints: Option<PathBuf>,
     /// Loss weights per class, classification or segmentation (`None`: unweighted).
     pub class_weights: Option<ClassWeights>,
+    /// Settings that replace the preset's (`petri train` runs a user's plan through these).
+    pub overrides: Overrides,
+}
+
+/// Preset settings a caller can replace; `None` keeps the preset's.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Overrides {
+    pub batch_size: Option<usize>,
+    pub optimizer: Option<crate::train::Optimizer>,
+    /// Training augmentation of the image parts.
+    pub augmentation: Option<crate::augment::Pipeline>,
+    /// Hidden layers of the regression part's `nn` model.
+    pub nn_hidden: Option<Vec<usize>>,
+    /// Regression on any table: the column to predict (Breast Cancer Wisconsin otherwise).
+    pub target: Option<String>,
+    /// Square size images are resized to (segmentation).
+    pub input_size: Option<usize>,
 }
 
 /// Per-class weights for the segmentation loss, against class imbalance.
@@ -146,6 +165,7 @@ impl RunOptions {
             seed: 0,
             checkpoints: None,
             class_weights: None,
+            overrides: Overrides::default(),
         }
     }
 

@@ -6,7 +6,7 @@
 
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
 use super::{Profile, RunOptions};
-use crate::data::breast_cancer::BreastCancer;
+use crate::data::breast_cancer::{BreastCancer, RadiusRegression};
 use crate::metrics::{MeanStd, regression as reg};
 use crate::model::mlp::{Mlp, MlpConfig};
 use crate::rng::Rng;
@@ -264,19 +264,44 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<ExperimentRecord> {
     let started = Instant::now();
-    let preset = preset(options.profile);
+    let mut preset = preset(options.profile);
+    preset.nn_optimizer = options.overrides.optimizer.unwrap_or(preset.nn_optimizer);
     let models = options.selected()?;
-    let (bc, data_ref) = match &options.data {
-        Some(path) => (
-            BreastCancer::load(path)?,
+    let (problem, data_ref) = match (&options.data, &options.overrides.target) {
+        (Some(path), Some(target)) => {
+            let (table, dropped) = crate::data::tabular::read_csv_dropping_missing(path)?;
+            let (feature_names, x, y) = table.features_and_target(target)?;
+            let mut description = format!(
+                "{}: predict '{target}' from {} columns",
+                path.display(),
+                feature_names.len()
+            );
+            if dropped > 0 {
+                description.push_str(&format!(", {dropped} rows with missing values left out"));
+            }
+            (
+                RadiusRegression {
+                    feature_names,
+                    x,
+                    y,
+                },
+                DataRef {
+                    path: path.display().to_string(),
+                    sha256: file_sha256(path),
+                    description,
+                },
+            )
+        }
+        (Some(path), None) => (
+            BreastCancer::load(path)?.radius_regression(),
             DataRef {
                 path: path.display().to_string(),
                 sha256: file_sha256(path),
                 description: "Breast Cancer Wisconsin Diagnostic (CSV)".into(),
             },
         ),
-        None => (
-            BreastCancer::embedded(),
+        (None, _) => (
+            BreastCancer::embedded().radius_regression(),
             DataRef {
                 path: "embedded".into(),
                 sha256: None,
@@ -285,7 +310,6 @@ pub fn run(
             },
         ),
     };
-    let problem = bc.radius_regression();
     let splits = options.limit.unwrap_or(preset.splits).max(1);
     let device = options.device.training_device()?;
     let nn_config = |seed| TrainConfig {
@@ -303,7 +327,7 @@ pub fn run(
         serde_json::json!({
             "preset": preset,
             "splits": splits,
-            "target": "mean radius",
+            "target": options.overrides.target.clone().unwrap_or_else(|| "mean radius".into()),
             "features": problem.feature_names,
             "nn_train": nn_config(options.seed),
         }),
@@ -350,7 +374,7 @@ pub fn run(
                 let pred = match model.as_str() {
                     "nn" | "nn-deep" => {
                         let hidden = if model == "nn" {
-                            vec![]
+                            options.overrides.nn_hidden.clone().unwrap_or_default()
                         } else {
                             preset.nn_deep_hidden.clone()
                         };

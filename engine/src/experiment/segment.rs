@@ -262,7 +262,13 @@ pub fn run(
     stop: &AtomicBool,
 ) -> Result<ExperimentRecord> {
     let started = Instant::now();
-    let preset = preset(options.profile);
+    let mut preset = preset(options.profile);
+    let o = &options.overrides;
+    preset.batch_size = o.batch_size.unwrap_or(preset.batch_size);
+    preset.optimizer = o.optimizer.unwrap_or(preset.optimizer);
+    if let Some(s) = o.input_size {
+        preset.prepare = Prepare::Resize(s);
+    }
     options.selected()?;
     let root = match &options.data {
         Some(p) => p.clone(),

@@ -3,4 +3,5 @@
 pub mod challenge;
 pub mod content;
 pub mod data;
+pub mod identify;
 pub mod run;

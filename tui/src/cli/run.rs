@@ -68,6 +68,20 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
     let out_dir = args.out.unwrap_or_else(|| data_dir.join("runs"));
     options.checkpoints = Some(out_dir.join("checkpoints"));
 
+    run_headless(&out_dir, args.json, move |events, stop| {
+        experiment::run(&options, events, stop)
+    })
+}
+
+/// Runs `job` on a worker thread with progress on stderr (bars on a terminal, lines
+/// otherwise), Ctrl-C as a stop request, the record saved in `out_dir` and the result printed.
+pub fn run_headless(
+    out_dir: &Path,
+    json: bool,
+    job: impl FnOnce(&dyn Fn(Event), &AtomicBool) -> petri_engine::Result<ExperimentRecord>
+    + Send
+    + 'static,
+) -> Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
@@ -83,7 +97,7 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
         let stop = stop.clone();
         std::thread::Builder::new()
             .name("petri-train".into())
-            .spawn(move || experiment::run(&options, &|e| drop(tx.send(e)), &stop))
+            .spawn(move || job(&|e| drop(tx.send(e)), &stop))
             .context("cannot start the training thread")?
     };
     let mut progress = Progress::new(std::io::stderr().is_terminal());
@@ -94,8 +108,8 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
     let record = worker
         .join()
         .map_err(|_| anyhow::anyhow!("the training thread panicked"))??;
-    let path = record.save(&out_dir)?;
-    if args.json {
+    let path = record.save(out_dir)?;
+    if json {
         println!("{}", serde_json::to_string_pretty(&final_metrics(&record))?);
     } else {
         print!("{}", render_record(&record));
@@ -244,7 +258,8 @@ pub fn render_record(record: &ExperimentRecord) -> String {
                     .map_or("-".into(), |m| format!("{:.3}", m.mean))
             );
         }
-        out += "(mean ± std over random splits, radius units)\n";
+        let target = record.config["target"].as_str().unwrap_or("the target");
+        out += &format!("(mean ± std over random splits, in units of {target})\n");
         return out;
     }
     for r in &record.runs {

@@ -1,0 +1,134 @@
+//! The training plan `petri identify` proposes and `petri train` runs: every choice with the
+//! reason and the lesson that explains it, written as an editable TOML file.
+
+use crate::augment::Transform;
+use crate::data::registry::Task;
+use serde::{Deserialize, Serialize};
+
+/// One decision of the plan, for people: what, why, and where the course explains it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reason {
+    pub item: &'static str,
+    pub choice: String,
+    pub why: String,
+    pub lesson: &'static str,
+}
+
+/// What `petri train` reads. Every field can be edited in the written `plan.toml`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub task: Task,
+    /// `resnet18`, `unet` or `mlp`.
+    pub network: String,
+    /// Square input size for images (resize); `None` keeps the data's size.
+    #[serde(default)]
+    pub input_size: Option<usize>,
+    /// Start from ImageNet weights (needs them in the data dir) and fine-tune all layers.
+    #[serde(default)]
+    pub pretrained: bool,
+    pub loss: String,
+    /// `balanced` or none.
+    #[serde(default)]
+    pub class_weights: Option<String>,
+    pub optimizer: String,
+    pub learning_rate: f64,
+    #[serde(default)]
+    pub momentum: f64,
+    pub epochs: usize,
+    pub batch_size: usize,
+    /// Hidden layer sizes (mlp).
+    #[serde(default)]
+    pub hidden: Vec<usize>,
+    /// Training-time augmentation (images).
+    #[serde(default, rename = "transform")]
+    pub augmentation: Vec<Transform>,
+    /// The metric to report.
+    pub metric: String,
+    /// Target column (tables).
+    #[serde(default)]
+    pub target: Option<String>,
+    /// Fractions for train/val/test when the data has no splits of its own.
+    pub split: [f64; 3],
+    pub seed: u64,
+}
+
+impl Plan {
+    pub fn optimizer(&self) -> Result<crate::train::Optimizer, String> {
+        match self.optimizer.as_str() {
+            "sgd" => Ok(crate::train::Optimizer::Sgd {
+                lr: self.learning_rate,
+                momentum: self.momentum,
+            }),
+            "adam" => Ok(crate::train::Optimizer::Adam {
+                lr: self.learning_rate,
+            }),
+            other => Err(format!("optimizer '{other}': use sgd or adam")),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        self.optimizer()?;
+        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
+            return Err(format!(
+                "learning_rate = {} must be positive",
+                self.learning_rate
+            ));
+        }
+        if self.epochs == 0 || self.batch_size == 0 {
+            return Err("epochs and batch_size must be at least 1".into());
+        }
+        let s: f64 = self.split.iter().sum();
+        if (s - 1.0).abs() > 1e-6 || self.split.iter().any(|f| *f < 0.0) || self.split[0] <= 0.0 {
+            return Err(format!(
+                "split {:?} must be three non-negative fractions summing to 1",
+                self.split
+            ));
+        }
+        if !matches!(self.network.as_str(), "resnet18" | "unet" | "mlp") {
+            return Err(format!(
+                "network '{}': use resnet18, unet or mlp",
+                self.network
+            ));
+        }
+        if let Some(w) = &self.class_weights
+            && w != "balanced"
+        {
+            return Err(format!(
+                "class_weights = '{w}': use \"balanced\" or remove the line"
+            ));
+        }
+        crate::augment::Pipeline::new(self.augmentation.clone()).validate()
+    }
+
+    /// The plan as TOML, each choice preceded by its reason as a comment.
+    pub fn to_toml(&self, reasons: &[Reason]) -> String {
+        let mut out = String::from(
+            "# Training plan written by `petri identify`. Edit any value, then run\n# `petri train DATA --plan THIS_FILE`.\n\n",
+        );
+        let body = toml::to_string(self).unwrap_or_default();
+        let mut commented = Vec::new();
+        for line in body.lines() {
+            let key = match line
+                .trim()
+                .strip_prefix("[[")
+                .and_then(|l| l.strip_suffix("]]"))
+            {
+                Some(table) => table,
+                None => line.split('=').next().unwrap_or("").trim(),
+            };
+            if commented.contains(&key) {
+                out.push_str(line);
+                out.push('\n');
+                continue;
+            }
+            commented.push(key);
+            for r in reasons.iter().filter(|r| r.item == key) {
+                out.push_str(&format!("# {} (lesson: {})\n", r.why, r.lesson));
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
+}

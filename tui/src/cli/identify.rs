@@ -1,0 +1,133 @@
+//! `petri identify` and `petri train`: the protocol on the user's own data.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use petri_engine::experiment::{DeviceChoice, Part, RunOptions};
+use petri_engine::identify::{self, Identification, Plan};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct IdentifyArgs {
+    /// A MedMNIST-style .npz, a folder of class folders, an images + masks folder, or a CSV
+    pub path: PathBuf,
+    /// The column to predict (tables)
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Print the identification as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Write the plan to this file (TOML, with the reasons as comments) for `petri train`
+    #[arg(long, value_name = "FILE")]
+    pub plan: Option<PathBuf>,
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    /// The data, as for `petri identify`
+    pub path: PathBuf,
+    /// A plan written by `petri identify --plan` (and perhaps edited) [default: identify now]
+    #[arg(long)]
+    pub plan: Option<PathBuf>,
+    /// The column to predict (tables, when there is no plan)
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Where the run record (and data read from class folders) go [default: <data dir>/runs]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// cpu, cuda or vulkan
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    /// Print the final metrics as JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn render(id: &Identification) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "{}", id.path.display());
+    let _ = writeln!(s, "  data: {}", id.data_kind);
+    let _ = writeln!(s, "  task: {}", id.task);
+    let _ = writeln!(s, "  because:");
+    for e in &id.evidence {
+        let _ = writeln!(s, "    - {e}");
+    }
+    for f in &id.facts {
+        let _ = writeln!(s, "  {f}");
+    }
+    if id.warnings.is_empty() {
+        let _ = writeln!(s, "  warnings: none");
+    } else {
+        let _ = writeln!(s, "  warnings:");
+        for w in &id.warnings {
+            let _ = writeln!(s, "    ! [{}] {}", w.code, w.message);
+        }
+    }
+    let _ = writeln!(s, "  plan:");
+    for r in &id.reasons {
+        let _ = writeln!(s, "    {:<14} {}", r.item, r.choice);
+        let _ = writeln!(s, "    {:<14} {} (lesson: {})", "", r.why, r.lesson);
+    }
+    let p = &id.plan;
+    let _ = writeln!(
+        s,
+        "    {:<14} {} lr {}, {} epochs, batch {}",
+        "training", p.optimizer, p.learning_rate, p.epochs, p.batch_size
+    );
+    s
+}
+
+pub fn identify(args: IdentifyArgs) -> Result<()> {
+    let id = identify::identify(&args.path, args.target.as_deref())?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&id)?);
+    } else {
+        print!("{}", render(&id));
+    }
+    if let Some(file) = &args.plan {
+        petri_engine::atomic::write_atomic(file, id.plan.to_toml(&id.reasons).as_bytes())?;
+        eprintln!(
+            "wrote the plan to {}: edit it, then `petri train {} --plan {}`",
+            file.display(),
+            args.path.display(),
+            file.display()
+        );
+    } else if !args.json {
+        println!(
+            "\nNext: `petri identify {} --plan plan.toml` writes this plan to edit; `petri train {}` runs it.",
+            args.path.display(),
+            args.path.display()
+        );
+    }
+    Ok(())
+}
+
+fn read_plan(file: &Path) -> Result<Plan> {
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read the plan {}", file.display()))?;
+    let plan: Plan =
+        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    plan.validate()
+        .map_err(|p| anyhow::anyhow!("{}: {p}", file.display()))?;
+    Ok(plan)
+}
+
+pub fn train(args: TrainArgs, data_dir: &Path) -> Result<()> {
+    let plan = match &args.plan {
+        Some(f) => read_plan(f)?,
+        None => {
+            let id = identify::identify(&args.path, args.target.as_deref())?;
+            eprint!("{}", render(&id));
+            id.plan
+        }
+    };
+    let out_dir = args.out.unwrap_or_else(|| data_dir.join("runs"));
+    let mut options = RunOptions::new(Part::Classification, data_dir.to_path_buf());
+    options.device = DeviceChoice::parse(&args.device)?;
+    options.checkpoints = Some(out_dir.join("checkpoints"));
+    let path = args.path.clone();
+    let work = out_dir.clone();
+    super::run::run_headless(&out_dir, args.json, move |events, stop| {
+        petri_engine::experiment::custom::train(&path, &plan, &options, &work, events, stop)
+    })
+}
