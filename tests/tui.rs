@@ -239,3 +239,44 @@ fn both_sizes_in(name: &str, app: &App, tmp: &Path) {
     insta::assert_snapshot!(format!("{name}_80x24"), screen_in(app, 80, 24, tmp));
     insta::assert_snapshot!(format!("{name}_120x40"), screen_in(app, 120, 40, tmp));
 }
+
+#[test]
+fn your_data_identifies_a_folder_typed_in() {
+    let tmp = tempfile::Builder::new()
+        .prefix("petri")
+        .rand_bytes(6)
+        .tempdir()
+        .unwrap();
+    let root = tmp.path().join("cells");
+    for k in 0..2 {
+        let dir = root.join(format!("kind{k}"));
+        std::fs::create_dir_all(&dir).unwrap();
+        for i in 0..8u32 {
+            let img = image::GrayImage::from_fn(24, 24, |x, y| {
+                image::Luma([(k * 100 + (x * 3 + y * 5 + i * 7) % 50) as u8])
+            });
+            img.save(dir.join(format!("{i}.png"))).unwrap();
+        }
+    }
+    let mut app = app(tmp.path());
+    key(&mut app, KeyCode::Char('d'));
+    insta::assert_snapshot!("your_data_80x24", screen_in(&app, 80, 24, tmp.path()));
+    // Letters are typed, not taken as keys (q does not quit here).
+    for c in root.display().to_string().chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    assert!(!app.quit);
+    key(&mut app, KeyCode::Enter);
+    let started = std::time::Instant::now();
+    while !screen(&app, 120, 40).contains("task:") {
+        assert!(
+            started.elapsed().as_secs() < 30,
+            "identification did not finish"
+        );
+        app.tick();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    both_sizes_in("your_data_identified", &app, tmp.path());
+    key(&mut app, KeyCode::Esc);
+    assert!(app.stack.is_empty());
+}

@@ -130,20 +130,37 @@ impl ExperimentView {
             let preset = experiment::images::preset(part, run.profile);
             experiment::images::resolve_data(&run, preset.dataset)?;
         }
+        Self::start_job(
+            part,
+            lesson_id,
+            options.data_dir.join("runs"),
+            move |events, stop| experiment::run(&run, events, stop),
+        )
+    }
+
+    /// Starts any training job (a course preset, a user's plan) on a worker thread; the
+    /// record goes to `runs_dir`.
+    pub fn start_job(
+        part: Part,
+        lesson_id: &str,
+        runs_dir: std::path::PathBuf,
+        job: impl FnOnce(&dyn Fn(Event), &AtomicBool) -> petri_engine::Result<ExperimentRecord>
+        + Send
+        + 'static,
+    ) -> anyhow::Result<Self> {
         let (tx, rx) = std::sync::mpsc::channel();
         let stop = Arc::new(AtomicBool::new(false));
         let worker_stop = stop.clone();
         std::thread::Builder::new()
             .name("petri-train".into())
             .spawn(move || {
-                let result =
-                    experiment::run(&run, &|e| drop(tx.send(Message::Event(e))), &worker_stop);
+                let result = job(&|e| drop(tx.send(Message::Event(e))), &worker_stop);
                 let _ = tx.send(Message::Done(Box::new(result.map_err(|e| e.to_string()))));
             })?;
         let mut view = Self::scripted(part, lesson_id);
         view.rx = Some(rx);
         view.stop = stop;
-        view.runs_dir = options.data_dir.join("runs");
+        view.runs_dir = runs_dir;
         Ok(view)
     }
 

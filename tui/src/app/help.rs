@@ -8,15 +8,18 @@ use ratatui::widgets::{Block, Clear, Paragraph};
 
 const KEYS: &[(&str, &str)] = &[
     ("Everywhere", ""),
-    ("?", "this help"),
-    ("q", "quit (progress is already saved)"),
-    ("Esc", "close the current screen"),
+    (
+        "?  q  Esc",
+        "this help, quit (progress is saved), close the screen",
+    ),
     ("↑ ↓ / k j", "move or scroll"),
     ("Home", ""),
     ("Enter / l", "read the lesson"),
-    ("c", "knowledge check"),
-    ("r", "run the part's experiment (quick profile)"),
-    ("x", "the part's challenges"),
+    (
+        "c  r",
+        "knowledge check, run the part's experiment (quick profile)",
+    ),
+    ("x  d", "the part's challenges, your own data"),
     ("Lesson", ""),
     ("PgUp PgDn / g G", "page, top, bottom"),
     ("c  r  x", "its knowledge check, experiment, challenges"),
@@ -31,6 +34,11 @@ const KEYS: &[(&str, &str)] = &[
     (
         "s  t  h",
         "start (copy the starter), run visible checks, next hint",
+    ),
+    ("Your data", ""),
+    (
+        "Enter  Ctrl-T",
+        "identify the data; train the plan (Tab: path / target)",
     ),
 ];
 

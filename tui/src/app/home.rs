@@ -17,6 +17,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) {
         KeyCode::Char('c') => app.open(Some(Open::Quiz)),
         KeyCode::Char('r') => app.open(Some(Open::Experiment)),
         KeyCode::Char('x') => app.open(Some(Open::Challenges)),
+        KeyCode::Char('d') => app.open(Some(Open::YourData)),
         _ => {}
     }
 }
@@ -136,7 +137,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     );
     frame.render_widget(
         Paragraph::new(Line::styled(
-            "Enter lesson  c check  r run  x challenges  ↑↓ choose  ? help  q quit",
+            "Enter lesson  c check  r run  x challenges  d your data  ? help  q quit",
             t.dim,
         )),
         help,

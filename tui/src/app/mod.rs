@@ -9,11 +9,13 @@ mod help;
 mod home;
 mod lesson;
 mod quiz;
+mod your_data;
 
 pub use challenge::ChallengeView;
 pub use experiment::ExperimentView;
 pub use lesson::LessonView;
 pub use quiz::QuizView;
+pub use your_data::YourDataView;
 
 use crate::theme::Theme;
 use anyhow::Result;
@@ -41,6 +43,7 @@ pub enum Screen {
     Quiz(QuizView),
     Experiment(Box<ExperimentView>),
     Challenges(Box<ChallengeView>),
+    YourData(Box<YourDataView>),
 }
 
 pub struct App {
@@ -102,8 +105,13 @@ impl App {
             }
             return;
         }
-        // Typing into a numeric answer must not trigger global keys.
-        let typing = matches!(self.stack.last(), Some(Screen::Quiz(q)) if q.is_typing());
+        if key.code == KeyCode::Esc && !self.stack.is_empty() {
+            self.close_top();
+            return;
+        }
+        // Typing (a numeric answer, a path) must not trigger global keys.
+        let typing = matches!(self.stack.last(), Some(Screen::Quiz(q)) if q.is_typing())
+            || matches!(self.stack.last(), Some(Screen::YourData(_)));
         if !typing {
             match key.code {
                 KeyCode::Char('?') => {
@@ -112,10 +120,6 @@ impl App {
                 }
                 KeyCode::Char('q') => {
                     self.quit = true;
-                    return;
-                }
-                KeyCode::Esc if !self.stack.is_empty() => {
-                    self.close_top();
                     return;
                 }
                 _ => {}
@@ -143,6 +147,13 @@ impl App {
                 v.on_key(key);
                 self.stack.push(Screen::Challenges(v));
             }
+            Some(Screen::YourData(mut v)) => {
+                let action = v.on_key(key);
+                self.stack.push(Screen::YourData(v));
+                if let Some(your_data::Action::Train(path, plan)) = action {
+                    self.train_plan(path, *plan);
+                }
+            }
         }
     }
 
@@ -154,6 +165,28 @@ impl App {
             return;
         }
         self.stack.pop();
+    }
+
+    /// Trains a plan from the "Your data" screen in the experiment view.
+    fn train_plan(&mut self, path: PathBuf, plan: petri_engine::identify::Plan) {
+        use petri_engine::data::registry::Task;
+        use petri_engine::experiment::{Part, RunOptions};
+        let part = match plan.task {
+            Task::Segmentation => Part::Segmentation,
+            Task::Regression => Part::Regression,
+            _ => Part::Classification,
+        };
+        let runs = self.options.data_dir.join("runs");
+        let options = RunOptions::new(part, self.options.data_dir.clone());
+        let work = runs.clone();
+        let job = move |events: &dyn Fn(petri_engine::train::Event),
+                        stop: &std::sync::atomic::AtomicBool| {
+            petri_engine::experiment::custom::train(&path, &plan, &options, &work, events, stop)
+        };
+        match ExperimentView::start_job(part, "your-data", runs, job) {
+            Ok(v) => self.stack.push(Screen::Experiment(Box::new(v))),
+            Err(e) => self.status = Some(format!("{e}")),
+        }
     }
 
     /// Opens what a screen asked for (a lesson's `c` opens its check, `r` a run).
@@ -191,6 +224,7 @@ impl App {
                     Err(e) => self.status = Some(format!("{e}")),
                 }
             }
+            Open::YourData => self.stack.push(Screen::YourData(Box::default())),
             Open::Challenges => {
                 let Some(l) = self.lessons.get(lesson_idx) else {
                     return;
@@ -230,6 +264,7 @@ impl App {
                         finished.push((part, record));
                     }
                 }
+                Screen::YourData(v) => changed |= v.drain(),
                 Screen::Challenges(v) => {
                     let (moved, ok) = v.drain();
                     changed |= moved;
@@ -269,6 +304,7 @@ impl App {
             Some(Screen::Lesson(v)) => v.draw(frame, area, &self.theme),
             Some(Screen::Quiz(v)) => v.draw(frame, area, &self.theme),
             Some(Screen::Experiment(v)) => v.draw(frame, area, &self.theme),
+            Some(Screen::YourData(v)) => v.draw(frame, area, &self.theme),
             Some(Screen::Challenges(v)) => {
                 let passed: Vec<String> = self
                     .progress
@@ -304,6 +340,7 @@ pub enum Open {
     Quiz,
     Experiment,
     Challenges,
+    YourData,
 }
 
 /// Opens the tutor until the user quits. The terminal is restored on exit and on panic
