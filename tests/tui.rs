@@ -280,3 +280,103 @@ fn your_data_identifies_a_folder_typed_in() {
     key(&mut app, KeyCode::Esc);
     assert!(app.stack.is_empty());
 }
+
+fn sample(truth: &str, predicted: &str, shade: u8) -> petri_engine::train::Sample {
+    petri_engine::train::Sample {
+        height: 8,
+        width: 8,
+        channels: 1,
+        pixels: (0..64).map(|i| shade.wrapping_add((i * 4) as u8)).collect(),
+        truth: truth.into(),
+        predicted: predicted.into(),
+        truth_mask: None,
+        predicted_mask: None,
+    }
+}
+
+fn finished_record(part: Part) -> petri_engine::experiment::ExperimentRecord {
+    use petri_engine::experiment::record::{DataRef, ExperimentRecord};
+    let mut r = ExperimentRecord::new(
+        part,
+        petri_engine::experiment::Profile::Quick,
+        0,
+        "cpu",
+        DataRef {
+            path: "breastmnist.npz".into(),
+            sha256: None,
+            description: String::new(),
+        },
+        serde_json::json!({ "target": "mean radius" }),
+    );
+    r.class_names = vec!["malignant".into(), "benign".into()];
+    r
+}
+
+#[test]
+fn finished_runs_show_results_side_by_side_and_test_samples() {
+    use petri_engine::experiment::record::ModelRun;
+    use petri_engine::metrics::MeanStd;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = app(tmp.path());
+    // Classification: two runs compared, a confusion heatmap, samples with labels.
+    let mut view = ExperimentView::scripted(Part::Augmentation, "02-augmentation");
+    let mut record = finished_record(Part::Augmentation);
+    for (name, acc, auc) in [("unmodified", 0.821, 0.813), ("combined", 0.821, 0.856)] {
+        let mut run = ModelRun::new(name);
+        run.test.insert("accuracy".into(), acc);
+        run.test.insert("auc".into(), auc);
+        run.confusion = Some(vec![vec![20, 22], vec![6, 108]]);
+        run.per_class.insert(
+            "recall".into(),
+            vec![Some(20.0 / 42.0), Some(108.0 / 114.0)],
+        );
+        record.runs.push(run);
+    }
+    view.state.apply(Event::Samples(vec![
+        sample("malignant", "malignant", 10),
+        sample("malignant", "benign", 60),
+        sample("benign", "benign", 120),
+        sample("benign", "benign", 200),
+    ]));
+    view.state.record = Some(record);
+    view.pane = petri::app::Pane::Results;
+    app.stack.push(Screen::Experiment(Box::new(view)));
+    both_sizes("results_classification", &app);
+    key(&mut app, KeyCode::Tab);
+    both_sizes("samples_classification", &app);
+    key(&mut app, KeyCode::Tab);
+    assert!(screen(&app, 80, 24).contains("loss per epoch"));
+    key(&mut app, KeyCode::Esc);
+
+    // Regression: a table and bar chart of errors per model.
+    let mut view = ExperimentView::scripted(Part::Regression, "04-regression");
+    let mut record = finished_record(Part::Regression);
+    for (name, mae, rmse) in [
+        ("linear (all features)", 0.045, 0.068),
+        ("tree (all features)", 0.164, 0.352),
+        ("nn (all features)", 0.277, 0.394),
+    ] {
+        let mut run = ModelRun::new(name);
+        run.repeated.insert(
+            "mae".into(),
+            MeanStd {
+                mean: mae,
+                std: 0.002,
+                n: 10,
+            },
+        );
+        run.repeated.insert(
+            "rmse".into(),
+            MeanStd {
+                mean: rmse,
+                std: 0.004,
+                n: 10,
+            },
+        );
+        record.runs.push(run);
+    }
+    view.state.record = Some(record);
+    view.pane = petri::app::Pane::Results;
+    app.stack.push(Screen::Experiment(Box::new(view)));
+    both_sizes("results_regression", &app);
+}

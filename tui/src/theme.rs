@@ -6,6 +6,8 @@ use ratatui::style::{Color, Modifier, Style};
 #[derive(Debug, Clone)]
 pub struct Theme {
     pub ascii: bool,
+    /// Colours allowed (false under `NO_COLOR`): images then draw as character shades.
+    pub color: bool,
     pub h1: Style,
     pub h2: Style,
     pub h3: Style,
@@ -32,6 +34,7 @@ impl Theme {
         };
         Theme {
             ascii,
+            color,
             h1: fg(Color::Cyan).add_modifier(Modifier::BOLD | Modifier::UNDERLINED),
             h2: fg(Color::Cyan).add_modifier(Modifier::BOLD),
             h3: Style::new().add_modifier(Modifier::BOLD),

@@ -95,6 +95,74 @@ pub fn find_weights(data_dir: &Path) -> Option<PathBuf> {
         .find(|p| p.exists())
 }
 
+/// The first test images of each class (up to 8 in all) with the model's answers.
+fn samples(data: &MedMnist, probs: &[Vec<f32>]) -> Vec<crate::train::Sample> {
+    let name = |k: usize| {
+        data.class_names
+            .get(k)
+            .cloned()
+            .unwrap_or_else(|| k.to_string())
+    };
+    let describe = |labels: &[u8], p: &[f32]| -> (String, String) {
+        if data.task == registry::Task::MultiLabel {
+            let on = |v: Vec<usize>| {
+                let names: Vec<String> = v.into_iter().map(name).collect();
+                if names.is_empty() {
+                    "none".into()
+                } else {
+                    names.join(", ")
+                }
+            };
+            (
+                on(labels
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v == 1)
+                    .map(|(k, _)| k)
+                    .collect()),
+                on(p.iter()
+                    .enumerate()
+                    .filter(|(_, v)| **v >= 0.5)
+                    .map(|(k, _)| k)
+                    .collect()),
+            )
+        } else {
+            (name(labels[0] as usize), name(cls::predict(p)))
+        }
+    };
+    // Round-robin over classes so the grid shows every class, not eight of the majority.
+    let classes = data.num_classes();
+    let mut picked = Vec::new();
+    for k in 0..classes {
+        picked.extend(
+            (0..data.test.len())
+                .filter(|&i| data.test.labels[i].first() == Some(&(k as u8)))
+                .take(8 / classes.max(1) + 1),
+        );
+    }
+    picked.sort_unstable();
+    picked.truncate(8);
+    if picked.is_empty() {
+        picked = (0..data.test.len().min(8)).collect();
+    }
+    picked
+        .into_iter()
+        .map(|i| {
+            let (truth, predicted) = describe(&data.test.labels[i], &probs[i]);
+            crate::train::Sample {
+                height: data.test.height,
+                width: data.test.width,
+                channels: data.test.channels,
+                pixels: data.test.pixels(i).to_vec(),
+                truth,
+                predicted,
+                truth_mask: None,
+                predicted_mask: None,
+            }
+        })
+        .collect()
+}
+
 fn subset(split: &mut medmnist::ImageSplit, limit: Option<usize>, seed: u64, name: &str) {
     if let Some(limit) = limit.filter(|&l| l < split.len()) {
         let mut idx = crate::rng::Rng::derive(seed, name).permutation(split.len());
@@ -246,6 +314,7 @@ pub fn run(
         run.epochs = fitted.epochs;
         let model = fitted.model.valid();
         let probs = predict_probs(&model, &data.test, data.task, &norm, &plain);
+        events(Event::Samples(samples(&data, &probs)));
         run.test = classification_metrics(data.task, &probs, &data.test.labels);
         if data.task != registry::Task::MultiLabel {
             let truth: Vec<usize> = data.test.labels.iter().map(|l| l[0] as usize).collect();

@@ -213,11 +213,10 @@ impl Learner for TabularLearner {
 /// when stopped.
 pub fn fit_network(
     hidden: &[usize],
-    xtr: &[Vec<f64>],
-    ytr: &[f64],
-    xte: &[Vec<f64>],
+    (xtr, ytr, xte): (&[Vec<f64>], &[f64], &[Vec<f64>]),
     config: &TrainConfig,
     device: &Device,
+    events: &dyn Fn(Event),
     stop: &AtomicBool,
 ) -> Result<Option<Vec<f64>>> {
     let scaler = Scaler::fit(xtr);
@@ -239,7 +238,7 @@ pub fn fit_network(
             .with_hidden(hidden.to_vec())
             .init(d)
     });
-    let fitted = fit(&learner, model, config, device, &|_| {}, stop)?;
+    let fitted = fit(&learner, model, config, device, events, stop)?;
     if fitted.outcome == crate::train::Outcome::Stopped {
         return Ok(None);
     }
@@ -380,11 +379,10 @@ pub fn run(
                         };
                         match fit_network(
                             &hidden,
-                            &xtr_s,
-                            &ytr,
-                            &xte_s,
+                            (&xtr_s, &ytr, &xte_s),
                             &nn_config(split_seed),
                             &device,
+                            events,
                             stop,
                         )? {
                             Some(p) => p,

@@ -400,6 +400,22 @@ pub fn run(
     run.epochs = fitted.epochs;
     let model = fitted.model.valid();
     let pred = predict_masks(&model, &test, &normalization, &plain);
+    events(Event::Samples(
+        test.iter()
+            .zip(&pred)
+            .take(3)
+            .map(|(s, p)| crate::train::Sample {
+                height: s.image.height,
+                width: s.image.width,
+                channels: s.image.channels,
+                pixels: s.image.to_hwc_u8(),
+                truth: String::new(),
+                predicted: String::new(),
+                truth_mask: Some(s.mask.data.clone()),
+                predicted_mask: Some(p.data.clone()),
+            })
+            .collect(),
+    ));
     let (metrics, dice, iou) = segmentation_metrics(&pred, &test, classes, background);
     run.test = metrics;
     run.per_class.insert("dice".into(), dice);

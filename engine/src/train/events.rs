@@ -41,4 +41,22 @@ pub enum Event {
         epoch: usize,
         batch: usize,
     },
+    /// A few test examples with the trained model's answers, for the dashboard's grid.
+    Samples(Vec<Sample>),
+}
+
+/// One test example: the image as stored (HWC `u8`), its true and predicted label, and for
+/// segmentation the true and predicted masks (class per pixel, row by row).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Sample {
+    pub height: usize,
+    pub width: usize,
+    pub channels: usize,
+    pub pixels: Vec<u8>,
+    pub truth: String,
+    pub predicted: String,
+    #[serde(default)]
+    pub truth_mask: Option<Vec<u8>>,
+    #[serde(default)]
+    pub predicted_mask: Option<Vec<u8>>,
 }

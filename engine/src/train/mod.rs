@@ -4,7 +4,7 @@
 
 pub mod events;
 
-pub use events::{EpochRecord, Event};
+pub use events::{EpochRecord, Event, Sample};
 
 use crate::rng::Rng;
 use crate::{Error, Result};

@@ -175,11 +175,10 @@ impl Task for RegressionConfig {
             };
             let pred = fit_network(
                 &exp.hidden,
-                &get("x_train")?,
-                &y,
-                &get("x_test")?,
+                (&get("x_train")?, &y, &get("x_test")?),
                 &config,
                 &device,
+                &|_| {},
                 &stop,
             )?
             .unwrap_or_default();

@@ -39,6 +39,8 @@ pub struct RunState {
     pub record: Option<ExperimentRecord>,
     pub error: Option<String>,
     pub stopping: bool,
+    /// Test examples with the trained model's answers.
+    pub samples: Vec<petri_engine::train::Sample>,
 }
 
 impl RunState {
@@ -93,6 +95,7 @@ impl RunState {
             Event::Stopped { epoch, batch } => self
                 .log
                 .push(format!("stopped in epoch {epoch}, batch {batch}")),
+            Event::Samples(s) => self.samples = s,
         }
     }
 
@@ -103,8 +106,20 @@ impl RunState {
     }
 }
 
+/// What the lower half of the view shows; `Tab` cycles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pane {
+    /// Loss per epoch and the log.
+    Training,
+    /// The finished record, runs side by side.
+    Results,
+    /// Test images with the model's answers.
+    Samples,
+}
+
 pub struct ExperimentView {
     pub part: Part,
+    pub pane: Pane,
     pub lesson_id: String,
     pub state: RunState,
     rx: Option<Receiver<Message>>,
@@ -168,6 +183,7 @@ impl ExperimentView {
     pub fn scripted(part: Part, lesson_id: &str) -> Self {
         ExperimentView {
             part,
+            pane: Pane::Training,
             lesson_id: lesson_id.to_string(),
             state: RunState::default(),
             rx: None,
@@ -183,6 +199,13 @@ impl ExperimentView {
     }
 
     pub fn on_key(&mut self, key: KeyEvent) {
+        if matches!(key.code, KeyCode::Tab | KeyCode::BackTab) {
+            self.pane = match self.pane {
+                Pane::Training => Pane::Results,
+                Pane::Results => Pane::Samples,
+                Pane::Samples => Pane::Training,
+            };
+        }
         if key.code == KeyCode::Char('s') && self.is_running() {
             self.stop.store(true, Ordering::Relaxed);
             self.state.stopping = true;
@@ -213,6 +236,7 @@ impl ExperimentView {
                                 }
                             }
                             self.state.record = Some(record);
+                            self.pane = Pane::Results;
                         }
                         Err(e) => self.state.error = Some(e),
                     }
@@ -309,6 +333,29 @@ impl ExperimentView {
             speed_area,
         );
 
+        match self.pane {
+            Pane::Results => super::results::draw(frame, bottom, s.record.as_ref(), theme),
+            Pane::Samples => {
+                let names = s
+                    .record
+                    .as_ref()
+                    .map(|r| r.class_names.clone())
+                    .unwrap_or_default();
+                super::samples::draw(frame, bottom, &s.samples, &names, theme)
+            }
+            Pane::Training => self.draw_training(frame, bottom, theme),
+        }
+        let keys = if self.is_running() {
+            "s stop  Tab training/results/samples  ? help"
+        } else {
+            "Tab training/results/samples  Esc back  ? help  q quit"
+        };
+        frame.render_widget(Paragraph::new(Line::styled(keys, theme.dim)), help);
+    }
+
+    /// The loss chart beside the log (and, once finished, the final metrics).
+    fn draw_training(&self, frame: &mut Frame, bottom: Rect, theme: &Theme) {
+        let s = &self.state;
         let [chart_area, side] =
             Layout::horizontal([Constraint::Percentage(55), Constraint::Percentage(45)])
                 .areas(bottom);
@@ -345,12 +392,6 @@ impl ExperimentView {
                 .block(Block::bordered().title(" Log ")),
             side,
         );
-        let keys = if self.is_running() {
-            "s stop  ? help"
-        } else {
-            "Esc back  ? help  q quit"
-        };
-        frame.render_widget(Paragraph::new(Line::styled(keys, theme.dim)), help);
     }
 
     fn draw_chart(&self, frame: &mut Frame, area: Rect, theme: &Theme) {

@@ -28,7 +28,10 @@ const KEYS: &[(&str, &str)] = &[
     ("Enter", "submit, then next question"),
     ("0-9 . -", "type a numeric answer"),
     ("Experiment", ""),
-    ("s", "stop the run at the next batch (the record is saved)"),
+    (
+        "s  Tab",
+        "stop at the next batch (record saved); training/results/samples",
+    ),
     ("Challenges", ""),
     ("Tab", "switch between the list and the statement"),
     (

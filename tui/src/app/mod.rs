@@ -9,10 +9,12 @@ mod help;
 mod home;
 mod lesson;
 mod quiz;
+mod results;
+mod samples;
 mod your_data;
 
 pub use challenge::ChallengeView;
-pub use experiment::ExperimentView;
+pub use experiment::{ExperimentView, Pane};
 pub use lesson::LessonView;
 pub use quiz::QuizView;
 pub use your_data::YourDataView;

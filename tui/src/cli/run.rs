@@ -210,6 +210,17 @@ impl Progress {
             Event::Stopped { epoch, batch } => {
                 self.println(format!("   stopped in epoch {epoch} at batch {batch}"))
             }
+            Event::Samples(samples) if samples.iter().all(|s| s.truth_mask.is_none()) => {
+                let list: Vec<String> = samples
+                    .iter()
+                    .map(|s| format!("{} -> {}", s.truth, s.predicted))
+                    .collect();
+                self.println(format!(
+                    "   test samples (true -> predicted): {}",
+                    list.join("; ")
+                ))
+            }
+            Event::Samples(_) => {}
         }
     }
 

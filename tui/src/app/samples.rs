@@ -1,0 +1,201 @@
+//! Test images drawn in the terminal with their true and predicted labels (classification) or
+//! as input / ground truth / prediction with a class legend (segmentation). Two pixels per
+//! cell with the upper-half block; character shades without colour or with `--ascii`.
+
+use crate::theme::Theme;
+use petri_engine::train::Sample;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph};
+
+const SHADES: &[u8] = b" .:-=+*#%@";
+
+/// Class colours for masks (and their legend).
+const CLASS_COLORS: [(u8, u8, u8); 6] = [
+    (40, 40, 40),
+    (230, 159, 0),
+    (86, 180, 233),
+    (0, 158, 115),
+    (240, 228, 66),
+    (204, 121, 167),
+];
+
+/// A picture as RGB pixels, `w` x `h`.
+struct Picture {
+    w: usize,
+    h: usize,
+    rgb: Vec<(u8, u8, u8)>,
+}
+
+fn image_picture(s: &Sample) -> Picture {
+    let rgb = (0..s.height * s.width)
+        .map(|i| {
+            let p = &s.pixels[i * s.channels..(i + 1) * s.channels];
+            if s.channels >= 3 {
+                (p[0], p[1], p[2])
+            } else {
+                (p[0], p[0], p[0])
+            }
+        })
+        .collect();
+    Picture {
+        w: s.width,
+        h: s.height,
+        rgb,
+    }
+}
+
+fn mask_picture(s: &Sample, mask: &[u8]) -> Picture {
+    let rgb = mask
+        .iter()
+        .map(|&c| CLASS_COLORS[c as usize % CLASS_COLORS.len()])
+        .collect();
+    Picture {
+        w: s.width,
+        h: s.height,
+        rgb,
+    }
+}
+
+/// Lines of `cols` cells and `rows` cells (2 pixels each) showing `p` scaled to fit.
+fn render(p: &Picture, cols: usize, rows: usize, theme: &Theme) -> Vec<Line<'static>> {
+    let at = |x: usize, y: usize| {
+        let sx = (x * p.w / cols.max(1)).min(p.w.saturating_sub(1));
+        let sy = (y * p.h / (rows * 2).max(1)).min(p.h.saturating_sub(1));
+        p.rgb[sy * p.w + sx]
+    };
+    (0..rows)
+        .map(|r| {
+            let spans: Vec<Span> = (0..cols)
+                .map(|c| {
+                    let (top, bottom) = (at(c, 2 * r), at(c, 2 * r + 1));
+                    if theme.color && !theme.ascii {
+                        Span::styled(
+                            "▀",
+                            Style::new()
+                                .fg(Color::Rgb(top.0, top.1, top.2))
+                                .bg(Color::Rgb(bottom.0, bottom.1, bottom.2)),
+                        )
+                    } else {
+                        let lum =
+                            |p: (u8, u8, u8)| (p.0 as usize + p.1 as usize + p.2 as usize) / 3;
+                        let v = (lum(top) + lum(bottom)) / 2;
+                        let ch = SHADES[v * (SHADES.len() - 1) / 255] as char;
+                        Span::raw(ch.to_string())
+                    }
+                })
+                .collect();
+            Line::from(spans)
+        })
+        .collect()
+}
+
+/// Draws the samples into `area` (a bordered box), as many as fit.
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    samples: &[Sample],
+    class_names: &[String],
+    theme: &Theme,
+) {
+    let block = Block::bordered().title(" Test samples ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if samples.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Line::styled(
+                "Samples appear when the run finishes.",
+                theme.dim,
+            )),
+            inner,
+        );
+        return;
+    }
+    let segmentation = samples[0].truth_mask.is_some();
+    // Room per tile: picture plus two label lines (classification) or one title line.
+    let label_rows = if segmentation { 1 } else { 2 };
+    let rows = (inner.height as usize)
+        .saturating_sub(label_rows)
+        .clamp(2, 10);
+    let cols = (rows * 2).min(inner.width as usize);
+    let tile_w = cols + 1;
+    let mut x = inner.x;
+    let mut y = inner.y;
+    let mut place = |lines: Vec<Line<'static>>, frame: &mut Frame| {
+        if x + cols as u16 > inner.right() {
+            x = inner.x;
+            y += (rows + label_rows) as u16;
+        }
+        if y + (rows + label_rows) as u16 > inner.bottom() {
+            return;
+        }
+        let r = Rect {
+            x,
+            y,
+            width: cols as u16,
+            height: (rows + label_rows) as u16,
+        };
+        frame.render_widget(Paragraph::new(lines), r);
+        x += tile_w as u16;
+    };
+    for s in samples {
+        if segmentation {
+            let pics = [
+                ("input", image_picture(s)),
+                (
+                    "truth",
+                    mask_picture(s, s.truth_mask.as_deref().unwrap_or(&[])),
+                ),
+                (
+                    "predicted",
+                    mask_picture(s, s.predicted_mask.as_deref().unwrap_or(&[])),
+                ),
+            ];
+            for (title, pic) in pics {
+                if pic.rgb.len() != pic.w * pic.h {
+                    continue;
+                }
+                let mut lines = vec![Line::styled(title.to_string(), theme.dim)];
+                lines.extend(render(&pic, cols, rows, theme));
+                place(lines, frame);
+            }
+        } else {
+            let right = s.truth == s.predicted;
+            let cut = |t: &str| t.chars().take(cols).collect::<String>();
+            let mut lines = render(&image_picture(s), cols, rows, theme);
+            lines.push(Line::styled(cut(&format!("true {}", s.truth)), theme.dim));
+            lines.push(Line::styled(
+                cut(&format!("pred {}", s.predicted)),
+                if right { theme.good } else { theme.bad },
+            ));
+            place(lines, frame);
+        }
+    }
+    if segmentation {
+        // The legend, on the last line of the box.
+        let spans: Vec<Span> = class_names
+            .iter()
+            .enumerate()
+            .flat_map(|(k, n)| {
+                let (r, g, b) = CLASS_COLORS[k % CLASS_COLORS.len()];
+                let swatch = if theme.color && !theme.ascii {
+                    Span::styled("██", Style::new().fg(Color::Rgb(r, g, b)))
+                } else {
+                    Span::raw(format!(
+                        "{}=",
+                        SHADES[((r as usize + g as usize + b as usize) / 3) * 9 / 255] as char
+                    ))
+                };
+                [swatch, Span::raw(format!(" {n}  "))]
+            })
+            .collect();
+        let legend = Rect {
+            y: inner.bottom().saturating_sub(1),
+            height: 1,
+            ..inner
+        };
+        frame.render_widget(Paragraph::new(Line::from(spans)), legend);
+    }
+}
