@@ -609,3 +609,47 @@ fn train_regresses_any_table_column_and_identify_needs_a_target() {
         .unwrap();
     assert!(linear < 0.01, "y is linear in a and b: {linear}");
 }
+
+#[test]
+fn train_classifies_table_rows_with_a_text_target() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut body = String::from("size,texture,kind\n");
+    for i in 0..150 {
+        let size = (i % 30) as f64;
+        let kind = if size > 14.0 { "large" } else { "small" };
+        body.push_str(&format!("{size},{},{kind}\n", (i * 7 % 11) as f64));
+    }
+    let table = tmp.path().join("cells.csv");
+    std::fs::write(&table, body).unwrap();
+    let o = petri(
+        &["identify", table.to_str().unwrap(), "--target", "kind"],
+        tmp.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("task: binary classification"), "{out}");
+    let o = petri(
+        &[
+            "train",
+            table.to_str().unwrap(),
+            "--target",
+            "kind",
+            "--out",
+            tmp.path().join("runs").to_str().unwrap(),
+            "--json",
+        ],
+        tmp.path(),
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    // The class is a threshold on one column: a tree finds it exactly.
+    let tree = v["runs"]["tree"]["balanced_accuracy"]["mean"]
+        .as_f64()
+        .unwrap();
+    assert!(tree > 0.95, "{out}");
+    assert!(
+        v["runs"]["logistic"]["accuracy"]["mean"].as_f64().unwrap() > 0.8,
+        "{out}"
+    );
+}

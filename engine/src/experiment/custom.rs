@@ -72,9 +72,17 @@ pub fn train(
                 .to_vec();
             super::run(&options, events, stop)?
         }
+        Task::Binary | Task::MultiClass if plan.network == "mlp" => {
+            // Table rows with a class target: the record is filed under classification.
+            options.part = Part::Classification;
+            options.data = Some(path.to_path_buf());
+            options.overrides.target = plan.target.clone();
+            options.overrides.nn_hidden = Some(plan.hidden.clone());
+            super::table_classify::run(&options, events, stop)?
+        }
         task => {
             return Err(Error::invalid(format!(
-                "petri train cannot run {task} with network '{}' yet: tables with classes need a tabular classifier, which Petri does not have; the plan still says what to use",
+                "petri train cannot run {task} with network '{}': use resnet18 for images, unet for masks, mlp for tables",
                 plan.network
             )));
         }

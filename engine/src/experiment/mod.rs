@@ -10,6 +10,7 @@ pub mod images;
 pub mod record;
 pub mod regression;
 pub mod segment;
+pub mod table_classify;
 
 pub use device::DeviceChoice;
 pub use record::{ExperimentRecord, ModelRun};

@@ -93,7 +93,7 @@ pub fn columns(x: &[Vec<f64>], keep: &[usize]) -> Vec<Vec<f64>> {
         .collect()
 }
 
-fn matrix(x: &[Vec<f64>]) -> Result<DenseMatrix<f64>> {
+pub(crate) fn matrix(x: &[Vec<f64>]) -> Result<DenseMatrix<f64>> {
     DenseMatrix::from_2d_vec(&x.to_vec())
         .map_err(|e| Error::invalid(format!("cannot build a matrix: {e}")))
 }
@@ -139,13 +139,13 @@ pub fn fit_classic(
 }
 
 /// Standardises with statistics of the training rows (never the test rows).
-struct Scaler {
+pub(crate) struct Scaler {
     mean: Vec<f64>,
     std: Vec<f64>,
 }
 
 impl Scaler {
-    fn fit(x: &[Vec<f64>]) -> Self {
+    pub(crate) fn fit(x: &[Vec<f64>]) -> Self {
         let n = x.len() as f64;
         let cols = x[0].len();
         let mean: Vec<f64> = (0..cols)
@@ -161,7 +161,7 @@ impl Scaler {
         Scaler { mean, std }
     }
 
-    fn apply(&self, x: &[Vec<f64>]) -> Vec<f32> {
+    pub(crate) fn apply(&self, x: &[Vec<f64>]) -> Vec<f32> {
         x.iter()
             .flat_map(|r| {
                 r.iter()

@@ -1,5 +1,5 @@
-//! A multilayer perceptron regressor: optional hidden layers with ReLU, then one output. With no
-//! hidden layers it is the original module's single `Linear(30, 1)`.
+//! A multilayer perceptron: optional hidden layers with ReLU, then one output (regression) or
+//! one per class. With no hidden layers it is the original module's single `Linear(30, 1)`.
 
 use burn::config::Config;
 use burn::module::Module;
@@ -12,6 +12,9 @@ pub struct MlpConfig {
     pub inputs: usize,
     #[config(default = "Vec::new()")]
     pub hidden: Vec<usize>,
+    /// Output units: 1 for regression, one per class for classification.
+    #[config(default = 1)]
+    pub outputs: usize,
 }
 
 #[derive(Module, Debug)]
@@ -34,13 +37,13 @@ impl MlpConfig {
             .collect();
         Mlp {
             hidden,
-            out: LinearConfig::new(width, 1).init(device),
+            out: LinearConfig::new(width, self.outputs).init(device),
         }
     }
 }
 
 impl Mlp {
-    /// Predictions `[N, 1]` for inputs `[N, features]`.
+    /// Outputs `[N, outputs]` for inputs `[N, features]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let x = self.hidden.iter().fold(x, |x, l| relu(l.forward(x)));
         self.out.forward(x)

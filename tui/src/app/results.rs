@@ -23,7 +23,7 @@ pub fn draw(frame: &mut Frame, area: Rect, record: Option<&ExperimentRecord>, th
         );
         return;
     };
-    let lines = if r.runs.iter().any(|m| !m.repeated.is_empty()) {
+    let lines = if r.runs.iter().any(|m| m.repeated.contains_key("rmse")) {
         regression(r, inner.width as usize, theme)
     } else if r.runs.iter().any(|m| m.per_class.contains_key("dice")) {
         segmentation(r, theme)

@@ -274,7 +274,14 @@ pub fn render_record(record: &ExperimentRecord) -> String {
         return out;
     }
     for r in &record.runs {
-        let metrics: Vec<String> = r.test.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+        let metrics: Vec<String> = if r.repeated.is_empty() {
+            r.test.iter().map(|(k, v)| format!("{k} {v:.4}")).collect()
+        } else {
+            r.repeated
+                .iter()
+                .map(|(k, m)| format!("{k} {:.4} ± {:.4}", m.mean, m.std))
+                .collect()
+        };
         out += &format!("\n{}: test {}\n", r.name, metrics.join("  "));
         if let Some(p) = r.trainable_params {
             out += &format!("  trainable parameters: {p}\n");

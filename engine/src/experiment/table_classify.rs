@@ -1,0 +1,272 @@
+//! Classes from table rows (`petri train` on a CSV whose target is a category): logistic
+//! regression, a decision tree and a random forest (smartcore) against a network (burn), each
+//! over repeated random splits, scaled with training-row statistics only. Reports accuracy and
+//! balanced accuracy (mean per-class recall) as mean ± std.
+
+use super::RunOptions;
+use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
+use super::regression::{Scaler, matrix};
+use crate::metrics::MeanStd;
+use crate::metrics::classification as cls;
+use crate::model::mlp::{Mlp, MlpConfig};
+use crate::rng::Rng;
+use crate::train::{Event, Learner, Metrics, Optimizer, TrainConfig, fit};
+use crate::{Error, Result};
+use burn::module::Module;
+use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use smartcore::ensemble::random_forest_classifier::{
+    RandomForestClassifier, RandomForestClassifierParameters,
+};
+use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegressionParameters};
+use smartcore::tree::decision_tree_classifier::{
+    DecisionTreeClassifier, DecisionTreeClassifierParameters,
+};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
+
+struct RowLearner {
+    x: Vec<f32>,
+    y: Vec<i64>,
+    features: usize,
+}
+
+impl Learner for RowLearner {
+    type Model = Mlp;
+
+    fn train_len(&self) -> usize {
+        self.y.len()
+    }
+
+    fn batch_loss(&self, model: &Mlp, idx: &[usize], _rng: &mut Rng, device: &Device) -> Tensor<1> {
+        let f = self.features;
+        let x: Vec<f32> = idx
+            .iter()
+            .flat_map(|&i| self.x[i * f..(i + 1) * f].iter().copied())
+            .collect();
+        let y: Vec<i64> = idx.iter().map(|&i| self.y[i]).collect();
+        let x = Tensor::<2>::from_data(TensorData::new(x, [idx.len(), f]), device);
+        let y = Tensor::<1, Int>::from_data(TensorData::new(y, [idx.len()]), device);
+        CrossEntropyLossConfig::new()
+            .init(device)
+            .forward(model.forward(x), y)
+    }
+
+    fn validate(&self, _model: &Mlp, _device: &Device) -> Metrics {
+        Metrics::new()
+    }
+}
+
+/// Class predictions for the test rows by `model`.
+#[allow(clippy::too_many_arguments)]
+fn predict(
+    model: &str,
+    xtr: &[Vec<f64>],
+    ytr: &[i32],
+    xte: &[Vec<f64>],
+    classes: usize,
+    config: &TrainConfig,
+    hidden: &[usize],
+    device: &Device,
+    events: &dyn Fn(Event),
+    stop: &AtomicBool,
+) -> Result<Option<Vec<usize>>> {
+    let err = |e: smartcore::error::Failed| Error::invalid(format!("{model} failed to fit: {e}"));
+    let scaler = Scaler::fit(xtr);
+    let scaled = |x: &[Vec<f64>]| -> Vec<Vec<f64>> {
+        let f = x[0].len();
+        scaler
+            .apply(x)
+            .chunks(f)
+            .map(|r| r.iter().map(|&v| v as f64).collect())
+            .collect()
+    };
+    let (a, b) = (matrix(&scaled(xtr))?, matrix(&scaled(xte))?);
+    let y = ytr.to_vec();
+    let labels: Vec<i32> = match model {
+        "logistic" => LogisticRegression::fit(&a, &y, LogisticRegressionParameters::default())
+            .and_then(|m| m.predict(&b))
+            .map_err(err)?,
+        "tree" => {
+            let p = DecisionTreeClassifierParameters {
+                seed: Some(config.seed),
+                ..Default::default()
+            };
+            DecisionTreeClassifier::fit(&a, &y, p)
+                .and_then(|m| m.predict(&b))
+                .map_err(err)?
+        }
+        "forest" => {
+            let p = RandomForestClassifierParameters::default()
+                .with_n_trees(100)
+                .with_seed(config.seed);
+            RandomForestClassifier::fit(&a, &y, p)
+                .and_then(|m| m.predict(&b))
+                .map_err(err)?
+        }
+        "nn" => {
+            let features = xtr[0].len();
+            let learner = RowLearner {
+                x: scaler.apply(xtr),
+                y: ytr.iter().map(|&v| v as i64).collect(),
+                features,
+            };
+            let net = crate::model::init_seeded(device, config.seed, |d| {
+                MlpConfig::new(features)
+                    .with_hidden(hidden.to_vec())
+                    .with_outputs(classes)
+                    .init(d)
+            });
+            let fitted = fit(&learner, net, config, device, events, stop)?;
+            if fitted.outcome == crate::train::Outcome::Stopped {
+                return Ok(None);
+            }
+            let plain = device.clone().without_autodiff();
+            let x = Tensor::<2>::from_data(
+                TensorData::new(scaler.apply(xte), [xte.len(), features]),
+                &plain,
+            );
+            let out: Vec<f32> = fitted
+                .model
+                .valid()
+                .forward(x)
+                .into_data()
+                .try_to_vec::<f32>()
+                .expect("f32 outputs");
+            return Ok(Some(out.chunks(classes).map(cls::argmax).collect()));
+        }
+        other => return Err(Error::invalid(format!("unknown classifier '{other}'"))),
+    };
+    Ok(Some(labels.into_iter().map(|l| l as usize).collect()))
+}
+
+/// Runs logistic, tree, forest and nn over repeated splits of a table with a class target.
+pub fn run(
+    options: &RunOptions,
+    events: &dyn Fn(Event),
+    stop: &AtomicBool,
+) -> Result<ExperimentRecord> {
+    let started = Instant::now();
+    let (path, target) = match (&options.data, &options.overrides.target) {
+        (Some(p), Some(t)) => (p, t),
+        _ => {
+            return Err(Error::invalid(
+                "classifying table rows needs a CSV and its target column",
+            ));
+        }
+    };
+    let (table, dropped) = crate::data::tabular::read_csv_dropping_missing(path)?;
+    let (names, x, y_raw) = table.features_and_target(target)?;
+    // Class codes: the categorical levels, or the distinct numbers in order.
+    let mut levels: Vec<f64> = y_raw.clone();
+    levels.sort_by(f64::total_cmp);
+    levels.dedup();
+    let classes = levels.len();
+    if classes < 2 {
+        return Err(Error::invalid(format!(
+            "'{target}' has a single value: nothing to classify"
+        )));
+    }
+    let y: Vec<i32> = y_raw
+        .iter()
+        .map(|v| levels.iter().position(|l| l == v).unwrap_or(0) as i32)
+        .collect();
+    let class_names: Vec<String> = match table
+        .categorical
+        .iter()
+        .find(|c| c.column.eq_ignore_ascii_case(target))
+    {
+        Some(c) => c.levels.clone(),
+        None => levels.iter().map(|l| format!("{l}")).collect(),
+    };
+    let splits = options.limit.unwrap_or(10).max(1);
+    let device = options.device.training_device()?;
+    let config = |seed| TrainConfig {
+        epochs: options.epochs.unwrap_or(200),
+        batch_size: options.overrides.batch_size.unwrap_or(32),
+        optimizer: options
+            .overrides
+            .optimizer
+            .unwrap_or(Optimizer::Adam { lr: 0.003 }),
+        seed,
+    };
+    let hidden = options.overrides.nn_hidden.clone().unwrap_or_default();
+    let mut description = format!(
+        "{}: classify '{target}' ({classes} classes) from {} columns",
+        path.display(),
+        names.len()
+    );
+    if dropped > 0 {
+        description.push_str(&format!(", {dropped} rows with missing values left out"));
+    }
+    let mut record = ExperimentRecord::new(
+        options.part,
+        options.profile,
+        options.seed,
+        options.device.name(),
+        DataRef {
+            path: path.display().to_string(),
+            sha256: file_sha256(path),
+            description,
+        },
+        serde_json::json!({ "target": target, "splits": splits, "features": names, "nn_train": config(options.seed), "nn_hidden": hidden }),
+    );
+    record.class_names = class_names;
+    let models = ["logistic", "tree", "forest", "nn"];
+    let mut scores: BTreeMap<&str, BTreeMap<&'static str, Vec<f64>>> = BTreeMap::new();
+    let mut stopped = false;
+    'splits: for s in 0..splits {
+        events(Event::Note(format!("split {} of {splits}", s + 1)));
+        let seed = options.seed.wrapping_add(s as u64);
+        let parts = crate::data::split::random_split(y.len(), &[2.0 / 3.0, 1.0 / 3.0], seed)?;
+        let xtr: Vec<Vec<f64>> = parts[0].iter().map(|&i| x[i].clone()).collect();
+        let ytr: Vec<i32> = parts[0].iter().map(|&i| y[i]).collect();
+        let xte: Vec<Vec<f64>> = parts[1].iter().map(|&i| x[i].clone()).collect();
+        let truth: Vec<usize> = parts[1].iter().map(|&i| y[i] as usize).collect();
+        for model in models {
+            if stop.load(Ordering::Relaxed) {
+                stopped = true;
+                break 'splits;
+            }
+            let Some(pred) = predict(
+                model,
+                &xtr,
+                &ytr,
+                &xte,
+                classes,
+                &config(seed),
+                &hidden,
+                &device,
+                events,
+                stop,
+            )?
+            else {
+                stopped = true;
+                break 'splits;
+            };
+            let recall = cls::per_class_recall(&cls::confusion_matrix(&pred, &truth, classes));
+            let e = scores.entry(model).or_default();
+            e.entry("accuracy")
+                .or_default()
+                .push(cls::accuracy(&pred, &truth));
+            e.entry("balanced_accuracy")
+                .or_default()
+                .push(crate::metrics::mean_defined(&recall).unwrap_or(f64::NAN));
+        }
+    }
+    for (model, metrics) in scores {
+        let mut run = ModelRun::new(model);
+        if stopped {
+            run.outcome = crate::train::Outcome::Stopped;
+        }
+        for (k, v) in metrics {
+            let ms = MeanStd::of(&v);
+            run.test.insert(k.to_string(), ms.mean);
+            run.repeated.insert(k.to_string(), ms);
+        }
+        record.runs.push(run);
+    }
+    record.seconds = started.elapsed().as_secs_f64();
+    Ok(record)
+}
