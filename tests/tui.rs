@@ -380,3 +380,32 @@ fn finished_runs_show_results_side_by_side_and_test_samples() {
     app.stack.push(Screen::Experiment(Box::new(view)));
     both_sizes("results_regression", &app);
 }
+
+#[test]
+fn augmentation_shows_each_transform_before_training() {
+    use petri_engine::data::medmnist::{ImageSplit, write_npz};
+    let tmp = tempfile::tempdir().unwrap();
+    // Two 28x28 grey images with structure (a bright corner), so flips and turns show.
+    let pixels: Vec<u8> = (0..2 * 28 * 28)
+        .map(|i| {
+            let (y, x) = ((i % 784) / 28, i % 28);
+            if y < 10 && x < 14 { 230 } else { (x * 4) as u8 }
+        })
+        .collect();
+    let split = ImageSplit::new(28, 28, 1, pixels, vec![vec![0], vec![1]]);
+    let path = tmp.path().join("tiny.npz");
+    write_npz(
+        &path,
+        [("train", &split), ("val", &split), ("test", &split)],
+    )
+    .unwrap();
+    let preview = petri::app::augmentation_preview(&path, 0);
+    assert_eq!(preview.len(), 12, "original + 5 transforms, for 2 images");
+    assert_eq!(preview[1].truth, "horizontal flip");
+    let mut app = app(tmp.path());
+    let mut view = ExperimentView::scripted(Part::Augmentation, "02-augmentation");
+    view.state.samples = preview;
+    view.pane = petri::app::Pane::Samples;
+    app.stack.push(Screen::Experiment(Box::new(view)));
+    both_sizes("augmentation_preview", &app);
+}

@@ -159,6 +159,37 @@ impl Pipeline {
         ])
     }
 
+    /// The transforms the augmentation part demonstrates, one at a time, for previews.
+    pub fn gallery() -> Vec<Transform> {
+        vec![
+            Transform::HorizontalFlip,
+            Transform::VerticalFlip,
+            Transform::RandomRotation { degrees: 30.0 },
+            Transform::RandomResizedCrop {
+                scale: (0.3, 0.6),
+                ratio: default_ratio(),
+                size: None,
+            },
+            Transform::ColorJitter {
+                brightness: 0.5,
+                contrast: 0.5,
+                saturation: 0.5,
+                hue: 0.1,
+            },
+        ]
+    }
+
+    /// Each gallery transform applied to `img` (after the original), seeded, with its name.
+    pub fn preview(img: &Image, seed: u64) -> Vec<(&'static str, Image)> {
+        let mut rng = Rng::derive(seed, "preview");
+        let mut out = vec![("original", img.clone())];
+        for t in Self::gallery() {
+            let once = Pipeline::new(vec![t.clone()]);
+            out.push((t.name(), once.apply(img, &mut rng)));
+        }
+        out
+    }
+
     pub fn validate(&self) -> Result<(), String> {
         self.transforms.iter().try_for_each(Transform::validate)
     }

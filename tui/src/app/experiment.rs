@@ -106,6 +106,30 @@ impl RunState {
     }
 }
 
+/// Each transform of the augmentation part applied to the same two training images, shown
+/// before training starts (captions name the transform).
+pub fn augmentation_preview(path: &std::path::Path, seed: u64) -> Vec<petri_engine::train::Sample> {
+    let Ok(data) = petri_engine::data::medmnist::load(path) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for i in 0..data.train.len().min(2) {
+        for (name, img) in petri_engine::augment::Pipeline::preview(&data.train.image(i), seed) {
+            out.push(petri_engine::train::Sample {
+                height: img.height,
+                width: img.width,
+                channels: img.channels,
+                pixels: img.to_hwc_u8(),
+                truth: name.to_string(),
+                predicted: String::new(),
+                truth_mask: None,
+                predicted_mask: None,
+            });
+        }
+    }
+    out
+}
+
 /// What the lower half of the view shows; `Tab` cycles.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pane {

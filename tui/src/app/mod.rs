@@ -14,7 +14,7 @@ mod samples;
 mod your_data;
 
 pub use challenge::ChallengeView;
-pub use experiment::{ExperimentView, Pane};
+pub use experiment::{ExperimentView, Pane, augmentation_preview};
 pub use lesson::LessonView;
 pub use quiz::QuizView;
 pub use your_data::YourDataView;

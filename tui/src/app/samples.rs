@@ -100,7 +100,14 @@ pub fn draw(
     class_names: &[String],
     theme: &Theme,
 ) {
-    let block = Block::bordered().title(" Test samples ");
+    let preview = samples
+        .first()
+        .is_some_and(|s| s.predicted.is_empty() && s.truth_mask.is_none());
+    let block = Block::bordered().title(if preview {
+        " Transforms (before training) "
+    } else {
+        " Test samples "
+    });
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if samples.is_empty() {
@@ -118,7 +125,7 @@ pub fn draw(
     let label_rows = if segmentation { 1 } else { 2 };
     let rows = (inner.height as usize)
         .saturating_sub(label_rows)
-        .clamp(2, 10);
+        .clamp(2, 7);
     let cols = (rows * 2).min(inner.width as usize);
     let tile_w = cols + 1;
     let mut x = inner.x;
@@ -165,11 +172,17 @@ pub fn draw(
             let right = s.truth == s.predicted;
             let cut = |t: &str| t.chars().take(cols).collect::<String>();
             let mut lines = render(&image_picture(s), cols, rows, theme);
-            lines.push(Line::styled(cut(&format!("true {}", s.truth)), theme.dim));
-            lines.push(Line::styled(
-                cut(&format!("pred {}", s.predicted)),
-                if right { theme.good } else { theme.bad },
-            ));
+            if s.predicted.is_empty() {
+                // A preview: the caption names what was done to the image.
+                lines.push(Line::styled(cut(&s.truth), theme.dim));
+                lines.push(Line::raw(""));
+            } else {
+                lines.push(Line::styled(cut(&format!("true {}", s.truth)), theme.dim));
+                lines.push(Line::styled(
+                    cut(&format!("pred {}", s.predicted)),
+                    if right { theme.good } else { theme.bad },
+                ));
+            }
             place(lines, frame);
         }
     }
