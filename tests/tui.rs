@@ -409,3 +409,33 @@ fn augmentation_shows_each_transform_before_training() {
     app.stack.push(Screen::Experiment(Box::new(view)));
     both_sizes("augmentation_preview", &app);
 }
+
+#[test]
+fn fetch_on_home_says_what_it_can_do() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = app(tmp.path());
+    key(&mut app, KeyCode::Char('f'));
+    assert_eq!(app.status.as_deref(), Some("this part has no dataset"));
+    for _ in 0..4 {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Char('f'));
+    assert!(
+        app.status
+            .as_deref()
+            .unwrap()
+            .contains("ready: nothing to fetch"),
+        "{:?}",
+        app.status
+    );
+    key(&mut app, KeyCode::Up);
+    key(&mut app, KeyCode::Char('f'));
+    assert!(
+        app.status
+            .as_deref()
+            .unwrap()
+            .contains("cannot be fetched by Petri"),
+        "{:?}",
+        app.status
+    );
+}

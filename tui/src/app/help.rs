@@ -19,7 +19,10 @@ const KEYS: &[(&str, &str)] = &[
         "c  r",
         "knowledge check, run the part's experiment (quick profile)",
     ),
-    ("x  d", "the part's challenges, your own data"),
+    (
+        "x  d  f",
+        "the part's challenges, your own data, fetch the part's dataset",
+    ),
     ("Lesson", ""),
     ("PgUp PgDn / g G", "page, top, bottom"),
     ("c  r  x", "its knowledge check, experiment, challenges"),

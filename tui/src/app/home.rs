@@ -18,6 +18,7 @@ pub fn on_key(app: &mut App, key: KeyEvent) {
         KeyCode::Char('r') => app.open(Some(Open::Experiment)),
         KeyCode::Char('x') => app.open(Some(Open::Challenges)),
         KeyCode::Char('d') => app.open(Some(Open::YourData)),
+        KeyCode::Char('f') => app.start_fetch(),
         _ => {}
     }
 }
@@ -120,7 +121,10 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             let status = if dataset_present(&app.options.data_dir, d) {
                 Span::styled("present", t.good)
             } else {
-                Span::styled(format!("not downloaded: petri data fetch {d}"), t.warning)
+                Span::styled(
+                    format!("not downloaded: press f (or petri data fetch {d})"),
+                    t.warning,
+                )
             };
             lines.push(Line::from(vec![Span::raw(format!("Data: {d} ")), status]));
         }

@@ -60,6 +60,14 @@ pub struct App {
     pub show_help: bool,
     pub status: Option<String>,
     pub quit: bool,
+    /// A dataset download started with `f` on home: progress arrives over this channel.
+    pub fetch: Option<(String, std::sync::mpsc::Receiver<FetchProgress>)>,
+}
+
+/// What the download thread reports.
+pub enum FetchProgress {
+    Bytes(u64, Option<u64>),
+    Done(Result<(), String>),
 }
 
 impl App {
@@ -80,6 +88,7 @@ impl App {
             show_help: false,
             status,
             quit: false,
+            fetch: None,
         }
     }
 
@@ -169,6 +178,89 @@ impl App {
         self.stack.pop();
     }
 
+    /// Downloads the selected part's dataset on a thread (home's `f`).
+    pub fn start_fetch(&mut self) {
+        if self.fetch.is_some() {
+            self.status = Some("a download is already running".into());
+            return;
+        }
+        let Some(l) = self.lessons.get(self.selected) else {
+            return;
+        };
+        let part = l.meta.id.split_once('-').map_or("", |(_, p)| p);
+        let dataset = crate::course::PARTS
+            .iter()
+            .find(|p| p.title.eq_ignore_ascii_case(part))
+            .and_then(|p| p.dataset);
+        let Some(info) = dataset.and_then(petri_engine::data::registry::medmnist) else {
+            self.status = Some(match dataset {
+                Some(d) if crate::course::dataset_present(&self.options.data_dir, d) => {
+                    format!("{d} is ready: nothing to fetch")
+                }
+                Some(d) => format!(
+                    "{d} cannot be fetched by Petri: `petri data fetch {d}` says where to get it"
+                ),
+                None => "this part has no dataset".into(),
+            });
+            return;
+        };
+        let (url, dest, checksum) =
+            crate::cli::data::download_plan(info, 28, &self.options.data_dir);
+        if dest.exists() {
+            self.status = Some(format!("{} is already here", info.flag));
+            return;
+        }
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let progress_tx = tx.clone();
+            let result =
+                petri_engine::download::fetch(&url, &dest, &checksum, &mut |done, total| {
+                    let _ = progress_tx.send(FetchProgress::Bytes(done, total));
+                });
+            let _ = tx.send(FetchProgress::Done(
+                result.map(|_| ()).map_err(|e| e.to_string()),
+            ));
+        });
+        self.status = Some(format!("fetching {}...", info.flag));
+        self.fetch = Some((info.flag.to_string(), rx));
+    }
+
+    /// Takes download progress off its channel into the status line.
+    fn drain_fetch(&mut self) -> bool {
+        let Some((name, rx)) = &self.fetch else {
+            return false;
+        };
+        let name = name.clone();
+        let mut changed = false;
+        while let Ok(msg) = rx.try_recv() {
+            changed = true;
+            match msg {
+                FetchProgress::Bytes(done, Some(total)) if total > 0 => {
+                    self.status = Some(format!(
+                        "fetching {name}: {}% ({:.1} of {:.1} MB)",
+                        done * 100 / total,
+                        done as f64 / 1e6,
+                        total as f64 / 1e6
+                    ))
+                }
+                FetchProgress::Bytes(done, _) => {
+                    self.status = Some(format!("fetching {name}: {:.1} MB", done as f64 / 1e6))
+                }
+                FetchProgress::Done(Ok(())) => {
+                    self.status = Some(format!("{name} fetched and checked"));
+                    self.fetch = None;
+                    break;
+                }
+                FetchProgress::Done(Err(e)) => {
+                    self.status = Some(format!("could not fetch {name}: {e}"));
+                    self.fetch = None;
+                    break;
+                }
+            }
+        }
+        changed
+    }
+
     /// Trains a plan from the "Your data" screen in the experiment view.
     fn train_plan(&mut self, path: PathBuf, plan: petri_engine::identify::Plan) {
         use petri_engine::data::registry::Task;
@@ -255,7 +347,7 @@ impl App {
 
     /// Drains background work (training events); returns whether anything changed.
     pub fn tick(&mut self) -> bool {
-        let mut changed = false;
+        let mut changed = self.drain_fetch();
         let mut finished = Vec::new();
         let mut passed = Vec::new();
         for screen in &mut self.stack {

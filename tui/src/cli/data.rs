@@ -100,6 +100,21 @@ pub fn list(data_dir: &Path) -> String {
     out
 }
 
+/// Where a MedMNIST file comes from, where it goes, and the checksum it must match (MD5 for
+/// the 28 px files Petri knows; others are recorded on arrival).
+pub fn download_plan(
+    info: &registry::MedMnistInfo,
+    size: u32,
+    data_dir: &Path,
+) -> (String, PathBuf, Checksum) {
+    let dest = paths::medmnist_file(data_dir, &info.file_name(size));
+    let checksum = match (size, info.md5_28) {
+        (28, Some(md5)) => Checksum::Md5(md5.to_string()),
+        _ => Checksum::Unknown,
+    };
+    (info.url(size), dest, checksum)
+}
+
 fn fetch(name: &str, size: u32, data_dir: &Path) -> Result<()> {
     if let Some(d) = OTHER.iter().find(|d| d.name == name) {
         if d.name == "breast-cancer-wisconsin" {
@@ -127,11 +142,7 @@ fn fetch(name: &str, size: u32, data_dir: &Path) -> Result<()> {
     if !registry::MEDMNIST_SIZES.contains(&size) {
         bail!("--size {size} is not published; MedMNIST comes in 28, 64, 128 and 224 px");
     }
-    let dest = paths::medmnist_file(data_dir, &info.file_name(size));
-    let checksum = match (size, info.md5_28) {
-        (28, Some(md5)) => Checksum::Md5(md5.to_string()),
-        _ => Checksum::Unknown,
-    };
+    let (url, dest, checksum) = download_plan(info, size, data_dir);
     if dest.exists() {
         if download::verify(&dest, &checksum)? {
             println!("{} is already present at {}", info.flag, dest.display());
@@ -142,7 +153,6 @@ fn fetch(name: &str, size: u32, data_dir: &Path) -> Result<()> {
             dest.display()
         );
     }
-    let url = info.url(size);
     eprintln!("Fetching {} ({} px) from {url}", info.flag, size);
     let fetched = if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(0);
