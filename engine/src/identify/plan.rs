@@ -55,16 +55,7 @@ pub struct Plan {
 
 impl Plan {
     pub fn optimizer(&self) -> Result<crate::train::Optimizer, String> {
-        match self.optimizer.as_str() {
-            "sgd" => Ok(crate::train::Optimizer::Sgd {
-                lr: self.learning_rate,
-                momentum: self.momentum,
-            }),
-            "adam" => Ok(crate::train::Optimizer::Adam {
-                lr: self.learning_rate,
-            }),
-            other => Err(format!("optimizer '{other}': use sgd or adam")),
-        }
+        crate::train::Optimizer::named(&self.optimizer, self.learning_rate, self.momentum)
     }
 
     pub fn validate(&self) -> Result<(), String> {

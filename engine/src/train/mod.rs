@@ -27,6 +27,15 @@ pub enum Optimizer {
 }
 
 impl Optimizer {
+    /// The optimiser as experiment files and plans name it: `sgd` (with momentum) or `adam`.
+    pub fn named(name: &str, lr: f64, momentum: f64) -> Result<Optimizer, String> {
+        match name {
+            "sgd" => Ok(Optimizer::Sgd { lr, momentum }),
+            "adam" => Ok(Optimizer::Adam { lr }),
+            other => Err(format!("optimizer '{other}' is not one of: sgd, adam")),
+        }
+    }
+
     pub fn lr(&self) -> f64 {
         match self {
             Optimizer::Sgd { lr, .. } | Optimizer::Adam { lr } => *lr,

@@ -4,8 +4,8 @@
 //! keeps the test labels and scores AUC and balanced accuracy (the mean of per-class recall,
 //! which a model that always answers "benign" cannot fake).
 
-use super::regression_config::{experiment_text, optimizer, read_request, write_response};
-use super::{Call, Ctx, Outcome, Request, Task, metric, wants};
+use super::regression_config::{optimizer, read_request, write_response};
+use super::{Call, Ctx, Outcome, Request, Task, metric, parse_config, wants};
 use crate::challenge::CheckSpec;
 use crate::grade::Leaderboard;
 use petri_engine::augment::{Pipeline, Transform};
@@ -102,11 +102,9 @@ impl ImageExperiment {
 impl Task for ImageConfig {
     fn grade(&self, ctx: &Ctx, checks: &[&CheckSpec], call: &mut Call) -> Result<Outcome> {
         let mut out = Outcome::default();
-        if let Err(why) = experiment_text(ctx).and_then(ImageExperiment::parse) {
-            out.fail_all(checks, &why);
+        if parse_config(ctx, checks, &mut out, ImageExperiment::parse).is_none() {
             return Ok(out);
         }
-        out.set("valid", 1.0, "experiment.toml is valid");
         if !wants(checks, "auc") && !wants(checks, "balanced-accuracy") {
             return Ok(out);
         }

@@ -96,6 +96,32 @@ pub fn find(name: &str) -> Option<&'static dyn Task> {
     })
 }
 
+/// Parses the student's `experiment.toml` with `parse`: the `valid` check scores the result,
+/// and when it fails every check gets the parser's reason (`None`: nothing more to grade).
+pub fn parse_config<T>(
+    ctx: &Ctx,
+    checks: &[&CheckSpec],
+    out: &mut Outcome,
+    parse: impl Fn(&str) -> std::result::Result<T, String>,
+) -> Option<T> {
+    let text = ctx
+        .files
+        .iter()
+        .find(|(n, _)| n == "experiment.toml")
+        .and_then(|(_, b)| std::str::from_utf8(b).ok())
+        .ok_or_else(|| "experiment.toml is missing or not text".to_string());
+    match text.and_then(parse) {
+        Ok(v) => {
+            out.set("valid", 1.0, "experiment.toml is valid");
+            Some(v)
+        }
+        Err(why) => {
+            out.fail_all(checks, &why);
+            None
+        }
+    }
+}
+
 pub fn wants(checks: &[&CheckSpec], id: &str) -> bool {
     checks.iter().any(|c| c.id == id)
 }

@@ -2,7 +2,7 @@
 //! the worker trains it on each split's training rows and predicts the test rows; the grader
 //! holds the test targets and computes the errors.
 
-use super::{Call, Ctx, Outcome, Request, Task, mean, metric, wants};
+use super::{Call, Ctx, Outcome, Request, Task, mean, metric, parse_config, wants};
 use crate::challenge::CheckSpec;
 use crate::grade::Leaderboard;
 use petri_engine::data::breast_cancer::BreastCancer;
@@ -64,32 +64,15 @@ pub fn optimizer(name: &str, lr: f64, momentum: f64) -> std::result::Result<Opti
             "experiment.toml: momentum = {momentum} must be in [0, 1)"
         ));
     }
-    match name {
-        "sgd" => Ok(Optimizer::Sgd { lr, momentum }),
-        "adam" => Ok(Optimizer::Adam { lr }),
-        other => Err(format!(
-            "experiment.toml: optimizer '{other}' is not one of: sgd, adam"
-        )),
-    }
-}
-
-/// The student's file, as the grader received it.
-pub fn experiment_text<'a>(ctx: &'a Ctx) -> std::result::Result<&'a str, String> {
-    ctx.files
-        .iter()
-        .find(|(n, _)| n == "experiment.toml")
-        .and_then(|(_, b)| std::str::from_utf8(b).ok())
-        .ok_or_else(|| "experiment.toml is missing or not text".to_string())
+    Optimizer::named(name, lr, momentum).map_err(|e| format!("experiment.toml: {e}"))
 }
 
 impl Task for RegressionConfig {
     fn grade(&self, ctx: &Ctx, checks: &[&CheckSpec], call: &mut Call) -> Result<Outcome> {
         let mut out = Outcome::default();
-        if let Err(why) = experiment_text(ctx).and_then(NetworkExperiment::parse) {
-            out.fail_all(checks, &why);
+        if parse_config(ctx, checks, &mut out, NetworkExperiment::parse).is_none() {
             return Ok(out);
         }
-        out.set("valid", 1.0, "experiment.toml is valid");
         if !wants(checks, "rmse") && !wants(checks, "spread") {
             return Ok(out);
         }
