@@ -22,6 +22,7 @@ fn app(state: &Path) -> App {
         data_dir: state.join("data"),
         state_dir: state.join("state"),
         ascii: false,
+        mouse: false,
     };
     App::new(options, lessons, Theme::new(false, false))
 }

@@ -21,6 +21,9 @@ struct Cli {
     /// Use plain ASCII instead of Braille and block glyphs
     #[arg(long, global = true)]
     ascii: bool,
+    /// Let the tutor use the mouse (the wheel scrolls); off by default
+    #[arg(long, global = true)]
+    mouse: bool,
     /// Read lessons from this folder instead of the copy built into petri [env: PETRI_LESSONS]
     #[arg(long, global = true, value_name = "DIR")]
     lessons: Option<PathBuf>,
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
                         data_dir,
                         state_dir,
                         ascii: cli.ascii,
+                        mouse: cli.mouse,
                     },
                     l,
                 )

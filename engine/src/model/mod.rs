@@ -10,6 +10,10 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 use std::sync::Mutex;
 
+/// Held by whoever seeds or draws from the backend's global random generator (model
+/// initialisation here, the training loop's seeding in `train::fit`).
+pub(crate) static RNG: Mutex<()> = Mutex::new(());
+
 /// Builds a model from the device's random generator seeded with `seed`. The generator is
 /// global to the backend, so the seeding and the draws happen under one lock: two models built
 /// at once (parallel tests, a tutor with a run in progress) cannot take each other's numbers.
@@ -21,8 +25,7 @@ pub fn init_seeded<T: Module>(device: &Device, seed: u64, init: impl FnOnce(&Dev
             let _ = param.val();
         }
     }
-    static INIT: Mutex<()> = Mutex::new(());
-    let _guard = INIT.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = RNG.lock().unwrap_or_else(|e| e.into_inner());
     device.seed(seed);
     let model = init(device);
     model.visit(&mut Touch);

@@ -121,7 +121,12 @@ pub fn fit<L: Learner>(
             config.batch_size, config.epochs
         )));
     }
-    device.seed(config.seed);
+    {
+        // Reseeding the global generator while another thread initialises a model would
+        // change that model's weights: take the same lock as `model::init_seeded`.
+        let _guard = crate::model::RNG.lock().unwrap_or_else(|e| e.into_inner());
+        device.seed(config.seed);
+    }
     let mut optim = config.optimizer.build();
     // The last, incomplete batch is dropped when there is more than one batch: batch norm's
     // statistics over a handful of examples are noise, and on BreastMNIST (546 = 34 x 16 + 2) a

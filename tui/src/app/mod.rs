@@ -38,6 +38,8 @@ pub struct Options {
     pub data_dir: PathBuf,
     pub state_dir: PathBuf,
     pub ascii: bool,
+    /// Capture the mouse (wheel scrolls); off by default so terminal selection keeps working.
+    pub mouse: bool,
 }
 
 pub enum Screen {
@@ -443,6 +445,13 @@ pub enum Open {
 pub fn run(options: Options, lessons: Vec<Lesson>) -> Result<()> {
     let theme = Theme::from_env(options.ascii);
     let mut terminal = ratatui::init();
+    let mouse = options.mouse;
+    if mouse {
+        ratatui::crossterm::execute!(
+            std::io::stdout(),
+            ratatui::crossterm::event::EnableMouseCapture
+        )?;
+    }
     let mut app = App::new(options, lessons, theme);
     let result = (|| -> Result<()> {
         let mut dirty = true;
@@ -459,6 +468,16 @@ pub fn run(options: Options, lessons: Vec<Lesson>) -> Result<()> {
                         app.on_key(key);
                     }
                     Event::Resize(..) => {}
+                    // The wheel scrolls like the arrow keys.
+                    Event::Mouse(m) => {
+                        use ratatui::crossterm::event::MouseEventKind;
+                        let code = match m.kind {
+                            MouseEventKind::ScrollDown => KeyCode::Down,
+                            MouseEventKind::ScrollUp => KeyCode::Up,
+                            _ => continue,
+                        };
+                        app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+                    }
                     _ => continue,
                 }
                 dirty = true;
@@ -466,6 +485,12 @@ pub fn run(options: Options, lessons: Vec<Lesson>) -> Result<()> {
         }
         Ok(())
     })();
+    if mouse {
+        let _ = ratatui::crossterm::execute!(
+            std::io::stdout(),
+            ratatui::crossterm::event::DisableMouseCapture
+        );
+    }
     ratatui::restore();
     result
 }
