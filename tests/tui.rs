@@ -339,6 +339,12 @@ fn finished_runs_show_results_side_by_side_and_test_samples() {
         sample("benign", "benign", 120),
         sample("benign", "benign", 200),
     ]));
+    let mut earlier = finished_record(Part::Augmentation);
+    let mut old = ModelRun::new("unmodified");
+    old.test.insert("accuracy".into(), 0.79);
+    old.test.insert("auc".into(), 0.80);
+    earlier.runs.push(old);
+    view.earlier = vec![earlier];
     view.state.record = Some(record);
     view.pane = petri::app::Pane::Results;
     app.stack.push(Screen::Experiment(Box::new(view)));

@@ -144,6 +144,8 @@ pub enum Pane {
 pub struct ExperimentView {
     pub part: Part,
     pub pane: Pane,
+    /// Earlier records of this part (newest first), compared in the results pane.
+    pub earlier: Vec<ExperimentRecord>,
     pub lesson_id: String,
     pub state: RunState,
     rx: Option<Receiver<Message>>,
@@ -208,6 +210,7 @@ impl ExperimentView {
         ExperimentView {
             part,
             pane: Pane::Training,
+            earlier: Vec::new(),
             lesson_id: lesson_id.to_string(),
             state: RunState::default(),
             rx: None,
@@ -358,7 +361,9 @@ impl ExperimentView {
         );
 
         match self.pane {
-            Pane::Results => super::results::draw(frame, bottom, s.record.as_ref(), theme),
+            Pane::Results => {
+                super::results::draw(frame, bottom, s.record.as_ref(), &self.earlier, theme)
+            }
             Pane::Samples => {
                 let names = s
                     .record

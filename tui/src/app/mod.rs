@@ -316,7 +316,27 @@ impl App {
                     return;
                 };
                 match ExperimentView::start(part, &l.meta.id, &self.options) {
-                    Ok(v) => self.stack.push(Screen::Experiment(Box::new(v))),
+                    Ok(mut v) => {
+                        v.earlier = self
+                            .progress
+                            .parts
+                            .get(&l.meta.id)
+                            .map(|p| {
+                                p.runs
+                                    .iter()
+                                    .rev()
+                                    .take(4)
+                                    .filter_map(|r| {
+                                        petri_engine::experiment::ExperimentRecord::load(
+                                            std::path::Path::new(r),
+                                        )
+                                        .ok()
+                                    })
+                                    .collect()
+                            })
+                            .unwrap_or_default();
+                        self.stack.push(Screen::Experiment(Box::new(v)))
+                    }
                     Err(e) => self.status = Some(format!("{e}")),
                 }
             }

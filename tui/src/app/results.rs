@@ -9,7 +9,13 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph};
 
-pub fn draw(frame: &mut Frame, area: Rect, record: Option<&ExperimentRecord>, theme: &Theme) {
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    record: Option<&ExperimentRecord>,
+    earlier: &[ExperimentRecord],
+    theme: &Theme,
+) {
     let block = Block::bordered().title(" Results ");
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -23,15 +29,42 @@ pub fn draw(frame: &mut Frame, area: Rect, record: Option<&ExperimentRecord>, th
         );
         return;
     };
-    let lines = if r.runs.iter().any(|m| m.repeated.contains_key("rmse")) {
+    let mut lines = if r.runs.iter().any(|m| m.repeated.contains_key("rmse")) {
         regression(r, inner.width as usize, theme)
     } else if r.runs.iter().any(|m| m.per_class.contains_key("dice")) {
         segmentation(r, theme)
     } else {
         classification(r, theme)
     };
+    lines.extend(history(earlier, theme));
     let [body] = Layout::vertical([Constraint::Min(1)]).areas(inner);
     frame.render_widget(Paragraph::new(lines), body);
+}
+
+/// Earlier records of the part, one line per run with its headline metrics.
+fn history(earlier: &[ExperimentRecord], theme: &Theme) -> Vec<Line<'static>> {
+    if earlier.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![
+        Line::raw(""),
+        Line::styled("earlier runs of this part (newest first)", theme.h3),
+    ];
+    for rec in earlier {
+        for m in &rec.runs {
+            let shown: Vec<String> = ["accuracy", "auc", "rmse", "dice_mean"]
+                .iter()
+                .filter_map(|k| m.test.get(*k).map(|v| format!("{k} {v:.3}")))
+                .collect();
+            lines.push(Line::raw(format!(
+                "  seed {} {:<12} {}",
+                rec.seed,
+                m.name.chars().take(12).collect::<String>(),
+                shown.join("  ")
+            )));
+        }
+    }
+    lines
 }
 
 fn ms(r: &petri_engine::experiment::record::ModelRun, k: &str) -> Option<(f64, f64)> {
