@@ -172,6 +172,20 @@ impl Scaler {
     }
 }
 
+/// Rows `indices` of a row-major `[n, features]` matrix as a `[indices, features]` tensor.
+pub(crate) fn row_batch(
+    x: &[f32],
+    features: usize,
+    indices: &[usize],
+    device: &Device,
+) -> Tensor<2> {
+    let rows: Vec<f32> = indices
+        .iter()
+        .flat_map(|&i| x[i * features..(i + 1) * features].iter().copied())
+        .collect();
+    Tensor::<2>::from_data(TensorData::new(rows, [indices.len(), features]), device)
+}
+
 struct TabularLearner {
     x: Vec<f32>,
     y: Vec<f32>,
@@ -192,13 +206,8 @@ impl Learner for TabularLearner {
         _rng: &mut Rng,
         device: &Device,
     ) -> Tensor<1> {
-        let f = self.features;
-        let x: Vec<f32> = indices
-            .iter()
-            .flat_map(|&i| self.x[i * f..(i + 1) * f].iter().copied())
-            .collect();
+        let x = row_batch(&self.x, self.features, indices, device);
         let y: Vec<f32> = indices.iter().map(|&i| self.y[i]).collect();
-        let x = Tensor::<2>::from_data(TensorData::new(x, [indices.len(), f]), device);
         let y = Tensor::<2>::from_data(TensorData::new(y, [indices.len(), 1]), device);
         let diff = model.forward(x) - y;
         (diff.clone() * diff).mean().reshape([1])

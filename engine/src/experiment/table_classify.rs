@@ -5,7 +5,7 @@
 
 use super::RunOptions;
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
-use super::regression::{Scaler, matrix};
+use super::regression::{Scaler, matrix, row_batch};
 use crate::metrics::MeanStd;
 use crate::metrics::classification as cls;
 use crate::model::mlp::{Mlp, MlpConfig};
@@ -40,13 +40,8 @@ impl Learner for RowLearner {
     }
 
     fn batch_loss(&self, model: &Mlp, idx: &[usize], _rng: &mut Rng, device: &Device) -> Tensor<1> {
-        let f = self.features;
-        let x: Vec<f32> = idx
-            .iter()
-            .flat_map(|&i| self.x[i * f..(i + 1) * f].iter().copied())
-            .collect();
+        let x = row_batch(&self.x, self.features, idx, device);
         let y: Vec<i64> = idx.iter().map(|&i| self.y[i]).collect();
-        let x = Tensor::<2>::from_data(TensorData::new(x, [idx.len(), f]), device);
         let y = Tensor::<1, Int>::from_data(TensorData::new(y, [idx.len()]), device);
         CrossEntropyLossConfig::new()
             .init(device)
