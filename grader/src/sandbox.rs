@@ -396,9 +396,18 @@ pub fn run(mut cmd: Command, spec: &Spec) -> Finished {
             Ok(())
         });
     }
-    let mut child = match cmd.spawn() {
-        Ok(c) => c,
-        Err(e) => return not_started(e.to_string()),
+    // A concurrent job's fork can briefly hold our freshly copied binary open for writing
+    // (ETXTBSY on exec); that clears within milliseconds, so try again a few times.
+    let mut attempt = 0;
+    let mut child = loop {
+        match cmd.spawn() {
+            Ok(c) => break c,
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempt < 20 => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(25));
+            }
+            Err(e) => return not_started(e.to_string()),
+        }
     };
     drop(ruleset);
     let pgid = child.id() as i32;
