@@ -2,15 +2,16 @@
 //! max-pool), a decoder that upsamples bilinearly x2, concatenates the skip connection and
 //! applies two 3x3 convs, and a 1x1 conv to the classes. Batch norm is optional. The paper's
 //! network has depth 4 and bilinear upsampling (the original notebook's had 3 and nearest).
+//! The upsampling is written as two matrix products (`upsample2x`) because burn's GPU backends
+//! have no backward pass for bilinear interpolation; the CPU runs the same code.
 
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
-use burn::nn::interpolate::{Interpolate2d, Interpolate2dConfig, InterpolateMode};
 use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
 use burn::nn::{BatchNorm, BatchNormConfig, PaddingConfig2d};
 use burn::tensor::activation::relu;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
 #[derive(Config, Debug)]
 pub struct UNetConfig {
@@ -69,7 +70,6 @@ pub struct UNet {
     pub encoder: Vec<DoubleConv>,
     pub decoder: Vec<DoubleConv>,
     pub pool: MaxPool2d,
-    pub up: Interpolate2d,
     pub head: Conv2d,
 }
 
@@ -95,11 +95,6 @@ impl UNetConfig {
             encoder,
             decoder,
             pool: MaxPool2dConfig::new([2, 2]).init(),
-            up: Interpolate2dConfig::new()
-                .with_scale_factor(Some([2.0, 2.0]))
-                .with_mode(InterpolateMode::Linear)
-                .with_align_corners(true)
-                .init(),
             head: Conv2dConfig::new([b, self.num_classes], [1, 1]).init(device),
         }
     }
@@ -120,7 +115,7 @@ impl UNet {
         skips.pop();
         for block in &self.decoder {
             let skip = skips.pop().expect("one skip per decoder block");
-            x = self.up.forward(x);
+            x = upsample2x(x);
             x = block.forward(Tensor::cat(vec![x, skip], 1));
         }
         self.head.forward(x)
@@ -128,5 +123,93 @@ impl UNet {
 
     pub fn depth(&self) -> usize {
         self.decoder.len()
+    }
+}
+
+/// The `[2n, n]` matrix of bilinear x2 interpolation with aligned corners: output position `i`
+/// reads source position `i (n - 1) / (2n - 1)`, split between its two neighbours.
+fn interpolation_matrix(n: usize) -> Vec<f32> {
+    let out = 2 * n;
+    let mut m = vec![0.0f32; out * n];
+    for i in 0..out {
+        let s = if n == 1 {
+            0.0
+        } else {
+            i as f64 * (n - 1) as f64 / (out - 1) as f64
+        };
+        let f = (s.floor() as usize).min(n - 1);
+        let t = (s - f as f64) as f32;
+        m[i * n + f] += 1.0 - t;
+        if t > 0.0 {
+            m[i * n + f + 1] += t;
+        }
+    }
+    m
+}
+
+/// Bilinear x2 upsampling (aligned corners) of `[N, C, H, W]`: columns, then rows, each a 2-D
+/// matrix product with the interpolation matrix. Same values as `interpolate` in bilinear mode;
+/// its gradient is a matrix product too, which every backend has.
+pub fn upsample2x(x: Tensor<4>) -> Tensor<4> {
+    let [n, c, h, w] = x.dims();
+    let device = x.device();
+    let matrix = |len: usize| {
+        Tensor::<2>::from_data(
+            TensorData::new(interpolation_matrix(len), [2 * len, len]),
+            &device,
+        )
+    };
+    let cols = x
+        .reshape([n * c * h, w])
+        .matmul(matrix(w).transpose())
+        .reshape([n * c, h, 2 * w]);
+    cols.swap_dims(1, 2)
+        .reshape([n * c * 2 * w, h])
+        .matmul(matrix(h).transpose())
+        .reshape([n * c, 2 * w, 2 * h])
+        .swap_dims(1, 2)
+        .reshape([n, c, 2 * h, 2 * w])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::tensor::Distribution;
+    use burn::tensor::module::interpolate;
+    use burn::tensor::ops::{InterpolateMode, InterpolateOptions};
+
+    #[test]
+    fn upsample2x_matches_bilinear_interpolation_with_aligned_corners() {
+        let device = Device::flex();
+        for [h, w] in [[1, 1], [2, 3], [5, 4], [8, 8]] {
+            let x = Tensor::<4>::random([2, 3, h, w], Distribution::Normal(0.0, 1.0), &device);
+            let ours = upsample2x(x.clone())
+                .into_data()
+                .try_to_vec::<f32>()
+                .unwrap();
+            let burn = interpolate(
+                x,
+                InterpolateOptions::new(InterpolateMode::Bilinear)
+                    .with_align_corners(true)
+                    .with_output_size([2 * h, 2 * w]),
+            )
+            .into_data()
+            .try_to_vec::<f32>()
+            .unwrap();
+            assert_eq!(ours.len(), burn.len());
+            for (a, b) in ours.iter().zip(&burn) {
+                assert!((a - b).abs() < 1e-5, "{h}x{w}: {a} vs {b}");
+            }
+        }
+    }
+
+    #[test]
+    fn interpolation_rows_sum_to_one_and_keep_the_corners() {
+        let m = interpolation_matrix(4);
+        for row in m.chunks(4) {
+            assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        }
+        assert_eq!(&m[..4], &[1.0, 0.0, 0.0, 0.0]);
+        assert_eq!(&m[m.len() - 4..], &[0.0, 0.0, 0.0, 1.0]);
     }
 }
