@@ -24,7 +24,7 @@ fn split(rng: &mut Rng, n: usize, side: usize, label: impl Fn(usize) -> Vec<u8>)
 fn npz_multilabel_is_multilabel_with_a_per_label_loss() {
     let tmp = tempfile::tempdir().unwrap();
     let mut rng = Rng::new(1);
-    let lab = |i: usize| vec![(i % 2) as u8, (i % 3 == 0) as u8, (i % 5 == 0) as u8];
+    let lab = |i: usize| vec![(i % 2) as u8, i.is_multiple_of(3) as u8, i.is_multiple_of(5) as u8];
     let (tr, va, te) = (
         split(&mut rng, 60, 28, lab),
         split(&mut rng, 20, 28, lab),
@@ -44,7 +44,7 @@ fn npz_multilabel_is_multilabel_with_a_per_label_loss() {
 fn npz_with_imbalance_and_copies_across_splits_is_warned_about() {
     let tmp = tempfile::tempdir().unwrap();
     let mut rng = Rng::new(2);
-    let lab = |i: usize| vec![u8::from(i % 5 == 0)];
+    let lab = |i: usize| vec![u8::from(i.is_multiple_of(5))];
     let tr = split(&mut rng, 100, 32, lab);
     let va = split(&mut rng, 20, 32, lab);
     // The test split repeats three training images.

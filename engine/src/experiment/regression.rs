@@ -127,8 +127,13 @@ pub fn fit_classic(
                 .map_err(smartcore_err(model))
         }
         "forest" => {
+            // Every feature is a candidate at each split, as in scikit-learn's regressor
+            // (max_features=1.0). smartcore's default, sqrt(p), is the classification rule: with
+            // 30 features most splits never see the radius-like ones, and the forest came out
+            // worse than a single tree.
             let params = RandomForestRegressorParameters::default()
                 .with_n_trees(trees)
+                .with_m(xtr.first().map_or(1, Vec::len))
                 .with_seed(seed);
             RandomForestRegressor::fit(&a, &y, params)
                 .and_then(|m| m.predict(&b))
