@@ -89,7 +89,7 @@ fn to_tensors(
 }
 
 /// `[N, C, H, W]` logits to `[N*H*W, C]` rows, matching the flattened masks.
-fn pixel_rows(logits: Tensor<4>) -> Tensor<2> {
+pub fn pixel_rows(logits: Tensor<4>) -> Tensor<2> {
     let [n, c, h, w] = logits.dims();
     logits.permute([0, 2, 3, 1]).reshape([n * h * w, c])
 }

@@ -42,7 +42,8 @@ impl Optimizer {
         }
     }
 
-    fn build(&self) -> ModuleOptimizer {
+    /// A fresh optimiser state (momentum or moment buffers) for one training run.
+    pub fn build(&self) -> ModuleOptimizer {
         match self {
             Optimizer::Sgd { momentum, .. } => SgdConfig::new()
                 .with_momentum((*momentum > 0.0).then(|| {
