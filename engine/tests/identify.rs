@@ -24,7 +24,13 @@ fn split(rng: &mut Rng, n: usize, side: usize, label: impl Fn(usize) -> Vec<u8>)
 fn npz_multilabel_is_multilabel_with_a_per_label_loss() {
     let tmp = tempfile::tempdir().unwrap();
     let mut rng = Rng::new(1);
-    let lab = |i: usize| vec![(i % 2) as u8, i.is_multiple_of(3) as u8, i.is_multiple_of(5) as u8];
+    let lab = |i: usize| {
+        vec![
+            (i % 2) as u8,
+            i.is_multiple_of(3) as u8,
+            i.is_multiple_of(5) as u8,
+        ]
+    };
     let (tr, va, te) = (
         split(&mut rng, 60, 28, lab),
         split(&mut rng, 20, 28, lab),

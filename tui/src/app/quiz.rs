@@ -201,6 +201,8 @@ impl QuizView {
                     && (picked || correct.contains(&i))
                     && let Some(f) = &o.feedback
                 {
+                    // Feedback is prose wrapped in the TOML file: one line, wrapped on screen.
+                    let f = f.split_whitespace().collect::<Vec<_>>().join(" ");
                     lines.push(Line::styled(format!("       {f}"), theme.dim));
                 }
             }
@@ -222,7 +224,11 @@ impl QuizView {
                     )));
                 }
                 if let Some(e) = &q.explanation {
-                    lines.push(Line::raw(e.trim().to_string()));
+                    lines.extend(crate::markdown::render(
+                        e.trim(),
+                        body.width.saturating_sub(4),
+                        theme,
+                    ));
                 }
             }
         }
