@@ -134,11 +134,20 @@ fn final_metrics(record: &ExperimentRecord) -> serde_json::Value {
     serde_json::json!({ "part": record.part, "seed": record.seed, "runs": runs })
 }
 
+/// Whether an epoch gets its own progress line: all of a run of up to 20 epochs, else the
+/// first, the last and every tenth of the run.
+fn shown_epoch(epoch: usize, epochs: usize) -> bool {
+    epochs <= 20 || epoch == 1 || epoch == epochs || epoch.is_multiple_of(epochs.div_ceil(10))
+}
+
 /// Progress on stderr: bars on a terminal, a line per epoch (and per note) otherwise.
 struct Progress {
     bar: Option<ProgressBar>,
     terminal: bool,
     run: String,
+    /// Epochs of the current model: long runs (the regression networks' 200 epochs, over
+    /// several splits) print every tenth epoch instead of thousands of lines.
+    epochs: usize,
 }
 
 impl Progress {
@@ -147,6 +156,7 @@ impl Progress {
             bar: None,
             terminal,
             run: String::new(),
+            epochs: 0,
         }
     }
 
@@ -170,6 +180,7 @@ impl Progress {
                 examples,
                 trainable_params,
             } => {
+                self.epochs = *epochs;
                 self.println(format!(
                     "   {examples} training examples, {epochs} epochs of {batches_per_epoch} batches, {trainable_params} trainable parameters"
                 ));
@@ -196,16 +207,19 @@ impl Progress {
                     ));
                 }
             }
-            Event::Epoch(r) => {
+            Event::Epoch(r) if shown_epoch(r.epoch, self.epochs) => {
                 let val: Vec<String> = r.val.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
+                let val = if val.is_empty() {
+                    String::new()
+                } else {
+                    format!("  val {}", val.join("  "))
+                };
                 self.println(format!(
-                    "   epoch {:>2}  train loss {:.4}  val {}  ({:.1}s)",
-                    r.epoch,
-                    r.train_loss,
-                    val.join("  "),
-                    r.seconds
+                    "   epoch {:>2}  train loss {:.4}{val}  ({:.1}s)",
+                    r.epoch, r.train_loss, r.seconds
                 ));
             }
+            Event::Epoch(_) => {}
             Event::Note(text) => self.println(format!("   {text}")),
             Event::Stopped { epoch, batch } => {
                 self.println(format!("   stopped in epoch {epoch} at batch {batch}"))
@@ -309,4 +323,20 @@ pub fn render_record(record: &ExperimentRecord) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn long_runs_print_every_tenth_epoch() {
+        let shown = |epochs| {
+            (1..=epochs)
+                .filter(|&e| super::shown_epoch(e, epochs))
+                .count()
+        };
+        assert_eq!(shown(12), 12);
+        assert_eq!(shown(200), 10 + 1);
+        assert!(super::shown_epoch(200, 200) && super::shown_epoch(1, 200));
+        assert!(!super::shown_epoch(21, 200));
+    }
 }
