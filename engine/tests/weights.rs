@@ -29,17 +29,28 @@ fn checkpoint_round_trip_keeps_weights_and_rejects_other_architectures() {
     assert!(err.contains("model.safetensors"), "{err}");
 }
 
+/// A 1000-class ResNet-18 of ours, saved to `path` as timm publishes ImageNet weights:
+/// safetensors with torchvision's tensor names.
+fn imagenet_like(
+    d: &Device,
+    seed: u64,
+    path: &std::path::Path,
+) -> petri_engine::model::resnet::ResNet {
+    let model = init_seeded(d, seed, |d| ResNetConfig::new(1000).init(d));
+    let mut store = SafetensorsStore::from_file(path)
+        .with_to_adapter(BurnToPyTorchAdapter)
+        .with_key_remapping(r"downsample\.conv\.", "downsample.0.")
+        .with_key_remapping(r"downsample\.bn\.", "downsample.1.");
+    model.save_into(&mut store).unwrap();
+    model
+}
+
 #[test]
 fn imagenet_weights_with_torchvision_names_import_for_grey_images() {
     let d = Device::flex().autodiff();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("resnet18.safetensors");
-    let imagenet = init_seeded(&d, 5, |d| ResNetConfig::new(1000).init(d));
-    let mut store = SafetensorsStore::from_file(&path)
-        .with_to_adapter(BurnToPyTorchAdapter)
-        .with_key_remapping(r"downsample\.conv\.", "downsample.0.")
-        .with_key_remapping(r"downsample\.bn\.", "downsample.1.");
-    imagenet.save_into(&mut store).unwrap();
+    let imagenet = imagenet_like(&d, 5, &path);
     let names = SafetensorsStore::from_file(&path).keys().unwrap();
     assert!(
         names.iter().any(|n| n == "layer2.0.downsample.0.weight"),
@@ -158,12 +169,7 @@ fn imagenet_weights_import_from_a_torch_save_checkpoint() {
     let d = Device::flex().autodiff();
     let dir = tempfile::tempdir().unwrap();
     let st = dir.path().join("resnet18.safetensors");
-    let imagenet = init_seeded(&d, 7, |d| ResNetConfig::new(1000).init(d));
-    let mut store = SafetensorsStore::from_file(&st)
-        .with_to_adapter(BurnToPyTorchAdapter)
-        .with_key_remapping(r"downsample\.conv\.", "downsample.0.")
-        .with_key_remapping(r"downsample\.bn\.", "downsample.1.");
-    imagenet.save_into(&mut store).unwrap();
+    let imagenet = imagenet_like(&d, 7, &st);
     let tensors = read_safetensors(&st);
     assert!(tensors.iter().any(|t| t.0 == "layer4.1.bn2.running_mean"));
     let pth = dir.path().join("resnet18-f37072fd.pth");
