@@ -653,3 +653,22 @@ fn train_classifies_table_rows_with_a_text_target() {
         "{out}"
     );
 }
+
+#[test]
+fn run_rejects_a_loss_it_cannot_use() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = petri(&["run", "regression", "--loss", "ce+dice"], tmp.path());
+    assert_clean_failure(&o, &["--loss", "segmentation"]);
+    let o = petri(
+        &[
+            "run",
+            "segmentation",
+            "--data",
+            "nowhere",
+            "--loss",
+            "focal",
+        ],
+        tmp.path(),
+    );
+    assert_clean_failure(&o, &["focal", "ce+dice"]);
+}

@@ -8,7 +8,7 @@ use petri_engine::data::registry::Task;
 use petri_engine::data::segmentation::Sample;
 use petri_engine::data::split::Normalization;
 use petri_engine::experiment::classify::{AugmentMode, ImageClassifier};
-use petri_engine::experiment::segment::Segmenter;
+use petri_engine::experiment::segment::{SegmentationLoss, Segmenter};
 use petri_engine::model::resnet::{ResNetConfig, Stem};
 use petri_engine::model::unet::UNetConfig;
 use petri_engine::model::{init_seeded, trainable_params};
@@ -176,42 +176,48 @@ fn toy_segmentation(n: usize, seed: u64) -> Vec<Sample> {
 }
 
 #[test]
-fn unet_learns_a_toy_segmentation() {
+fn unet_learns_a_toy_segmentation_with_either_loss() {
     let train = toy_segmentation(16, 3);
     let val = toy_segmentation(8, 4);
-    let learner = Segmenter {
-        train: &train,
-        val: &val,
-        num_classes: 2,
-        normalization: Normalization::uniform(1, 0.5, 0.25),
-        augment: Default::default(),
-        class_weights: None,
-        background: Some(0),
-    };
-    let device = device();
-    let model = init_seeded(&device, 0, |d| {
-        UNetConfig::new(2)
-            .with_in_channels(1)
-            .with_depth(2)
-            .with_base_channels(4)
-            .init(d)
-    });
-    let config = TrainConfig {
-        epochs: 6,
-        batch_size: 4,
-        optimizer: Optimizer::Adam { lr: 0.01 },
-        seed: 0,
-    };
-    let (fitted, losses) = fit_recording_losses(&learner, model, &config, &device);
-    assert!(
-        losses[losses.len() - 4..].iter().sum::<f32>() < losses[..4].iter().sum::<f32>() * 0.7,
-        "{losses:?}"
-    );
-    let last = &fitted.epochs.last().unwrap().val;
-    assert!(
-        last["pixel_accuracy"] > 0.8 && last["dice_mean"] > 0.6,
-        "{last:?}"
-    );
+    for loss in [
+        SegmentationLoss::CrossEntropy,
+        SegmentationLoss::CrossEntropyDice,
+    ] {
+        let learner = Segmenter {
+            train: &train,
+            val: &val,
+            num_classes: 2,
+            normalization: Normalization::uniform(1, 0.5, 0.25),
+            augment: Default::default(),
+            class_weights: None,
+            background: Some(0),
+            loss,
+        };
+        let device = device();
+        let model = init_seeded(&device, 0, |d| {
+            UNetConfig::new(2)
+                .with_in_channels(1)
+                .with_depth(2)
+                .with_base_channels(4)
+                .init(d)
+        });
+        let config = TrainConfig {
+            epochs: 6,
+            batch_size: 4,
+            optimizer: Optimizer::Adam { lr: 0.01 },
+            seed: 0,
+        };
+        let (fitted, losses) = fit_recording_losses(&learner, model, &config, &device);
+        assert!(
+            losses[losses.len() - 4..].iter().sum::<f32>() < losses[..4].iter().sum::<f32>() * 0.7,
+            "{loss:?}: {losses:?}"
+        );
+        let last = &fitted.epochs.last().unwrap().val;
+        assert!(
+            last["pixel_accuracy"] > 0.8 && last["dice_mean"] > 0.6,
+            "{loss:?}: {last:?}"
+        );
+    }
 }
 
 #[test]

@@ -122,6 +122,7 @@ pub struct Overrides {
     pub target: Option<String>,
     /// Square size images are resized to (segmentation).
     pub input_size: Option<usize>,
+    pub segmentation_loss: Option<segment::SegmentationLoss>,
 }
 
 /// Per-class weights for the segmentation loss, against class imbalance.

@@ -16,6 +16,7 @@ use crate::train::{Event, Learner, Metrics, Optimizer, TrainConfig, fit};
 use crate::{Error, Result};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
+use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
@@ -32,6 +33,30 @@ pub struct SegmentationPreset {
     pub split: [f64; 3],
     /// Per-class loss weights (`None`: unweighted).
     pub class_weights: Option<Vec<f32>>,
+    pub loss: SegmentationLoss,
+}
+
+/// What the U-Net minimises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SegmentationLoss {
+    /// Per-pixel cross-entropy, as in the original notebook.
+    CrossEntropy,
+    /// Cross-entropy plus soft Dice (1 - mean Dice over classes, from the softmax): a thin,
+    /// rare class counts as much as the background, so it cannot be ignored.
+    CrossEntropyDice,
+}
+
+impl SegmentationLoss {
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "ce" | "cross-entropy" => Ok(SegmentationLoss::CrossEntropy),
+            "ce+dice" | "ce-dice" | "cross-entropy-dice" => Ok(SegmentationLoss::CrossEntropyDice),
+            other => Err(Error::invalid(format!(
+                "segmentation loss '{other}': choose ce or ce+dice"
+            ))),
+        }
+    }
 }
 
 pub fn preset(profile: Profile) -> SegmentationPreset {
@@ -43,13 +68,16 @@ pub fn preset(profile: Profile) -> SegmentationPreset {
             },
             Profile::Paper => Prepare::Tile(256),
         },
-        epochs: if profile == Profile::Paper { 10 } else { 12 },
+        // Quick: 20 epochs of the small resized tiles (about 6 minutes on 2 cores for the
+        // nuclei set); the nucleus classes' Dice was still rising at 12.
+        epochs: if profile == Profile::Paper { 10 } else { 20 },
         batch_size: 8,
         optimizer: Optimizer::Adam { lr: 0.001 },
         depth: 4,
         base_channels: 16,
         split: [0.7, 0.15, 0.15],
         class_weights: None,
+        loss: SegmentationLoss::CrossEntropy,
     }
 }
 
@@ -62,6 +90,20 @@ pub struct Segmenter<'a> {
     pub class_weights: Option<Vec<f32>>,
     /// The background class, left out of `dice_foreground`.
     pub background: Option<usize>,
+    pub loss: SegmentationLoss,
+}
+
+/// Soft Dice loss over a batch: 1 - mean over classes of 2|P∩T| / (|P| + |T|), with P the
+/// softmax probabilities and T the one-hot truth, both summed over every pixel of the batch.
+pub fn soft_dice_loss(rows: Tensor<2>, target: Tensor<1, Int>) -> Tensor<1> {
+    let [_, classes] = rows.dims();
+    let probs = softmax(rows, 1);
+    let truth: Tensor<2> = target.one_hot::<2>(classes).float();
+    let intersection = (probs.clone() * truth.clone()).sum_dim(0);
+    let sizes = probs.sum_dim(0) + truth.sum_dim(0);
+    // The 1s keep a class absent from both prediction and truth at Dice 1, not 0/0.
+    let dice = (intersection * 2.0 + 1.0) / (sizes + 1.0);
+    (dice.mean() * -1.0 + 1.0).reshape([1])
 }
 
 fn to_tensors(
@@ -190,7 +232,13 @@ impl Learner for Segmenter<'_> {
         if let Some(w) = &self.class_weights {
             loss = loss.with_weights(Some(w.clone()));
         }
-        loss.init(device).forward(pixel_rows(model.forward(x)), y)
+        let rows = pixel_rows(model.forward(x));
+        match self.loss {
+            SegmentationLoss::CrossEntropy => loss.init(device).forward(rows, y),
+            SegmentationLoss::CrossEntropyDice => {
+                loss.init(device).forward(rows.clone(), y.clone()) + soft_dice_loss(rows, y)
+            }
+        }
     }
 
     fn validate(&self, model: &UNet, device: &Device) -> Metrics {
@@ -266,6 +314,7 @@ pub fn run(
     let o = &options.overrides;
     preset.batch_size = o.batch_size.unwrap_or(preset.batch_size);
     preset.optimizer = o.optimizer.unwrap_or(preset.optimizer);
+    preset.loss = o.segmentation_loss.unwrap_or(preset.loss);
     if let Some(s) = o.input_size {
         preset.prepare = Prepare::Resize(s);
     }
@@ -391,6 +440,7 @@ pub fn run(
         ]),
         class_weights: class_weights.clone(),
         background,
+        loss: preset.loss,
     };
     let fitted = fit(&learner, model, &config, &device, events, stop)?;
     let mut run = ModelRun::new("unet");
@@ -429,6 +479,24 @@ pub fn run(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn soft_dice_loss_matches_hand_computed_values() {
+        let device = Device::flex();
+        let loss = |logits: [[f32; 2]; 2], target: [i64; 2]| -> f32 {
+            soft_dice_loss(
+                Tensor::from_floats(logits, &device),
+                Tensor::from_ints(target, &device),
+            )
+            .into_scalar()
+        };
+        // Right and sure: every class's Dice is 1.
+        assert!(loss([[20.0, -20.0], [-20.0, 20.0]], [0, 1]) < 1e-4);
+        // Wrong and sure: per class (2*0 + 1) / (1 + 1 + 1) = 1/3.
+        assert!((loss([[20.0, -20.0], [-20.0, 20.0]], [1, 0]) - 2.0 / 3.0).abs() < 1e-4);
+        // Undecided: per class (2*0.5 + 1) / (1 + 1 + 1) = 2/3.
+        assert!((loss([[0.0, 0.0], [0.0, 0.0]], [0, 1]) - 1.0 / 3.0).abs() < 1e-4);
+    }
 
     #[test]
     fn balanced_weights_favour_rare_classes() {

@@ -2,16 +2,16 @@
 //! loss and how to evaluate; `fit` runs epochs, sends `Event`s, honours a stop request at the
 //! next batch, and keeps every random choice tied to the run's seed.
 
+pub mod contiguous;
 pub mod events;
+pub mod sgd;
 
 pub use events::{EpochRecord, Event, Sample};
 
 use crate::rng::Rng;
 use crate::{Error, Result};
 use burn::module::Module;
-use burn::optim::{
-    AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig, momentum::MomentumConfig,
-};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer, SgdConfig};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -45,14 +45,17 @@ impl Optimizer {
     /// A fresh optimiser state (momentum or moment buffers) for one training run.
     pub fn build(&self) -> ModuleOptimizer {
         match self {
-            Optimizer::Sgd { momentum, .. } => SgdConfig::new()
-                .with_momentum((*momentum > 0.0).then(|| {
-                    MomentumConfig::new()
-                        .with_momentum(*momentum)
-                        .with_dampening(0.0)
-                }))
-                .init(),
-            Optimizer::Adam { .. } => AdamConfig::new().init(),
+            Optimizer::Sgd { momentum, .. } if *momentum > 0.0 => {
+                ModuleOptimizer::from(sgd::SgdMomentum {
+                    momentum: *momentum,
+                })
+            }
+            Optimizer::Sgd { .. } => {
+                ModuleOptimizer::from(contiguous::ContiguousGrads(SgdConfig::new().build()))
+            }
+            Optimizer::Adam { .. } => {
+                ModuleOptimizer::from(contiguous::ContiguousGrads(AdamConfig::new().build()))
+            }
         }
     }
 }

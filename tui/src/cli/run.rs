@@ -5,6 +5,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
+use petri_engine::experiment::segment::SegmentationLoss;
 use petri_engine::experiment::{
     self, ClassWeights, DeviceChoice, ExperimentRecord, Part, Profile, RunOptions,
 };
@@ -41,6 +42,9 @@ pub struct RunArgs {
     /// Loss weight per class (classification, augmentation, segmentation): `balanced` or e.g. `1,1,5`
     #[arg(long)]
     pub class_weights: Option<String>,
+    /// Segmentation loss: ce (per-pixel cross-entropy) or ce+dice (plus soft Dice)
+    #[arg(long)]
+    pub loss: Option<String>,
     /// Where the run record goes [default: <data dir>/runs]
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -64,6 +68,12 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
         .as_deref()
         .map(ClassWeights::parse)
         .transpose()?;
+    if let Some(loss) = &args.loss {
+        if part != Part::Segmentation {
+            anyhow::bail!("--loss applies to the segmentation part only");
+        }
+        options.overrides.segmentation_loss = Some(SegmentationLoss::parse(loss)?);
+    }
     options.selected()?;
     let out_dir = args.out.unwrap_or_else(|| data_dir.join("runs"));
     options.checkpoints = Some(out_dir.join("checkpoints"));
