@@ -120,6 +120,39 @@ mod tests {
     }
 
     #[test]
+    fn matches_burns_sgd_with_momentum_on_a_convolution() {
+        use burn::module::Module;
+        use burn::nn::conv::{Conv2d, Conv2dConfig};
+        use burn::optim::{GradientsParams, SgdConfig, momentum::MomentumConfig};
+        use burn::tensor::Distribution;
+        let device = Device::flex().autodiff();
+        let init = || -> Conv2d {
+            crate::model::init_seeded(&device, 3, |d| Conv2dConfig::new([3, 4], [3, 3]).init(d))
+        };
+        let x = Tensor::<4>::random([2, 3, 6, 6], Distribution::Default, &device);
+        let burn_momentum = MomentumConfig::new().with_momentum(0.9).with_dampening(0.0);
+        let mut optims = [
+            SgdConfig::new().with_momentum(Some(burn_momentum)).init(),
+            burn::optim::ModuleOptimizer::from(SgdMomentum { momentum: 0.9 }),
+        ];
+        let mut models = [init(), init()];
+        for _ in 0..6 {
+            for (model, optim) in models.iter_mut().zip(optims.iter_mut()) {
+                let loss = (model.forward(x.clone()) * 0.5).powi_scalar(2).mean();
+                let grads = GradientsParams::from_grads(loss.backward(), &*model);
+                *model = optim.step(0.05, model.clone(), grads);
+            }
+        }
+        let weights = |m: &Conv2d| values(&m.weight.val().inner());
+        let (a, b) = (weights(&models[0]), weights(&models[1]));
+        let start = weights(&init());
+        assert!(a.iter().zip(&start).any(|(x, s)| (x - s).abs() > 1e-3));
+        for (x, y) in a.iter().zip(&b) {
+            assert!((x - y).abs() <= 1e-5 * (1.0 + x.abs()), "{a:?} vs {b:?}");
+        }
+    }
+
+    #[test]
     fn state_survives_a_record_round_trip() {
         let device = Device::flex();
         let state = ScaledVelocity {
