@@ -56,9 +56,12 @@ pub fn preset(part: Part, profile: Profile) -> ImagePreset {
             val_limit: Some(1000),
             augmentation: Pipeline::default(),
         },
-        (_, profile) => ImagePreset {
+        // BreastMNIST is small enough that the quick profile keeps the original 10 epochs
+        // (about 2 minutes a run on 2 cores): at 6, the unmodified run's test accuracy was
+        // 0.78-0.83 across seeds with one seed below, at 10 it was 0.80-0.82.
+        (_, _) => ImagePreset {
             dataset: "breastmnist",
-            epochs: if profile == Profile::Paper { 10 } else { 6 },
+            epochs: 10,
             batch_size: 16,
             optimizer: sgd,
             train_limit: None,

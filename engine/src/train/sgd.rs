@@ -121,7 +121,6 @@ mod tests {
 
     #[test]
     fn matches_burns_sgd_with_momentum_on_a_convolution() {
-        use burn::module::Module;
         use burn::nn::conv::{Conv2d, Conv2dConfig};
         use burn::optim::{GradientsParams, SgdConfig, momentum::MomentumConfig};
         use burn::tensor::Distribution;
