@@ -79,6 +79,7 @@ fn vulkan() -> Result<Device> {
 /// the backends report by panicking) into an error the user can act on.
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
 fn gpu_guard(name: &str, open: impl FnOnce() -> Device + std::panic::UnwindSafe) -> Result<Device> {
+    keep_gpu_cache_in_user_cache_dir();
     let probe = std::panic::catch_unwind(|| {
         let device = open();
         let t = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0], &device);
@@ -90,4 +91,20 @@ fn gpu_guard(name: &str, open: impl FnOnce() -> Device + std::panic::UnwindSafe)
             "no usable {name} GPU was found (is the driver installed?); use --device cpu"
         ))
     })
+}
+
+/// Puts CubeCL's on-disk cache (autotune results, compiled kernels) in the user's cache
+/// directory (`~/.cache/cubecl` on Linux), so a student's second run skips the minutes of kernel
+/// tuning the first one paid. CubeCL's default is the `target/` of the nearest cargo project
+/// above the working directory, which would give one cache per directory petri is started
+/// from. A `cubecl.toml` (or `burn.toml`) that names another place is obeyed.
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+fn keep_gpu_cache_in_user_cache_dir() {
+    use burn::cubecl::config::{CubeClRuntimeConfig, RuntimeConfig, cache::CacheConfig};
+    let mut config = CubeClRuntimeConfig::from_current_dir().override_from_env();
+    if matches!(config.environment.path, CacheConfig::Target) {
+        config.environment.path = CacheConfig::Global;
+    }
+    // Already set or read (a second device in one process): keep what is in force.
+    let _ = CubeClRuntimeConfig::try_set(config);
 }
