@@ -60,6 +60,7 @@ enum Mode {
 }
 
 fn main() -> Result<()> {
+    petri_engine::allocator::tune_for_training();
     let args = Args::parse();
     if args.steps == 0 {
         bail!("--steps must be at least 1");

@@ -2,6 +2,7 @@
 //! metrics and grading logic. It never draws or prints: callers get values back and, for long
 //! jobs, events over a channel. The `petri` binary (in `tui/`) is the only terminal code.
 
+pub mod allocator;
 pub mod atomic;
 pub mod augment;
 pub mod content;

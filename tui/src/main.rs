@@ -79,6 +79,7 @@ fn command_ok(line: &str) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
+    petri_engine::allocator::tune_for_training();
     let cli = Cli::parse();
     let data_dir = paths::data_dir(cli.data_dir.as_deref());
     let lessons_dir = lessons::source(cli.lessons.as_deref());
