@@ -1,7 +1,7 @@
 //! Tells the C allocator that this process trains networks. Every training step allocates the
 //! same large buffers (activations, im2col matrices, gradients) and frees them again; glibc's
 //! defaults hand the freed memory back to the kernel and take fresh, zero-filled pages for the
-//! next step. Keeping it costs no more peak memory and made CPU training steps about 5-20%
+//! next step. Keeping it costs no more peak memory and made CPU training steps 5-22%
 //! faster (bench/README.md, "Where the time goes").
 
 /// Call once, at the start of `main`, before any training. A no-op where the C library is not
