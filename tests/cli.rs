@@ -450,23 +450,42 @@ fn quiz_on_a_plain_terminal_records_the_score() {
     )
     .unwrap();
     let state = tmp.path().join("state");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_petri"))
-        .args(["quiz", "tiny", "--lessons"])
-        .arg(tmp.path().join("lessons"))
-        .env("PETRI_STATE", &state)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"7\n1\n4600\n")
-        .unwrap();
-    let o = child.wait_with_output().unwrap();
+    // The student's attempt has seed 1: options appear in that attempt's order.
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::write(
+        state.join("progress.json"),
+        r#"{"parts":{"01-tiny":{"quiz":{"answers":{},"total":2,"seed":1}}}}"#,
+    )
+    .unwrap();
+    let lesson = petri_engine::content::load_lesson(&dir).unwrap();
+    let order = lesson.check[0].shown_order(1);
+    let right_at = order.iter().position(|&i| i == 0).unwrap() + 1;
+    let quiz = |input: String, fresh: bool| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_petri"));
+        cmd.args(["quiz", "tiny", "--lessons"])
+            .arg(tmp.path().join("lessons"))
+            .env("PETRI_STATE", &state)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped());
+        if fresh {
+            cmd.arg("--fresh");
+        }
+        let mut child = cmd.spawn().unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let o = quiz(format!("7\n{right_at}\n4600\n"), false);
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(o.status.success(), "{out}");
+    assert!(
+        out.contains(&format!("  {right_at}. right")),
+        "the shown numbering follows the attempt's order: {out}"
+    );
     assert!(
         out.contains("try again")
             && out.contains("Correct.")
@@ -484,6 +503,18 @@ fn quiz_on_a_plain_terminal_records_the_score() {
     assert_eq!(
         progress["parts"]["01-tiny"]["quiz"]["answers"]["num"],
         false
+    );
+    assert_eq!(progress["parts"]["01-tiny"]["quiz"]["seed"], 1);
+    // A fresh attempt draws a new seed and clears the answers.
+    let o = quiz("\n".into(), true);
+    assert!(o.status.success());
+    let progress: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("progress.json")).unwrap())
+            .unwrap();
+    assert_ne!(progress["parts"]["01-tiny"]["quiz"]["seed"], 1);
+    assert_eq!(
+        progress["parts"]["01-tiny"]["quiz"]["answers"],
+        serde_json::json!({})
     );
 
     let o = Command::new(env!("CARGO_BIN_EXE_petri"))

@@ -23,6 +23,7 @@ fn app(state: &Path) -> App {
         state_dir: state.join("state"),
         ascii: false,
         mouse: false,
+        petri: env!("CARGO_BIN_EXE_petri").into(),
     };
     App::new(options, lessons, Theme::new(false, false))
 }
@@ -69,6 +70,13 @@ fn home_lesson_and_help() {
 #[test]
 fn knowledge_check_gives_feedback_and_saves_each_answer() {
     let tmp = tempfile::tempdir().unwrap();
+    // This student's attempt has seed 3: the snapshot shows that attempt's option order.
+    std::fs::create_dir_all(tmp.path().join("state")).unwrap();
+    std::fs::write(
+        tmp.path().join("state/progress.json"),
+        r#"{"parts":{"01-classification":{"quiz":{"answers":{},"total":0,"seed":3}}}}"#,
+    )
+    .unwrap();
     let mut app = app(tmp.path());
     key(&mut app, KeyCode::Down);
     key(&mut app, KeyCode::Char('c'));

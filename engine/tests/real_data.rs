@@ -33,6 +33,16 @@ fn breastmnist_loads_with_official_metadata() {
         (28, 28, 1)
     );
     assert_eq!(d.train.class_counts(2), vec![147, 399]);
+    // The registry's class counts (which `petri content check` reads lessons against) are the
+    // file's own.
+    let registry = petri_engine::data::registry::medmnist("breastmnist").unwrap();
+    let counts = registry.class_counts.unwrap();
+    for (s, split) in [&d.train, &d.val, &d.test].into_iter().enumerate() {
+        let per_class = split.class_counts(2);
+        for (c, &n) in per_class.iter().enumerate() {
+            assert_eq!(counts[c][s], n, "class {c}, split {s}");
+        }
+    }
     let img = d.train.image(0);
     assert!(img.data.iter().all(|v| (0.0..=1.0).contains(v)));
 }

@@ -43,7 +43,14 @@ enum Command {
     /// Print a lesson (e.g. `petri lesson classification`)
     Lesson { part: String },
     /// Answer a lesson's knowledge check line by line; the score is saved
-    Quiz { part: String },
+    Quiz {
+        /// The part: its number (1), name (classification) or lesson id (01-classification)
+        part: String,
+        /// Start a fresh attempt: answers cleared, options in a new order (otherwise the saved
+        /// attempt's order is kept)
+        #[arg(long)]
+        fresh: bool,
+    },
     /// Identify the task of your own data and propose a training plan
     Identify(cli::identify::IdentifyArgs),
     /// Train on your own data with a plan from `petri identify`
@@ -93,6 +100,7 @@ fn main() -> ExitCode {
                         state_dir,
                         ascii: cli.ascii,
                         mouse: cli.mouse,
+                        petri: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("petri")),
                     },
                     l,
                 )
@@ -107,8 +115,8 @@ fn main() -> ExitCode {
         Some(Command::Lesson { part }) => {
             cli::content::lesson(lessons_dir.as_deref(), &part, &state_dir)
         }
-        Some(Command::Quiz { part }) => {
-            cli::content::quiz(lessons_dir.as_deref(), &part, &state_dir)
+        Some(Command::Quiz { part, fresh }) => {
+            cli::content::quiz(lessons_dir.as_deref(), &part, &state_dir, fresh)
         }
         Some(Command::Identify(args)) => cli::identify::identify(args),
         Some(Command::Train(args)) => cli::identify::train(args, &data_dir),
@@ -121,6 +129,12 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<cli::run::Interrupted>().is_some() => {
+            // After a hang-up stderr may be gone: the record is saved, the status says the rest.
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "{e}");
+            ExitCode::from(130)
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE

@@ -46,6 +46,9 @@ pub struct MedMnistInfo {
     pub class_names: &'static [&'static str],
     /// Train / validation / test sizes of the official split.
     pub splits: [usize; 3],
+    /// Images of each class in the training / validation / test split (label order), where Petri
+    /// has them from the official file. Lessons' class counts and shares are checked against these.
+    pub class_counts: Option<&'static [[usize; 3]]>,
     /// MD5 of the official 28 px file, where Petri has it from a published source.
     pub md5_28: Option<&'static str>,
     /// Approximate size of the 28 px file in bytes (for listings; never used to verify).
@@ -95,6 +98,7 @@ pub static MEDMNIST: &[MedMnistInfo] = &[
             "colorectal adenocarcinoma epithelium",
         ],
         splits: [89_996, 10_004, 7_180],
+        class_counts: None,
         md5_28: Some("a8b06965200029087d5bd730944a56c1"),
         approx_bytes_28: 205_615_438,
         licence: CC_BY,
@@ -121,6 +125,7 @@ pub static MEDMNIST: &[MedMnistInfo] = &[
             "hernia",
         ],
         splits: [78_468, 11_219, 22_433],
+        class_counts: None,
         md5_28: Some("02c8a6516a18b556561a56cbdd36c4a8"),
         approx_bytes_28: 82_802_576,
         licence: CC_BY,
@@ -140,6 +145,7 @@ pub static MEDMNIST: &[MedMnistInfo] = &[
             "vascular lesions",
         ],
         splits: [7_007, 1_003, 2_005],
+        class_counts: None,
         md5_28: Some("0744692d530f8e62ec473284d019b0c7"),
         approx_bytes_28: 19_725_078,
         licence: "CC BY-NC 4.0",
@@ -151,6 +157,8 @@ pub static MEDMNIST: &[MedMnistInfo] = &[
         channels: 1,
         class_names: &["malignant", "normal, benign"],
         splits: [546, 78, 156],
+        // Counted in the official breastmnist.npz (engine/tests/real_data.rs checks them).
+        class_counts: Some(&[[147, 21, 42], [399, 57, 114]]),
         md5_28: Some("750601b1f35ba3300ea97c75c52ff8f6"),
         approx_bytes_28: 559_580,
         licence: CC_BY,
@@ -171,6 +179,7 @@ pub static MEDMNIST: &[MedMnistInfo] = &[
             "platelet",
         ],
         splits: [11_959, 1_712, 3_421],
+        class_counts: None,
         md5_28: Some("7053d0359d879ad8a5505303e11de1dc"),
         approx_bytes_28: 35_461_855,
         licence: CC_BY,
@@ -182,6 +191,7 @@ pub static MEDMNIST: &[MedMnistInfo] = &[
         channels: 1,
         class_names: &["normal", "pneumonia"],
         splits: [4_708, 524, 624],
+        class_counts: None,
         md5_28: None,
         approx_bytes_28: 4_170_669,
         licence: CC_BY,
@@ -205,6 +215,7 @@ pub static MEDMNIST: &[MedMnistInfo] = &[
             "spleen",
         ],
         splits: [34_561, 6_491, 17_778],
+        class_counts: None,
         md5_28: None,
         approx_bytes_28: 38_247_903,
         licence: CC_BY,
@@ -221,6 +232,7 @@ pub static MEDMNIST: &[MedMnistInfo] = &[
             "normal",
         ],
         splits: [97_477, 10_832, 1_000],
+        class_counts: None,
         md5_28: None,
         approx_bytes_28: 54_938_180,
         licence: CC_BY,
@@ -241,6 +253,7 @@ pub static MEDMNIST: &[MedMnistInfo] = &[
             "thick ascending limb",
         ],
         splits: [165_466, 23_640, 47_280],
+        class_counts: None,
         md5_28: None,
         approx_bytes_28: 124_962_739,
         licence: CC_BY,

@@ -12,7 +12,7 @@ use crate::data::split::Normalization;
 use crate::metrics::classification as cls;
 use crate::model::resnet::{ResNet, ResNetConfig};
 use crate::model::weights::import_imagenet_resnet18;
-use crate::train::{Event, Optimizer, TrainConfig, fit};
+use crate::train::{Event, Optimizer, TrainConfig, fit_with};
 use crate::{Error, Result};
 use burn::module::Module;
 use std::path::{Path, PathBuf};
@@ -274,6 +274,10 @@ pub fn run(
             },
             other => return Err(Error::invalid(format!("unknown experiment '{other}'"))),
         };
+        if let Some(done) = super::already_finished(options, name, events)? {
+            record.runs.push(done);
+            continue;
+        }
         events(Event::RunStarted { name: name.clone() });
         let run_start = Instant::now();
         let model: ResNet = match &pretrained {
@@ -308,11 +312,19 @@ pub fn run(
             mode,
             class_weights: class_weights.clone(),
         };
-        let fitted = fit(&learner, model, &config, &device, events, stop)?;
+        let fitted = fit_with(
+            &learner,
+            model,
+            &config,
+            &device,
+            events,
+            stop,
+            options.training_checkpoint(name).as_ref(),
+        )?;
         let mut run = ModelRun::new(name.clone());
+        run.resumed_after = fitted.resumed_after;
         run.trainable_params = Some(crate::model::trainable_params(&fitted.model));
-        run.checkpoint =
-            super::save_model_checkpoint(options, name, &fitted.model, &record.config)?;
+        run.checkpoint = super::save_model_checkpoint(options, name, &fitted.model, &record)?;
         run.outcome = fitted.outcome;
         run.epochs = fitted.epochs;
         let model = fitted.model.valid();
@@ -329,6 +341,7 @@ pub fn run(
         }
         run.seconds = run_start.elapsed().as_secs_f64();
         let stopped = run.outcome == crate::train::Outcome::Stopped;
+        super::finish_model(options, &mut record, &run)?;
         record.runs.push(run);
         if stopped {
             break;

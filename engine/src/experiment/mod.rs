@@ -106,6 +106,13 @@ pub struct RunOptions {
     pub class_weights: Option<ClassWeights>,
     /// Settings that replace the preset's (`petri train` runs a user's plan through these).
     pub overrides: Overrides,
+    /// Where interrupted runs keep their per-epoch state (`None`: not saved). Each set of
+    /// options gets its own folder inside, so `--resume` continues the same experiment only.
+    #[serde(skip)]
+    pub resume_dir: Option<PathBuf>,
+    /// Continue an interrupted run of these options from its last finished epoch.
+    #[serde(skip)]
+    pub resume: bool,
 }
 
 /// Preset settings a caller can replace; `None` keeps the preset's.
@@ -168,7 +175,35 @@ impl RunOptions {
             checkpoints: None,
             class_weights: None,
             overrides: Overrides::default(),
+            resume_dir: None,
+            resume: false,
         }
+    }
+
+    /// Where model `name` of this experiment saves its per-epoch state, if anywhere.
+    pub(crate) fn training_checkpoint(&self, name: &str) -> Option<crate::train::Checkpointing> {
+        self.resume_state().map(|s| s.training(name))
+    }
+
+    /// The resumable state of a run with these options, where options ask for one.
+    pub fn resume_state(&self) -> Option<ResumeState> {
+        let base = self.resume_dir.as_ref()?;
+        // Every setting that changes the result is in the key; `resume` itself is not.
+        let key = serde_json::to_string(self).unwrap_or_default();
+        let digest: String =
+            sha2::Digest::finalize(<sha2::Sha256 as sha2::Digest>::new_with_prefix(key))
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect();
+        Some(ResumeState {
+            dir: base.join(format!(
+                "{}-seed{}-{}",
+                self.part.name(),
+                self.seed,
+                &digest[..12]
+            )),
+            resume: self.resume,
+        })
     }
 
     /// The experiments to run, checked against the part's list.
@@ -190,22 +225,68 @@ impl RunOptions {
     }
 }
 
-/// Saves a trained model into `options.checkpoints` as `PART-NAME-seedSEED.safetensors`, with the
-/// run's config in its metadata; returns the path written.
+/// An experiment's resumable state: the models that finished (`<name>.done.json`) and, for the
+/// one in training, its per-epoch state (`<name>/`, see `train::checkpoint`). Removed when the
+/// experiment finishes; kept after a stop, a hang-up or a kill, for `--resume`.
+#[derive(Debug, Clone)]
+pub struct ResumeState {
+    pub dir: PathBuf,
+    pub resume: bool,
+}
+
+impl ResumeState {
+    pub fn training(&self, name: &str) -> crate::train::Checkpointing {
+        crate::train::Checkpointing {
+            dir: self.dir.join(name),
+            resume: self.resume,
+        }
+    }
+
+    /// A model that finished before the interruption, when resuming.
+    pub fn finished(&self, name: &str) -> Result<Option<ModelRun>> {
+        let path = self.dir.join(format!("{name}.done.json"));
+        if !self.resume || !path.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| Error::format(&path, format!("damaged resume state: {e}")))
+    }
+
+    pub fn save_finished(&self, run: &ModelRun) -> Result<()> {
+        crate::atomic::write_json_atomic(&self.dir.join(format!("{}.done.json", run.name)), run)
+    }
+
+    /// Whether an interrupted run left state here.
+    pub fn exists(&self) -> bool {
+        self.dir.is_dir()
+    }
+
+    pub fn clear(&self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Saves a trained model into `options.checkpoints` as `PART-NAME-UNIXTIME-seedSEED.safetensors`
+/// (never over another run's weights: each record points to its own file), with the run's
+/// config in its metadata; returns the path written.
 fn save_model_checkpoint<M: burn::module::Module>(
     options: &RunOptions,
     name: &str,
     model: &M,
-    config: &serde_json::Value,
+    record: &ExperimentRecord,
 ) -> Result<Option<String>> {
     let Some(dir) = &options.checkpoints else {
         return Ok(None);
     };
-    let path = dir.join(format!(
-        "{}-{name}-seed{}.safetensors",
+    let config = &record.config;
+    let path = crate::atomic::reserve_new_path(&dir.join(format!(
+        "{}-{name}-{}-seed{}.safetensors",
         options.part.name(),
+        record.started_unix,
         options.seed
-    ));
+    )))?;
     crate::model::weights::save_checkpoint(model, &path, config)?;
     Ok(Some(path.display().to_string()))
 }
@@ -217,9 +298,87 @@ pub fn run(
     events: &dyn Fn(Event),
     stop: &AtomicBool,
 ) -> Result<ExperimentRecord> {
-    match options.part {
+    if options.resume && options.part == Part::Regression {
+        return Err(Error::invalid(
+            "--resume: regression runs take seconds and keep no per-epoch state; run them again",
+        ));
+    }
+    let state = options.resume_state();
+    if options.resume && !state.as_ref().is_some_and(ResumeState::exists) {
+        return Err(Error::invalid(format!(
+            "--resume: no interrupted {} run with these settings (seed {}, same data and options) to continue",
+            options.part.name(),
+            options.seed
+        )));
+    }
+    if !options.resume
+        && let Some(s) = state.as_ref().filter(|s| s.exists())
+    {
+        events(Event::Note(format!(
+            "an interrupted run with these settings was found in {}; starting afresh (--resume continues it)",
+            s.dir.display()
+        )));
+        s.clear();
+    }
+    let record = match options.part {
         Part::Classification | Part::Augmentation => images::run(options, events, stop),
         Part::Segmentation => segment::run(options, events, stop),
         Part::Regression => regression::run(options, events, stop),
+    }?;
+    if let Some(s) = &state
+        && record
+            .runs
+            .iter()
+            .all(|r| r.outcome == crate::train::Outcome::Finished)
+    {
+        s.clear();
     }
+    Ok(record)
+}
+
+/// A model of the experiment that finished before an interruption, replayed to `events` as if
+/// it had just trained, when resuming.
+pub(crate) fn already_finished(
+    options: &RunOptions,
+    name: &str,
+    events: &dyn Fn(Event),
+) -> Result<Option<ModelRun>> {
+    let Some(done) = options
+        .resume_state()
+        .map(|s| s.finished(name))
+        .transpose()?
+        .flatten()
+    else {
+        return Ok(None);
+    };
+    events(Event::RunStarted {
+        name: name.to_string(),
+    });
+    events(Event::Note(format!(
+        "{name} had finished before the interruption: its results are kept"
+    )));
+    for e in &done.epochs {
+        events(Event::Epoch(e.clone()));
+    }
+    Ok(Some(done))
+}
+
+/// Keeps a finished model's results for a later `--resume`, and notes a resumed one in the
+/// record.
+pub(crate) fn finish_model(
+    options: &RunOptions,
+    record: &mut ExperimentRecord,
+    run: &ModelRun,
+) -> Result<()> {
+    if let Some(k) = run.resumed_after {
+        record
+            .notes
+            .push(format!("{} resumed after epoch {k}", run.name));
+    }
+    if run.outcome == crate::train::Outcome::Finished
+        && let Some(s) = options.resume_state()
+    {
+        s.save_finished(run)?;
+    }
+    Ok(())
 }

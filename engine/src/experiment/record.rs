@@ -27,6 +27,9 @@ pub struct ModelRun {
     /// The trained weights (safetensors), when checkpoints were asked for.
     #[serde(default)]
     pub checkpoint: Option<String>,
+    /// The epoch after which training continued from saved state (`--resume`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_after: Option<usize>,
     pub seconds: f64,
 }
 
@@ -42,6 +45,7 @@ impl ModelRun {
             per_class: BTreeMap::new(),
             repeated: BTreeMap::new(),
             checkpoint: None,
+            resumed_after: None,
             seconds: 0.0,
         }
     }
@@ -103,14 +107,15 @@ impl ExperimentRecord {
         }
     }
 
-    /// Writes the record into `dir` as `PART-UNIXTIME-seedSEED.json` and returns its path.
+    /// Writes the record into `dir` as `PART-UNIXTIME-seedSEED.json` (with `-2`, `-3`, ... when
+    /// another run of the same second took that name) and returns its path.
     pub fn save(&self, dir: &Path) -> Result<PathBuf> {
-        let path = dir.join(format!(
+        let path = atomic::reserve_new_path(&dir.join(format!(
             "{}-{}-seed{}.json",
             self.part.name(),
             self.started_unix,
             self.seed
-        ));
+        )))?;
         atomic::write_json_atomic(&path, self)?;
         Ok(path)
     }

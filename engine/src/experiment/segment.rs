@@ -12,7 +12,7 @@ use crate::data::split::{Normalization, group_split};
 use crate::metrics::{mean_defined, segmentation as seg};
 use crate::model::unet::{UNet, UNetConfig};
 use crate::rng::Rng;
-use crate::train::{Event, Learner, Metrics, Optimizer, TrainConfig, fit};
+use crate::train::{Event, Learner, Metrics, Optimizer, TrainConfig, fit_with};
 use crate::{Error, Result};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -419,6 +419,11 @@ pub fn run(
     );
     record.class_names = data.class_names.clone();
 
+    if let Some(done) = super::already_finished(options, "unet", events)? {
+        record.runs.push(done);
+        record.seconds = started.elapsed().as_secs_f64();
+        return Ok(record);
+    }
     events(Event::RunStarted {
         name: "unet".into(),
     });
@@ -442,10 +447,19 @@ pub fn run(
         background,
         loss: preset.loss,
     };
-    let fitted = fit(&learner, model, &config, &device, events, stop)?;
+    let fitted = fit_with(
+        &learner,
+        model,
+        &config,
+        &device,
+        events,
+        stop,
+        options.training_checkpoint("unet").as_ref(),
+    )?;
     let mut run = ModelRun::new("unet");
+    run.resumed_after = fitted.resumed_after;
     run.trainable_params = Some(crate::model::trainable_params(&fitted.model));
-    run.checkpoint = super::save_model_checkpoint(options, "unet", &fitted.model, &record.config)?;
+    run.checkpoint = super::save_model_checkpoint(options, "unet", &fitted.model, &record)?;
     run.outcome = fitted.outcome;
     run.epochs = fitted.epochs;
     let model = fitted.model.valid();
@@ -471,6 +485,7 @@ pub fn run(
     run.per_class.insert("dice".into(), dice);
     run.per_class.insert("iou".into(), iou);
     run.seconds = started.elapsed().as_secs_f64();
+    super::finish_model(options, &mut record, &run)?;
     record.runs.push(run);
     record.seconds = started.elapsed().as_secs_f64();
     Ok(record)

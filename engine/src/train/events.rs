@@ -13,8 +13,10 @@ pub struct EpochRecord {
     pub seconds: f64,
 }
 
+/// Serialised (a job's `events.jsonl`) as `{"event": "epoch", "data": {...}}`: adjacent tags,
+/// because `Note` and `Samples` carry a string and a list, which an internal tag cannot hold.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "kebab-case")]
+#[serde(tag = "event", content = "data", rename_all = "kebab-case")]
 pub enum Event {
     /// A run (one model of an experiment) begins.
     RunStarted {
@@ -59,4 +61,39 @@ pub struct Sample {
     pub truth_mask: Option<Vec<u8>>,
     #[serde(default)]
     pub predicted_mask: Option<Vec<u8>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_event_round_trips_through_json() {
+        let sample = Sample {
+            height: 1,
+            width: 1,
+            channels: 1,
+            pixels: vec![7],
+            truth: "a".into(),
+            predicted: "b".into(),
+            truth_mask: None,
+            predicted_mask: Some(vec![1]),
+        };
+        let events = [
+            Event::RunStarted { name: "x".into() },
+            Event::Note("hello".into()),
+            Event::Samples(vec![sample]),
+            Event::Stopped { epoch: 1, batch: 2 },
+            Event::Epoch(EpochRecord {
+                epoch: 1,
+                train_loss: 0.5,
+                val: [("accuracy".to_string(), 0.75)].into_iter().collect(),
+                seconds: 1.0,
+            }),
+        ];
+        for e in events {
+            let line = serde_json::to_string(&e).unwrap();
+            assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), e, "{line}");
+        }
+    }
 }

@@ -2,10 +2,12 @@
 //! loss and how to evaluate; `fit` runs epochs, sends `Event`s, honours a stop request at the
 //! next batch, and keeps every random choice tied to the run's seed.
 
+pub mod checkpoint;
 pub mod contiguous;
 pub mod events;
 pub mod sgd;
 
+pub use checkpoint::Checkpointing;
 pub use events::{EpochRecord, Event, Sample};
 
 use crate::rng::Rng;
@@ -104,16 +106,32 @@ pub struct Fitted<M> {
     pub model: M,
     pub epochs: Vec<EpochRecord>,
     pub outcome: Outcome,
+    /// The epoch this process continued after, when it resumed a saved state.
+    pub resumed_after: Option<usize>,
 }
 
 /// Trains `model` on `learner`'s data. `device` must be an autodiff device.
 pub fn fit<L: Learner>(
+    learner: &L,
+    model: L::Model,
+    config: &TrainConfig,
+    device: &Device,
+    events: &dyn Fn(Event),
+    stop: &AtomicBool,
+) -> Result<Fitted<L::Model>> {
+    fit_with(learner, model, config, device, events, stop, None)
+}
+
+/// `fit`, saving a resumable state after every epoch into `checkpoint` (and continuing from the
+/// newest one when it says to resume).
+pub fn fit_with<L: Learner>(
     learner: &L,
     mut model: L::Model,
     config: &TrainConfig,
     device: &Device,
     events: &dyn Fn(Event),
     stop: &AtomicBool,
+    checkpoint: Option<&Checkpointing>,
 ) -> Result<Fitted<L::Model>> {
     if !device.is_autodiff() {
         return Err(Error::invalid("training needs an autodiff device"));
@@ -132,6 +150,16 @@ pub fn fit<L: Learner>(
         device.seed(config.seed);
     }
     let mut optim = config.optimizer.build();
+    let mut records = Vec::new();
+    let mut resumed_after = None;
+    if let Some(c) = checkpoint
+        && let Some(r) = c.load(model.clone(), config)?
+    {
+        resumed_after = Some(r.epochs.len());
+        model = r.model;
+        optim = r.optimizer;
+        records = r.epochs;
+    }
     // The last, incomplete batch is dropped when there is more than one batch: batch norm's
     // statistics over a handful of examples are noise, and on BreastMNIST (546 = 34 x 16 + 2) a
     // 2-image batch each epoch was enough to stop ResNet-18 learning at all. Shuffling changes
@@ -142,18 +170,27 @@ pub fn fit<L: Learner>(
     } else {
         n.div_ceil(config.batch_size)
     };
-    let total_batches = batches_per_epoch * config.epochs;
     events(Event::Started {
         epochs: config.epochs,
         batches_per_epoch,
         examples: n,
         trainable_params: crate::model::trainable_params(&model),
     });
+    if let Some(k) = resumed_after {
+        events(Event::Note(format!(
+            "resumed after epoch {k} of {}",
+            config.epochs
+        )));
+        for r in &records {
+            events(Event::Epoch(r.clone()));
+        }
+    }
 
     let started = Instant::now();
+    let first_epoch = records.len() + 1;
     let mut done_batches = 0usize;
-    let mut records = Vec::new();
-    for epoch in 1..=config.epochs {
+    let remaining_batches = batches_per_epoch * (config.epochs + 1).saturating_sub(first_epoch);
+    for epoch in first_epoch..=config.epochs {
         let epoch_start = Instant::now();
         let mut loss_sum = 0.0;
         let mut seen = 0usize;
@@ -170,6 +207,7 @@ pub fn fit<L: Learner>(
                     model,
                     epochs: records,
                     outcome: Outcome::Stopped,
+                    resumed_after,
                 });
             }
             let t = Instant::now();
@@ -193,7 +231,8 @@ pub fn fit<L: Learner>(
                 batches: batches_per_epoch,
                 loss: loss_value,
                 examples_per_sec: idx.len() as f64 / t.elapsed().as_secs_f64().max(1e-9),
-                eta_secs: elapsed / done_batches as f64 * (total_batches - done_batches) as f64,
+                eta_secs: elapsed / done_batches as f64
+                    * remaining_batches.saturating_sub(done_batches) as f64,
             });
         }
         let train_loss = loss_sum / seen.max(1) as f64;
@@ -206,10 +245,14 @@ pub fn fit<L: Learner>(
         };
         events(Event::Epoch(record.clone()));
         records.push(record);
+        if let Some(c) = checkpoint {
+            c.save(&model, &optim, config, &records)?;
+        }
     }
     Ok(Fitted {
         model,
         epochs: records,
         outcome: Outcome::Finished,
+        resumed_after,
     })
 }

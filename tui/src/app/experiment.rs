@@ -1,9 +1,11 @@
-//! A live training run: the engine trains on a worker thread and sends events; this view keeps
-//! what it needs of them and draws a progress gauge with ETA, sparklines of batch loss and
-//! throughput, a chart of train/validation loss per epoch, and the final metrics. `s` stops the
-//! run at the next batch; the record is saved either way.
+//! A live training run: the engine trains and sends events; this view keeps what it needs of
+//! them and draws a progress gauge with ETA, sparklines of batch loss and throughput, a chart of
+//! train/validation loss per epoch, and the final metrics. `s` stops the run at the next batch;
+//! the record is saved either way. A course run is a background job (`crate::jobs`) that
+//! outlives the tutor; a plan from "Your data" trains on a worker thread of the tutor.
 
 use super::Options;
+use crate::jobs::{self, Job, JobUpdate};
 use crate::theme::Theme;
 use petri_engine::experiment::{self, ExperimentRecord, Part, RunOptions};
 use petri_engine::train::{EpochRecord, Event};
@@ -21,6 +23,8 @@ use std::sync::mpsc::{Receiver, TryRecvError};
 pub enum Message {
     Event(Event),
     Done(Box<Result<ExperimentRecord, String>>),
+    /// From a background job: an event, or the end (the job saved the record itself).
+    Job(JobUpdate),
 }
 
 /// Everything the view shows, built from events alone (so tests can script it).
@@ -154,29 +158,58 @@ pub struct ExperimentView {
     saved: Option<String>,
     /// The record path, once, for the app to add to progress.
     unclaimed: Option<String>,
+    /// The background job this view follows, if the run is one.
+    job: Option<Job>,
 }
 
 impl ExperimentView {
-    /// Starts a part's quick experiment on a worker thread.
+    /// Starts a part's quick experiment as a background job, which keeps training when the
+    /// terminal goes away.
     pub fn start(part: &str, lesson_id: &str, options: &Options) -> anyhow::Result<Self> {
         let part = Part::parse(part)?;
         let mut run = RunOptions::new(part, options.data_dir.clone());
+        let mut args = vec![
+            "--data-dir".to_string(),
+            options.data_dir.display().to_string(),
+            "run".to_string(),
+            part.name().to_string(),
+        ];
         if part == Part::Classification
             && experiment::images::find_weights(&options.data_dir).is_none()
         {
             run.experiments = vec!["scratch".into()];
+            args.extend(["--experiment".to_string(), "scratch".to_string()]);
         }
-        // Fail now, on this thread, if the data is missing.
+        // Fail now, in the tutor, if the data is missing.
         if matches!(part, Part::Classification | Part::Augmentation) {
             let preset = experiment::images::preset(part, run.profile);
             experiment::images::resolve_data(&run, preset.dataset)?;
         }
-        Self::start_job(
-            part,
-            lesson_id,
-            options.data_dir.join("runs"),
-            move |events, stop| experiment::run(&run, events, stop),
-        )
+        let job = jobs::spawn(&options.petri, &options.state_dir, part, lesson_id, args)?;
+        Ok(Self::attach(job))
+    }
+
+    /// Follows a background job: its events so far are replayed, then new ones as they come.
+    pub fn attach(job: Job) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let (updates, from_job) = std::sync::mpsc::channel();
+        job.follow(updates);
+        std::thread::spawn(move || {
+            for u in from_job {
+                if tx.send(Message::Job(u)).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut view = Self::scripted(job.meta.part, &job.meta.lesson_id);
+        view.state.log.push(format!(
+            "runs in the background (process {}): it goes on if you quit Petri or lose the \
+             connection, and shows here again when you reopen Petri",
+            job.meta.pid
+        ));
+        view.rx = Some(rx);
+        view.job = Some(job);
+        view
     }
 
     /// Starts any training job (a course preset, a user's plan) on a worker thread; the
@@ -218,6 +251,7 @@ impl ExperimentView {
             runs_dir: std::path::PathBuf::new(),
             saved: None,
             unclaimed: None,
+            job: None,
         }
     }
 
@@ -234,7 +268,10 @@ impl ExperimentView {
             };
         }
         if key.code == KeyCode::Char('s') && self.is_running() {
-            self.stop.store(true, Ordering::Relaxed);
+            match &self.job {
+                Some(job) => job.stop(),
+                None => self.stop.store(true, Ordering::Relaxed),
+            }
             self.state.stopping = true;
         }
     }
@@ -270,6 +307,15 @@ impl ExperimentView {
                     self.rx = None;
                     return true;
                 }
+                Ok(Message::Job(JobUpdate::Event(e))) => {
+                    self.state.apply(e);
+                    changed = true;
+                }
+                Ok(Message::Job(JobUpdate::Ended(result))) => {
+                    self.job_ended(result);
+                    self.rx = None;
+                    return true;
+                }
                 Err(TryRecvError::Empty) => return changed,
                 Err(TryRecvError::Disconnected) => {
                     self.state
@@ -282,7 +328,47 @@ impl ExperimentView {
         }
     }
 
+    /// A background job ended: its record (saved by the job) is loaded and shown, and the job's
+    /// folder goes once the app has added the record to progress (`take_saved_record`).
+    fn job_ended(&mut self, result: Result<crate::cli::run::JobResult, String>) {
+        match result {
+            Ok(r) => {
+                if let Some(e) = r.error {
+                    self.state.error = Some(e);
+                }
+                if r.stopped {
+                    self.state.log.push(
+                        "stopped: what finished is saved; `petri run ... --resume` continues it"
+                            .into(),
+                    );
+                }
+                if let Some(path) = r.record {
+                    match ExperimentRecord::load(&path) {
+                        Ok(record) => {
+                            self.saved = Some(path.display().to_string());
+                            self.unclaimed = self.saved.clone();
+                            self.state.record = Some(record);
+                            self.pane = Pane::Results;
+                        }
+                        Err(e) => self.state.error = Some(format!("{e}")),
+                    }
+                }
+            }
+            Err(e) => self.state.error = Some(e),
+        }
+        if self.unclaimed.is_none()
+            && let Some(job) = self.job.take()
+        {
+            job.remove();
+        }
+    }
+
     pub fn take_saved_record(&mut self) -> Option<(String, String)> {
+        if self.unclaimed.is_some()
+            && let Some(job) = self.job.take()
+        {
+            job.remove();
+        }
         self.unclaimed.take().map(|p| (self.lesson_id.clone(), p))
     }
 

@@ -40,6 +40,8 @@ pub struct Options {
     pub ascii: bool,
     /// Capture the mouse (wheel scrolls); off by default so terminal selection keeps working.
     pub mouse: bool,
+    /// The `petri` binary that background runs are started with (this one, normally).
+    pub petri: PathBuf,
 }
 
 pub enum Screen {
@@ -79,7 +81,7 @@ impl App {
             Ok(p) => (p, None),
             Err(e) => (Progress::default(), Some(format!("{e}"))),
         };
-        App {
+        let mut app = App {
             options,
             theme,
             lessons,
@@ -91,13 +93,49 @@ impl App {
             status,
             quit: false,
             fetch: None,
+        };
+        app.reattach_runs();
+        app
+    }
+
+    /// Shows a run, with up to four earlier records of its part to compare against.
+    fn show_run(&mut self, mut v: ExperimentView) {
+        v.earlier = self
+            .progress
+            .parts
+            .get(&v.lesson_id)
+            .map(|p| {
+                p.runs
+                    .iter()
+                    .rev()
+                    .take(4)
+                    .filter_map(|r| {
+                        petri_engine::experiment::ExperimentRecord::load(std::path::Path::new(r))
+                            .ok()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.stack.push(Screen::Experiment(Box::new(v)));
+    }
+
+    /// Reopens the runs that were started in an earlier session (and may still be training):
+    /// each shows live, or with its results if it finished meanwhile. The newest is on top.
+    pub fn reattach_runs(&mut self) {
+        for job in crate::jobs::pending(&self.options.state_dir)
+            .into_iter()
+            .rev()
+        {
+            self.show_run(ExperimentView::attach(job));
         }
     }
 
-    /// Saves progress now; a failure is shown, never fatal.
-    pub fn save_progress(&mut self) {
-        if let Err(e) = self.progress.save(&self.progress_path) {
-            self.status = Some(format!("could not save progress: {e}"));
+    /// Applies a change to the saved progress (re-read under a lock, so another `petri` of the
+    /// same student keeps its answers) and shows the result; a failure is shown, never fatal.
+    pub fn update_progress(&mut self, change: impl FnOnce(&mut Progress)) {
+        match Progress::update(&self.progress_path, change) {
+            Ok(p) => self.progress = p,
+            Err(e) => self.status = Some(format!("could not save progress: {e}")),
         }
     }
 
@@ -292,9 +330,8 @@ impl App {
         match request {
             Open::Lesson => {
                 if let Some(l) = self.lessons.get(lesson_idx) {
-                    self.progress.part(&l.meta.id).lesson_read = true;
-                    let view = LessonView::new(l.clone());
-                    self.save_progress();
+                    let (id, view) = (l.meta.id.clone(), LessonView::new(l.clone()));
+                    self.update_progress(|p| p.part(&id).lesson_read = true);
                     self.stack.push(Screen::Lesson(view));
                 }
             }
@@ -303,7 +340,11 @@ impl App {
                     if l.check.is_empty() {
                         self.status = Some("this lesson has no knowledge check".into());
                     } else {
-                        self.stack.push(Screen::Quiz(QuizView::new(l.clone())));
+                        let l = l.clone();
+                        match self.progress.quiz_seed(&self.progress_path, &l.meta.id) {
+                            Ok(seed) => self.stack.push(Screen::Quiz(QuizView::new(l, seed))),
+                            Err(e) => self.status = Some(format!("could not save progress: {e}")),
+                        }
                     }
                 }
             }
@@ -316,27 +357,7 @@ impl App {
                     return;
                 };
                 match ExperimentView::start(part, &l.meta.id, &self.options) {
-                    Ok(mut v) => {
-                        v.earlier = self
-                            .progress
-                            .parts
-                            .get(&l.meta.id)
-                            .map(|p| {
-                                p.runs
-                                    .iter()
-                                    .rev()
-                                    .take(4)
-                                    .filter_map(|r| {
-                                        petri_engine::experiment::ExperimentRecord::load(
-                                            std::path::Path::new(r),
-                                        )
-                                        .ok()
-                                    })
-                                    .collect()
-                            })
-                            .unwrap_or_default();
-                        self.stack.push(Screen::Experiment(Box::new(v)))
-                    }
+                    Ok(v) => self.show_run(v),
                     Err(e) => self.status = Some(format!("{e}")),
                 }
             }
@@ -392,12 +413,12 @@ impl App {
             }
         }
         for (part, id) in passed {
-            self.progress.part(&part).challenges_passed.insert(id);
-            self.save_progress();
+            self.update_progress(|p| {
+                p.part(&part).challenges_passed.insert(id);
+            });
         }
         for (part, record) in finished {
-            self.progress.part(&part).runs.push(record);
-            self.save_progress();
+            self.update_progress(|p| p.part(&part).runs.push(record));
         }
         changed
     }

@@ -1,5 +1,7 @@
 //! A knowledge check: single- and multiple-answer choices and numeric answers, with feedback
 //! and an explanation right after each answer. Each answer is saved at once; `r` retries.
+//! Options appear in the attempt's shuffled order (its seed is in the student's progress), and
+//! the number keys, marks and feedback follow that order; `f` starts a fresh attempt.
 
 use crate::theme::Theme;
 use petri_engine::content::{Answer, Lesson, QuestionKind};
@@ -13,8 +15,12 @@ use std::path::Path;
 
 pub struct QuizView {
     pub lesson: Lesson,
+    /// The attempt's seed: the option order of every question.
+    pub seed: u64,
     pub index: usize,
+    /// Position in the shown order.
     pub cursor: usize,
+    /// Positions in the shown order.
     pub chosen: Vec<usize>,
     pub typed: String,
     /// Set once the current question is answered: whether it was right.
@@ -24,9 +30,10 @@ pub struct QuizView {
 }
 
 impl QuizView {
-    pub fn new(lesson: Lesson) -> Self {
+    pub fn new(lesson: Lesson, seed: u64) -> Self {
         QuizView {
             lesson,
+            seed,
             index: 0,
             cursor: 0,
             chosen: Vec::new(),
@@ -55,12 +62,18 @@ impl QuizView {
         path: &Path,
     ) -> petri_engine::Result<()> {
         if self.done {
-            if key.code == KeyCode::Char('r') {
-                *self = QuizView::new(self.lesson.clone());
+            match key.code {
+                KeyCode::Char('r') => *self = QuizView::new(self.lesson.clone(), self.seed),
+                KeyCode::Char('f') => {
+                    let seed = progress.fresh_quiz(path, &self.lesson.meta.id)?;
+                    *self = QuizView::new(self.lesson.clone(), seed);
+                }
+                _ => {}
             }
             return Ok(());
         }
         let q = &self.lesson.check[self.index];
+        let order = q.shown_order(self.seed);
         if self.answered.is_some() {
             if matches!(
                 key.code,
@@ -119,7 +132,8 @@ impl QuizView {
                     if self.chosen.is_empty() && kind == QuestionKind::Single {
                         self.chosen = vec![self.cursor];
                     }
-                    (!self.chosen.is_empty()).then(|| Answer::Choices(self.chosen.clone()))
+                    (!self.chosen.is_empty())
+                        .then(|| Answer::Choices(self.chosen.iter().map(|&p| order[p]).collect()))
                 }
                 _ => None,
             },
@@ -152,7 +166,8 @@ impl QuizView {
             ));
             lines.push(Line::raw(""));
             lines.push(Line::raw(
-                "Your answers are saved. Press r to try again, Esc to go back.",
+                "Your answers are saved. Press r to try again (same order), f for a fresh \
+                 attempt (new order), Esc to go back.",
             ));
         } else {
             let q = &self.lesson.check[self.index];
@@ -173,8 +188,10 @@ impl QuizView {
             ));
             lines.push(Line::raw(""));
             let correct = q.correct_options();
-            for (i, o) in q.options.iter().enumerate() {
+            for (i, &file_index) in q.shown_order(self.seed).iter().enumerate() {
+                let o = &q.options[file_index];
                 let picked = self.chosen.contains(&i);
+                let is_correct = correct.contains(&file_index);
                 let mark = match (q.kind, picked, theme.ascii) {
                     (QuestionKind::Single, true, false) => "(•)",
                     (QuestionKind::Single, false, _) => "( )",
@@ -188,7 +205,7 @@ impl QuizView {
                     "  "
                 };
                 let mut style = ratatui::style::Style::new();
-                if self.answered.is_some() && correct.contains(&i) {
+                if self.answered.is_some() && is_correct {
                     style = theme.good;
                 } else if self.answered.is_some() && picked {
                     style = theme.bad;
@@ -198,7 +215,7 @@ impl QuizView {
                     Span::styled(o.text.clone(), style),
                 ]));
                 if self.answered.is_some()
-                    && (picked || correct.contains(&i))
+                    && (picked || is_correct)
                     && let Some(f) = &o.feedback
                 {
                     // Feedback is prose wrapped in the TOML file: one line, wrapped on screen.

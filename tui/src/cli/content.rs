@@ -3,7 +3,9 @@
 
 use crate::{lessons, paths};
 use anyhow::{Result, bail};
-use petri_engine::content::{Answer, Lesson, Question, QuestionKind, check_lesson};
+use petri_engine::content::{
+    Answer, COURSE_FACTS, Lesson, Problem, Question, QuestionKind, check_lesson, facts,
+};
 use petri_engine::progress::Progress;
 use std::io::{BufRead, Write};
 use std::path::Path;
@@ -23,14 +25,57 @@ pub fn check(dir: Option<&Path>, command_ok: &dyn Fn(&str) -> Result<(), String>
             Err(p) => problems.push(p),
         }
     }
+    let challenges = check_challenges(&paths::challenges_dir(), &mut problems);
     for p in &problems {
         eprintln!("{p}");
     }
     if !problems.is_empty() {
         bail!("{} problem(s) in the course content", problems.len());
     }
-    println!("content ok: {lessons_n} lessons, {questions} questions");
+    println!("content ok: {lessons_n} lessons, {questions} questions, {challenges} challenges");
     Ok(())
+}
+
+/// Checks the dataset facts in every challenge's statement and hints; returns how many
+/// challenges were read. A missing challenges folder is not the lessons' problem.
+fn check_challenges(root: &Path, problems: &mut Vec<Problem>) -> usize {
+    if !root.is_dir() {
+        return 0;
+    }
+    let all = match petri_grader::challenge::load_all(root) {
+        Ok(all) => all,
+        Err(e) => {
+            problems.push(Problem {
+                file: root.to_path_buf(),
+                line: 1,
+                message: e.to_string(),
+            });
+            return 0;
+        }
+    };
+    for c in &all {
+        // The hints (in challenge.toml) are read after the statement, about the same data.
+        let mut preceding = String::new();
+        for file in [c.dir.join(&c.statement), c.dir.join("challenge.toml")] {
+            match std::fs::read_to_string(&file) {
+                Ok(text) => {
+                    problems.extend(facts::check_text_after(
+                        &file,
+                        &text,
+                        &COURSE_FACTS,
+                        &preceding,
+                    ));
+                    preceding = text;
+                }
+                Err(e) => problems.push(Problem {
+                    file,
+                    line: 1,
+                    message: format!("cannot read: {e}"),
+                }),
+            }
+        }
+    }
+    all.len()
 }
 
 fn find(dir: Option<&Path>, part: &str) -> Result<Lesson> {
@@ -53,13 +98,12 @@ pub fn lesson(dir: Option<&Path>, part: &str, state: &Path) -> Result<()> {
     );
     println!("{}", l.body);
     let path = paths::progress_file(state);
-    let mut progress = Progress::load(&path)?;
-    progress.part(&l.meta.id).lesson_read = true;
-    progress.save(&path)?;
+    Progress::update(&path, |p| p.part(&l.meta.id).lesson_read = true)?;
     Ok(())
 }
 
-fn parse_answer(q: &Question, line: &str) -> Option<Answer> {
+/// Reads an answer typed as shown positions (1-based) and returns it as option indices.
+fn parse_answer(q: &Question, order: &[usize], line: &str) -> Option<Answer> {
     let line = line.trim();
     match q.kind {
         QuestionKind::Numeric => line.parse::<f64>().ok().map(Answer::Number),
@@ -70,8 +114,8 @@ fn parse_answer(q: &Question, line: &str) -> Option<Answer> {
                 .map(|s| {
                     s.parse::<usize>()
                         .ok()
-                        .filter(|&n| n >= 1 && n <= q.options.len())
-                        .map(|n| n - 1)
+                        .filter(|&n| n >= 1 && n <= order.len())
+                        .map(|n| order[n - 1])
                 })
                 .collect();
             let picks = picks.filter(|p| !p.is_empty())?;
@@ -81,10 +125,15 @@ fn parse_answer(q: &Question, line: &str) -> Option<Answer> {
 }
 
 /// Runs a knowledge check line by line on stdin/stdout.
-pub fn quiz(dir: Option<&Path>, part: &str, state: &Path) -> Result<()> {
+pub fn quiz(dir: Option<&Path>, part: &str, state: &Path, fresh: bool) -> Result<()> {
     let l = find(dir, part)?;
     let path = paths::progress_file(state);
     let mut progress = Progress::load(&path)?;
+    let seed = if fresh {
+        progress.fresh_quiz(&path, &l.meta.id)?
+    } else {
+        progress.quiz_seed(&path, &l.meta.id)?
+    };
     let total = l.check.len();
     println!("Knowledge check: {} ({total} questions)\n", l.meta.title);
     let stdin = std::io::stdin();
@@ -92,8 +141,11 @@ pub fn quiz(dir: Option<&Path>, part: &str, state: &Path) -> Result<()> {
     let mut right = 0;
     for (n, q) in l.check.iter().enumerate() {
         println!("Question {} of {total}\n{}", n + 1, q.prompt.trim_end());
-        for (i, o) in q.options.iter().enumerate() {
-            println!("  {}. {}", i + 1, o.text);
+        let order = q.shown_order(seed);
+        // Where each option is shown, for feedback in the student's numbering.
+        let shown_at = |i: usize| order.iter().position(|&o| o == i).map_or(0, |p| p + 1);
+        for (p, &i) in order.iter().enumerate() {
+            println!("  {}. {}", p + 1, q.options[i].text);
         }
         let hint = match q.kind {
             QuestionKind::Single => "your answer (a number)",
@@ -107,7 +159,7 @@ pub fn quiz(dir: Option<&Path>, part: &str, state: &Path) -> Result<()> {
                 println!("\nStopped; your answers so far are saved.");
                 return Ok(());
             };
-            match parse_answer(q, &line) {
+            match parse_answer(q, &order, &line) {
                 Some(a) => break a,
                 None => println!("  That is not an answer to this question; try again."),
             }
@@ -118,17 +170,16 @@ pub fn quiz(dir: Option<&Path>, part: &str, state: &Path) -> Result<()> {
         println!("{}", if correct { "Correct." } else { "Not quite." });
         match &answer {
             Answer::Choices(picks) => {
-                for &p in picks {
-                    if let Some(f) = &q.options[p].feedback {
-                        println!("  {}: {f}", p + 1);
+                for &i in picks {
+                    if let Some(f) = &q.options[i].feedback {
+                        println!("  {}: {f}", shown_at(i));
                     }
                 }
                 if !correct {
-                    let c: Vec<String> = q
-                        .correct_options()
-                        .iter()
-                        .map(|i| (i + 1).to_string())
-                        .collect();
+                    let mut c: Vec<usize> =
+                        q.correct_options().iter().map(|&i| shown_at(i)).collect();
+                    c.sort_unstable();
+                    let c: Vec<String> = c.iter().map(usize::to_string).collect();
                     println!("  The right answer: {}", c.join(", "));
                 }
             }
@@ -147,6 +198,10 @@ pub fn quiz(dir: Option<&Path>, part: &str, state: &Path) -> Result<()> {
         }
         println!();
     }
-    println!("Score: {right} of {total}. Saved to {}", path.display());
+    println!(
+        "Score: {right} of {total}. Saved to {}. `petri quiz {part}` retakes it in the same order; \
+         add --fresh for a new attempt.",
+        path.display()
+    );
     Ok(())
 }

@@ -127,7 +127,8 @@ pub fn train(args: TrainArgs, data_dir: &Path) -> Result<()> {
     options.checkpoints = Some(out_dir.join("checkpoints"));
     let path = args.path.clone();
     let work = out_dir.clone();
-    super::run::run_headless(&out_dir, args.json, move |events, stop| {
+    super::run::run_headless(&out_dir, args.json, None, move |events, stop| {
         petri_engine::experiment::custom::train(&path, &plan, &options, &work, events, stop)
-    })
+    })?;
+    Ok(())
 }

@@ -1,6 +1,9 @@
 //! `petri run`: a course experiment, headless. Training runs on a worker thread and reports
 //! over a channel; this thread draws progress bars on a terminal and plain lines otherwise.
-//! Ctrl-C asks the run to stop at the next batch; what finished is still saved.
+//! Ctrl-C, a hang-up (a dropped SSH connection) or SIGTERM asks the run to stop at the next
+//! batch; what finished is still saved, and `--resume` continues from the last epoch. With
+//! `--job DIR` (how the tutor starts runs that outlive it) every event is also appended to
+//! `DIR/events.jsonl` and the outcome written to `DIR/result.json`.
 
 use anyhow::{Context, Result};
 use clap::Args;
@@ -51,6 +54,48 @@ pub struct RunArgs {
     /// Print the final metrics as JSON on stdout
     #[arg(long)]
     pub json: bool,
+    /// Continue an interrupted run with the same settings from its last finished epoch
+    #[arg(long)]
+    pub resume: bool,
+    /// Report to a job folder for the tutor (events.jsonl, result.json)
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub job: Option<PathBuf>,
+}
+
+/// A run that was asked to stop (Ctrl-C, hang-up, SIGTERM) before it finished: what finished
+/// is saved. `main` exits with status 130 for it, as shells do for an interrupted command.
+#[derive(Debug)]
+pub struct Interrupted {
+    pub record: PathBuf,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stopped before the end; what finished is saved in {}. Add --resume to the same \
+             command to continue from the last finished epoch.",
+            self.record.display()
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// What the tutor reads back from a job folder when the run ends.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct JobResult {
+    /// The run record, when one was saved (also after a stop).
+    pub record: Option<PathBuf>,
+    pub error: Option<String>,
+    pub stopped: bool,
+}
+
+/// Writes to stderr, ignoring failures: after a hang-up the terminal is gone, and a failed
+/// progress line must not keep the record from being saved.
+fn say(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
 }
 
 pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
@@ -77,31 +122,70 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
     options.selected()?;
     let out_dir = args.out.unwrap_or_else(|| data_dir.join("runs"));
     options.checkpoints = Some(out_dir.join("checkpoints"));
+    options.resume_dir = Some(out_dir.join("resume"));
+    options.resume = args.resume;
 
-    run_headless(&out_dir, args.json, move |events, stop| {
+    let job = args.job;
+    let result = run_headless(&out_dir, args.json, job.as_deref(), move |events, stop| {
         experiment::run(&options, events, stop)
-    })
+    });
+    if let Some(dir) = &job {
+        let outcome = JobResult {
+            record: match &result {
+                Ok(path) => Some(path.clone()),
+                Err(e) => e.downcast_ref::<Interrupted>().map(|i| i.record.clone()),
+            },
+            error: result
+                .as_ref()
+                .err()
+                .filter(|e| e.downcast_ref::<Interrupted>().is_none())
+                .map(|e| format!("{e:#}")),
+            stopped: result
+                .as_ref()
+                .err()
+                .is_some_and(|e| e.downcast_ref::<Interrupted>().is_some()),
+        };
+        petri_engine::atomic::write_json_atomic(&dir.join("result.json"), &outcome)?;
+    }
+    result.map(|_| ())
 }
 
 /// Runs `job` on a worker thread with progress on stderr (bars on a terminal, lines
-/// otherwise), Ctrl-C as a stop request, the record saved in `out_dir` and the result printed.
+/// otherwise), Ctrl-C, SIGHUP and SIGTERM as a stop request, the record saved in `out_dir` and
+/// the result printed. Returns the record's path; a stopped run is the `Interrupted` error.
+/// With `events_dir`, every event is also appended to `events_dir/events.jsonl`.
 pub fn run_headless(
     out_dir: &Path,
     json: bool,
+    events_dir: Option<&Path>,
     job: impl FnOnce(&dyn Fn(Event), &AtomicBool) -> petri_engine::Result<ExperimentRecord>
     + Send
     + 'static,
-) -> Result<()> {
+) -> Result<PathBuf> {
     let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
+        // ctrlc's `termination` feature routes SIGTERM and SIGHUP here too.
         let _ = ctrlc::set_handler(move || {
             if stop.swap(true, Ordering::SeqCst) {
                 std::process::exit(130);
             }
-            eprintln!("\nstopping at the next batch (Ctrl-C again to quit now)");
+            say("\nstopping at the next batch (Ctrl-C again to quit now)");
         });
     }
+    let mut log = match events_dir {
+        Some(dir) => {
+            let path = dir.join("events.jsonl");
+            Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&path)
+                    .with_context(|| format!("cannot open {}", path.display()))?,
+            )
+        }
+        None => None,
+    };
     let (tx, rx) = mpsc::channel::<Event>();
     let worker = {
         let stop = stop.clone();
@@ -112,6 +196,13 @@ pub fn run_headless(
     };
     let mut progress = Progress::new(std::io::stderr().is_terminal());
     for event in rx {
+        if let Some(file) = &mut log {
+            use std::io::Write;
+            // One line per event, written whole, so a reader never sees half an event.
+            let mut line = serde_json::to_string(&event)?;
+            line.push('\n');
+            file.write_all(line.as_bytes())?;
+        }
         progress.show(&event);
     }
     progress.finish();
@@ -119,13 +210,27 @@ pub fn run_headless(
         .join()
         .map_err(|_| anyhow::anyhow!("the training thread panicked"))??;
     let path = record.save(out_dir)?;
-    if json {
-        println!("{}", serde_json::to_string_pretty(&final_metrics(&record))?);
-    } else {
-        print!("{}", render_record(&record));
+    let stopped = record
+        .runs
+        .iter()
+        .any(|r| r.outcome == petri_engine::train::Outcome::Stopped);
+    {
+        use std::io::Write;
+        let text = if json {
+            format!(
+                "{}\n",
+                serde_json::to_string_pretty(&final_metrics(&record))?
+            )
+        } else {
+            render_record(&record)
+        };
+        let _ = std::io::stdout().write_all(text.as_bytes());
     }
-    eprintln!("run record: {}", path.display());
-    Ok(())
+    say(&format!("run record: {}", path.display()));
+    if stopped {
+        return Err(Interrupted { record: path }.into());
+    }
+    Ok(path)
 }
 
 fn final_metrics(record: &ExperimentRecord) -> serde_json::Value {
@@ -173,7 +278,7 @@ impl Progress {
     fn println(&self, line: String) {
         match &self.bar {
             Some(bar) => bar.println(line),
-            None => eprintln!("{line}"),
+            None => say(&line),
         }
     }
 
@@ -182,7 +287,7 @@ impl Progress {
             Event::RunStarted { name } => {
                 self.finish();
                 self.run = name.clone();
-                eprintln!("== {name}");
+                say(&format!("== {name}"));
             }
             Event::Started {
                 epochs,
@@ -307,6 +412,15 @@ pub fn render_record(record: &ExperimentRecord) -> String {
                 .collect()
         };
         out += &format!("\n{}: test {}\n", r.name, metrics.join("  "));
+        if r.outcome == petri_engine::train::Outcome::Stopped {
+            out += &format!(
+                "  stopped early: {} epoch(s) finished; these metrics are of the model as it was\n",
+                r.epochs.len()
+            );
+        }
+        if let Some(k) = r.resumed_after {
+            out += &format!("  resumed after epoch {k}\n");
+        }
         if let Some(p) = r.trainable_params {
             out += &format!("  trainable parameters: {p}\n");
         }

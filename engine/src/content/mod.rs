@@ -2,7 +2,9 @@
 //! their knowledge checks (TOML), read from `lessons/<id>/`. Checking the content reports every
 //! problem with its file and line, so instructors can add lessons without touching code.
 
-use crate::{Error, Result};
+pub mod facts;
+
+use crate::{Error, Result, rng::Rng};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -46,6 +48,9 @@ pub struct AnswerOption {
     pub correct: bool,
     #[serde(default)]
     pub feedback: Option<String>,
+    /// Shown after the shuffled options, in file order ("all of the above", "none of these").
+    #[serde(default)]
+    pub keep_last: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -88,6 +93,17 @@ impl Question {
             .filter(|(_, o)| o.correct)
             .map(|(i, _)| i)
             .collect()
+    }
+
+    /// The order a student sees the options in (indices into `options`): shuffled by the
+    /// attempt's seed and the question's id, so every question of an attempt gets its own order
+    /// and the same attempt always shows the same one; `keep_last` options follow, in file order.
+    pub fn shown_order(&self, seed: u64) -> Vec<usize> {
+        let (mut free, last): (Vec<usize>, Vec<usize>) =
+            (0..self.options.len()).partition(|&i| !self.options[i].keep_last);
+        Rng::derive(seed, &self.id).shuffle(&mut free);
+        free.extend(last);
+        free
     }
 
     /// Whether `answer` is right: the exact set of correct options, or a number within tolerance.
@@ -204,6 +220,78 @@ pub fn load_all(root: &Path) -> Result<Vec<std::result::Result<Lesson, Problem>>
     Ok(dirs.iter().map(|d| load_lesson(d)).collect())
 }
 
+/// What the course's datasets are known to hold, read once.
+pub static COURSE_FACTS: std::sync::LazyLock<Vec<facts::DatasetFacts>> =
+    std::sync::LazyLock::new(facts::course_facts);
+
+/// `text` with the wrong options' texts blanked out (lines kept): a distractor such as "Class 0:
+/// normal or benign" is wrong on purpose, and its feedback says why.
+fn without_distractors(text: &str, questions: &[Question]) -> String {
+    let mut out = text.to_string();
+    for o in questions
+        .iter()
+        .flat_map(|q| &q.options)
+        .filter(|o| !o.correct)
+    {
+        if o.text.len() >= 4 {
+            let blank: String = o
+                .text
+                .chars()
+                .map(|c| if c == '\n' { '\n' } else { ' ' })
+                .collect();
+            out = out.replace(&o.text, &blank);
+        }
+    }
+    out
+}
+
+/// Where the right answers sit in the file. Students see shuffled options, but the file order is
+/// what `petri lesson` readers, authors and any unshuffled copy see: when one position holds the
+/// right answer of more than half the single-answer questions (25 of 25 were option 1 once),
+/// the order gives the answers away. `keep_last` options must come last in the file.
+fn check_positions(file: &Path, text: &str, questions: &[Question]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let singles: Vec<usize> = questions
+        .iter()
+        .filter(|q| q.kind == QuestionKind::Single)
+        .filter_map(|q| q.correct_options().first().copied())
+        .collect();
+    if singles.len() >= 3 {
+        let mut at = std::collections::BTreeMap::<usize, usize>::new();
+        for &p in &singles {
+            *at.entry(p).or_default() += 1;
+        }
+        if let Some((&pos, &n)) = at.iter().max_by_key(|&(_, &n)| n)
+            && 2 * n > singles.len()
+        {
+            problems.push(Problem {
+                file: file.to_path_buf(),
+                line: 1,
+                message: format!(
+                    "the right answer is option {} in {n} of {} single-answer questions; vary its position",
+                    pos + 1,
+                    singles.len()
+                ),
+            });
+        }
+    }
+    for q in questions {
+        if let Some(first_last) = q.options.iter().position(|o| o.keep_last)
+            && q.options[first_last..].iter().any(|o| !o.keep_last)
+        {
+            problems.push(Problem {
+                file: file.to_path_buf(),
+                line: find_line(text, &format!("\"{}\"", q.id)),
+                message: format!(
+                    "question '{}': options with keep_last must come after all the others",
+                    q.id
+                ),
+            });
+        }
+    }
+    problems
+}
+
 /// Checks a lesson's questions and references. `command_ok` says whether a `petri ...` line in
 /// a shell block is a valid command (the binary passes its own argument parser).
 pub fn check_lesson(
@@ -304,6 +392,13 @@ pub fn check_lesson(
             }
         }
     }
+    problems.extend(check_positions(&check_path, check_text, &lesson.check));
+    problems.extend(facts::check_text(&md, md_text, &COURSE_FACTS));
+    problems.extend(facts::check_text(
+        &check_path,
+        &without_distractors(check_text, &lesson.check),
+        &COURSE_FACTS,
+    ));
     if lesson.check.is_empty() {
         problems.push(Problem {
             file: check_path,
@@ -330,6 +425,7 @@ mod tests {
                     text: "o".into(),
                     correct: c,
                     feedback: Some("f".into()),
+                    keep_last: false,
                 })
                 .collect(),
             answer: Some(0.947),
@@ -396,6 +492,47 @@ mod tests {
             text.iter().any(|t| t.contains("needs a tolerance")),
             "{text:?}"
         );
+    }
+
+    #[test]
+    fn options_are_shuffled_per_attempt_and_keep_last_stays_last() {
+        let mut m = q(QuestionKind::Single, &[true, false, false, false, false]);
+        m.options[4].keep_last = true;
+        let order = m.shown_order(7);
+        assert_eq!(order, m.shown_order(7), "one attempt, one order");
+        assert_eq!(order[4], 4);
+        let mut sorted = order.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, vec![0, 1, 2, 3, 4]);
+        // Across attempts the right answer lands in every free position.
+        let firsts: std::collections::BTreeSet<usize> = (0..64)
+            .map(|seed| m.shown_order(seed).iter().position(|&i| i == 0).unwrap())
+            .collect();
+        assert_eq!(firsts, [0, 1, 2, 3].into_iter().collect());
+    }
+
+    #[test]
+    fn right_answers_all_in_one_position_are_reported() {
+        let qs: Vec<Question> = (0..4)
+            .map(|i| {
+                let mut x = q(QuestionKind::Single, &[true, false, false]);
+                x.id = format!("q{i}");
+                x
+            })
+            .collect();
+        let p = check_positions(Path::new("check.toml"), "", &qs);
+        assert!(
+            p.iter().any(|p| p.message.contains("option 1 in 4 of 4")),
+            "{p:?}"
+        );
+        let mut spread = qs.clone();
+        spread[1].options.swap(0, 1);
+        spread[2].options.swap(0, 2);
+        assert!(check_positions(Path::new("check.toml"), "", &spread).is_empty());
+        let mut last = qs;
+        last[0].options[0].keep_last = true;
+        let p = check_positions(Path::new("check.toml"), "", &last);
+        assert!(p.iter().any(|p| p.message.contains("keep_last")), "{p:?}");
     }
 
     #[test]
