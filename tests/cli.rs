@@ -131,9 +131,15 @@ fn data_list_and_verify_on_an_empty_data_dir() {
         assert!(out.contains(name), "{name} missing from {out}");
     }
     assert!(out.contains("embedded"));
+    // The weights and the skin set are fetchable items too.
+    assert!(
+        out.contains("resnet18") && out.contains("skin-autofluorescence"),
+        "{out}"
+    );
+    assert!(out.contains("missing") && !out.contains("~0 MB"), "{out}");
     let o = petri(&["data", "verify"], tmp.path());
     assert!(o.status.success());
-    assert!(text(&o).0.contains("No downloaded datasets"));
+    assert!(text(&o).0.contains("Nothing downloaded"));
 }
 
 #[test]
@@ -146,8 +152,8 @@ fn verify_flags_a_corrupted_download() {
     )
     .unwrap();
     let o = petri(&["data", "verify"], tmp.path());
-    assert_clean_failure(&o, &["failed verification"]);
-    assert!(text(&o).0.contains("MISMATCH"));
+    assert_clean_failure(&o, &["not the official files"]);
+    assert!(text(&o).0.contains("checksum differs"), "{}", text(&o).0);
 }
 
 #[test]
@@ -702,4 +708,45 @@ fn run_rejects_a_loss_it_cannot_use() {
         tmp.path(),
     );
     assert_clean_failure(&o, &["focal", "ce+dice"]);
+}
+
+/// The ISBI 2012 layout labels train/ only (its test/ has no masks): `petri run segmentation`
+/// splits train/ by source image, seeded, and says so in the record.
+#[test]
+fn segmentation_folder_with_only_a_labelled_train_split_gets_a_recorded_split() {
+    let Some(shared) = shared_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("runs");
+    let o = petri(
+        &[
+            "run",
+            "segmentation",
+            "--data",
+            shared.join("segmentation/isbi2012-em").to_str().unwrap(),
+            "--epochs",
+            "1",
+            "--limit",
+            "4",
+            "--seed",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    let (stdout, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(stdout.contains("split off train/"), "{stdout}");
+    let record = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
+    let notes = record["notes"].to_string();
+    assert!(
+        notes.contains("seed 3") && notes.contains("validation or test"),
+        "{notes}"
+    );
 }

@@ -1,8 +1,7 @@
 //! The course's outline as the binary shows it: parts, their datasets, and the plain-text
 //! overview printed when stdout is not a terminal.
 
-use crate::paths;
-use petri_engine::data::registry;
+use petri_engine::data::fetchable::Fetchable;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -11,6 +10,8 @@ pub struct Part {
     pub summary: &'static str,
     /// Registry name of the part's main dataset, if it has one.
     pub dataset: Option<&'static str>,
+    /// Its transfer-learning runs need ImageNet ResNet-18 weights.
+    pub needs_weights: bool,
 }
 
 pub const PARTS: [Part; 5] = [
@@ -18,26 +19,31 @@ pub const PARTS: [Part; 5] = [
         title: "The protocol",
         summary: "From data and question to task, network, loss and metric",
         dataset: None,
+        needs_weights: false,
     },
     Part {
         title: "Classification",
         summary: "ResNet-18 on PathMNIST: random weights, frozen features, fine-tuning",
         dataset: Some("pathmnist"),
+        needs_weights: true,
     },
     Part {
         title: "Augmentation",
         summary: "Flips, rotations, crops and colour jitter on ChestMNIST and BreastMNIST",
         dataset: Some("breastmnist"),
+        needs_weights: false,
     },
     Part {
         title: "Segmentation",
         summary: "A 4-level U-Net on skin autofluorescence images, 4 tissue classes",
         dataset: Some("skin-autofluorescence"),
+        needs_weights: false,
     },
     Part {
         title: "Regression",
         summary: "Mean nuclear radius in Breast Cancer Wisconsin: baselines vs a network",
         dataset: Some("breast-cancer-wisconsin"),
+        needs_weights: false,
     },
 ];
 
@@ -53,15 +59,25 @@ pub fn progress_key(part: &str) -> String {
     }
 }
 
-/// Whether a dataset is ready to use: `Some(true)` present, `Some(false)` fetchable.
+/// What a part needs downloaded: its dataset (unless embedded) and, for part 1, the ImageNet
+/// weights.
+pub fn part_items(part: &Part) -> Vec<Fetchable> {
+    let mut items: Vec<Fetchable> = part
+        .dataset
+        .filter(|d| *d != "breast-cancer-wisconsin")
+        .and_then(|d| Fetchable::named(d, 28).ok())
+        .into_iter()
+        .collect();
+    if part.needs_weights {
+        items.push(Fetchable::Resnet18Weights);
+    }
+    items
+}
+
+/// Whether a dataset is ready to use (present, or embedded in the binary).
 pub fn dataset_present(data_dir: &Path, name: &str) -> bool {
-    if let Some(info) = registry::medmnist(name) {
-        return paths::medmnist_file(data_dir, &info.file_name(28)).exists();
-    }
-    match name {
-        "breast-cancer-wisconsin" => true, // embedded in the binary
-        other => data_dir.join(other).is_dir(),
-    }
+    name == "breast-cancer-wisconsin"
+        || Fetchable::named(name, 28).is_ok_and(|f| f.status(data_dir, false).is_usable())
 }
 
 pub fn plain_overview(data_dir: &Path) -> String {

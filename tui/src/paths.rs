@@ -15,11 +15,6 @@ pub fn data_dir(flag: Option<&Path>) -> PathBuf {
         .join("petri")
 }
 
-/// Where a MedMNIST file of the given name lives inside the data dir.
-pub fn medmnist_file(data_dir: &Path, file_name: &str) -> PathBuf {
-    data_dir.join("medmnist").join(file_name)
-}
-
 /// `$PETRI_STATE`, else the XDG state dir (`~/.local/state/petri`), else the data dir.
 pub fn state_dir(data_dir: &Path) -> PathBuf {
     if let Some(dir) = std::env::var_os("PETRI_STATE").filter(|v| !v.is_empty()) {

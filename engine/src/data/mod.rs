@@ -3,7 +3,9 @@
 
 pub mod breast_cancer;
 pub mod class_folders;
+pub mod fetchable;
 pub mod image;
+pub mod layout;
 pub mod medmnist;
 pub mod npy;
 pub mod registry;

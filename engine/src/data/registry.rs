@@ -37,7 +37,7 @@ impl fmt::Display for Task {
 /// Image sizes MedMNIST publishes (28 px is MedMNIST v2; the others are MedMNIST+).
 pub const MEDMNIST_SIZES: [u32; 4] = [28, 64, 128, 224];
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MedMnistInfo {
     pub flag: &'static str,
     pub title: &'static str,

@@ -6,9 +6,10 @@ use super::classify::{AugmentMode, ImageClassifier, classification_metrics, pred
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
 use super::{ClassWeights, Part, Profile, RunOptions};
 use crate::augment::Pipeline;
+use crate::data::fetchable::{Fetchable, Status};
 use crate::data::medmnist::{self, MedMnist};
-use crate::data::registry;
 use crate::data::split::Normalization;
+use crate::data::{layout, registry};
 use crate::metrics::classification as cls;
 use crate::model::resnet::{ResNet, ResNetConfig};
 use crate::model::weights::import_imagenet_resnet18;
@@ -76,26 +77,33 @@ pub fn resolve_data(options: &RunOptions, dataset: &str) -> Result<PathBuf> {
     if let Some(p) = &options.data {
         return Ok(p.clone());
     }
-    let info = registry::medmnist(dataset).expect("preset datasets are registered");
-    let path = options.data_dir.join("medmnist").join(info.file_name(28));
-    if !path.exists() {
-        return Err(Error::invalid(format!(
-            "{} is not in {}: run `petri data fetch {}` (~{} MB) or pass --data FILE.npz",
-            info.flag,
-            options.data_dir.display(),
-            info.flag,
-            info.approx_bytes_28 / 1_000_000
-        )));
+    let item = Fetchable::named(dataset, 28)?;
+    let path = item.dest(&options.data_dir);
+    match item.status(&options.data_dir, false) {
+        s if s.is_usable() => Ok(path),
+        Status::Misplaced { found, expected } => Err(Error::invalid(format!(
+            "{dataset} is at {}, but Petri reads it from {}: move it there",
+            found.display(),
+            expected.display()
+        ))),
+        _ => Err(Error::invalid(format!(
+            "{dataset} is not at {}: run `{}` (~{}), or pass --data FILE.npz",
+            path.display(),
+            item.fetch_command(),
+            item.approx_bytes()
+                .map_or("?".into(), |b| format!("{} MB", b.div_ceil(1 << 20)))
+        ))),
     }
-    Ok(path)
 }
 
-/// ImageNet ResNet-18 weights in the data dir, if present.
+/// ImageNet ResNet-18 weights in the data dir (torchvision's file, or timm's), if present.
 pub fn find_weights(data_dir: &Path) -> Option<PathBuf> {
-    ["resnet18.safetensors", "resnet18-f37072fd.pth"]
-        .iter()
-        .map(|f| data_dir.join("weights").join(f))
-        .find(|p| p.exists())
+    [
+        layout::resnet18_weights(data_dir),
+        layout::weights_dir(data_dir).join(layout::RESNET18_TIMM_FILE),
+    ]
+    .into_iter()
+    .find(|p| p.is_file())
 }
 
 /// The first test images of each class (up to 8 in all) with the model's answers.
@@ -256,9 +264,9 @@ pub fn run(
                 Some(w) => (AugmentMode::Unmodified, Some(w)),
                 None if options.experiments.is_empty() => {
                     let note = format!(
-                        "skipped '{name}': it needs ImageNet ResNet-18 weights, which are not in {}; put torchvision's \
-                         resnet18-f37072fd.pth or timm's resnet18 safetensors there to run it",
-                        options.data_dir.join("weights").display()
+                        "skipped '{name}': it needs ImageNet ResNet-18 weights, which are not in {}; \
+                         `petri data fetch resnet18` gets them",
+                        layout::weights_dir(&options.data_dir).display()
                     );
                     events(Event::Note(note.clone()));
                     record.notes.push(note);
@@ -266,9 +274,11 @@ pub fn run(
                 }
                 None => {
                     return Err(Error::invalid(format!(
-                        "'{name}' needs ImageNet ResNet-18 weights: put torchvision's resnet18-f37072fd.pth (or timm's \
-                         resnet18 .safetensors, same tensor names) in {}",
-                        options.data_dir.join("weights").display()
+                        "'{name}' needs ImageNet ResNet-18 weights: run `petri data fetch resnet18` (45 MB), or put \
+                         torchvision's {} (or timm's {}, same tensor names) in {}",
+                        layout::RESNET18_FILE,
+                        layout::RESNET18_TIMM_FILE,
+                        layout::weights_dir(&options.data_dir).display()
                     )));
                 }
             },
@@ -282,6 +292,14 @@ pub fn run(
         let run_start = Instant::now();
         let model: ResNet = match &pretrained {
             Some(weights) => {
+                // torchvision checks only the digest's first 8 hex digits (in the file name):
+                // the record keeps the whole digest of the bytes actually used.
+                if record.config.get("imagenet_weights").is_none() {
+                    record.config["imagenet_weights"] = serde_json::json!({
+                        "path": weights.display().to_string(),
+                        "sha256": file_sha256(weights),
+                    });
+                }
                 let m = import_imagenet_resnet18(
                     weights,
                     data.train.channels,

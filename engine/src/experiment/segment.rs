@@ -322,12 +322,12 @@ pub fn run(
     let root = match &options.data {
         Some(p) => p.clone(),
         None => {
-            let skin = options.data_dir.join("skin-autofluorescence");
+            let skin = crate::data::layout::skin_dir(&options.data_dir);
             if !skin.is_dir() {
                 return Err(Error::invalid(format!(
-                    "the skin autofluorescence set is not in {}: copy it there (see `petri data list`) or pass \
-                     --data FOLDER with images/ and masks/",
-                    options.data_dir.display()
+                    "the skin autofluorescence set is not at {}: run `petri data fetch skin-autofluorescence`, \
+                     or pass --data FOLDER with images/ and masks/ (another segmentation set)",
+                    skin.display()
                 )));
             }
             skin
@@ -337,27 +337,61 @@ pub fn run(
     let classes = data.class_names.len();
     let background = data.class_names.iter().position(|n| n == "background");
 
-    // Use the folder's own splits when it has them; else split by source image.
-    let (train, val, test): (Vec<Sample>, Vec<Sample>, Vec<Sample>) =
-        if data.splits.contains_key("train") {
-            let get = |k: &str| data.splits.get(k).cloned().unwrap_or_default();
-            let (train, mut val, mut test) = (get("train"), get("val"), get("test"));
-            if val.is_empty() || test.is_empty() {
-                return Err(Error::format(
+    // Use the folder's own splits when it has them; else split by source image. A folder whose
+    // only labelled split is train/ (the ISBI 2012 layout: its test/ has no masks) gets the
+    // missing splits carved out of train/ by source image, seeded and noted in the record.
+    let mut split_note = None;
+    let (train, val, test): (Vec<Sample>, Vec<Sample>, Vec<Sample>) = if data
+        .splits
+        .contains_key("train")
+    {
+        let get = |k: &str| data.splits.get(k).cloned().unwrap_or_default();
+        let (mut train, mut val, mut test) = (get("train"), get("val"), get("test"));
+        if val.is_empty() || test.is_empty() {
+            let groups: Vec<usize> = train.iter().map(|s| s.source).collect();
+            let parts = group_split(&groups, &preset.split, options.seed).map_err(|e| {
+                Error::format(
                     &root,
-                    "has a train/ folder but lacks val/ or test/ pairs",
-                ));
+                    format!("has labelled pairs in train/ only, too few to split: {e}"),
+                )
+            })?;
+            let take = |p: &[usize]| p.iter().map(|&i| train[i].clone()).collect::<Vec<_>>();
+            let (mut new_train, carved_val, carved_test) =
+                (take(&parts[0]), take(&parts[1]), take(&parts[2]));
+            let mut carved = Vec::new();
+            if val.is_empty() {
+                val = carved_val;
+                carved.push("validation");
+            } else {
+                new_train.extend(carved_val);
             }
-            val.shrink_to_fit();
-            test.shrink_to_fit();
-            (train, val, test)
-        } else {
-            let all: Vec<Sample> = data.splits.values().flatten().cloned().collect();
-            let groups: Vec<usize> = all.iter().map(|s| s.source).collect();
-            let parts = group_split(&groups, &preset.split, options.seed)?;
-            let take = |p: &[usize]| p.iter().map(|&i| all[i].clone()).collect::<Vec<_>>();
-            (take(&parts[0]), take(&parts[1]), take(&parts[2]))
-        };
+            if test.is_empty() {
+                test = carved_test;
+                carved.push("test");
+            } else {
+                new_train.extend(carved_test);
+            }
+            train = new_train;
+            split_note = Some(format!(
+                "the folder has no labelled {} pairs: they were split off train/ by source image \
+                     ({:.0}/{:.0}/{:.0}%, seed {})",
+                carved.join(" or "),
+                preset.split[0] * 100.0,
+                preset.split[1] * 100.0,
+                preset.split[2] * 100.0,
+                options.seed
+            ));
+        }
+        val.shrink_to_fit();
+        test.shrink_to_fit();
+        (train, val, test)
+    } else {
+        let all: Vec<Sample> = data.splits.values().flatten().cloned().collect();
+        let groups: Vec<usize> = all.iter().map(|s| s.source).collect();
+        let parts = group_split(&groups, &preset.split, options.seed)?;
+        let take = |p: &[usize]| p.iter().map(|&i| all[i].clone()).collect::<Vec<_>>();
+        (take(&parts[0]), take(&parts[1]), take(&parts[2]))
+    };
     let mut train = train;
     if let Some(limit) = options.limit.filter(|&l| l < train.len()) {
         let mut idx = Rng::derive(options.seed, "train-subset").permutation(train.len());
@@ -418,6 +452,10 @@ pub fn run(
         }),
     );
     record.class_names = data.class_names.clone();
+    if let Some(note) = split_note {
+        events(Event::Note(note.clone()));
+        record.notes.push(note);
+    }
 
     if let Some(done) = super::already_finished(options, "unet", events)? {
         record.runs.push(done);

@@ -218,51 +218,49 @@ impl App {
         self.stack.pop();
     }
 
-    /// Downloads the selected part's dataset on a thread (home's `f`).
+    /// Downloads what the selected part needs and is missing (its dataset; part 1's ImageNet
+    /// weights too) on a thread (home's `f`).
     pub fn start_fetch(&mut self) {
         if self.fetch.is_some() {
             self.status = Some("a download is already running".into());
             return;
         }
-        let Some(l) = self.lessons.get(self.selected) else {
+        let Some(part) = crate::course::PARTS.get(self.selected) else {
             return;
         };
-        let part = l.meta.id.split_once('-').map_or("", |(_, p)| p);
-        let dataset = crate::course::PARTS
-            .iter()
-            .find(|p| p.title.eq_ignore_ascii_case(part))
-            .and_then(|p| p.dataset);
-        let Some(info) = dataset.and_then(petri_engine::data::registry::medmnist) else {
-            self.status = Some(match dataset {
-                Some(d) if crate::course::dataset_present(&self.options.data_dir, d) => {
-                    format!("{d} is ready: nothing to fetch")
-                }
-                Some(d) => format!(
-                    "{d} cannot be fetched by Petri: `petri data fetch {d}` says where to get it"
-                ),
-                None => "this part has no dataset".into(),
-            });
-            return;
-        };
-        let (url, dest, checksum) =
-            crate::cli::data::download_plan(info, 28, &self.options.data_dir);
-        if dest.exists() {
-            self.status = Some(format!("{} is already here", info.flag));
+        let data_dir = self.options.data_dir.clone();
+        let items = crate::course::part_items(part);
+        if items.is_empty() {
+            self.status = Some("this part needs nothing to download".into());
             return;
         }
+        let missing: Vec<_> = items
+            .into_iter()
+            .filter(|i| !i.status(&data_dir, false).is_usable())
+            .collect();
+        if missing.is_empty() {
+            self.status = Some("everything this part needs is here: nothing to fetch".into());
+            return;
+        }
+        let names: Vec<String> = missing.iter().map(|i| i.name()).collect();
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
-            let progress_tx = tx.clone();
-            let result =
-                petri_engine::download::fetch(&url, &dest, &checksum, &mut |done, total| {
+            let mut result = Ok(());
+            for item in missing {
+                let progress_tx = tx.clone();
+                let name = item.name();
+                if let Err(e) = item.fetch(&data_dir, &mut |done, total| {
                     let _ = progress_tx.send(FetchProgress::Bytes(done, total));
-                });
-            let _ = tx.send(FetchProgress::Done(
-                result.map(|_| ()).map_err(|e| e.to_string()),
-            ));
+                }) {
+                    result = Err(format!("{name}: {e}"));
+                    break;
+                }
+            }
+            let _ = tx.send(FetchProgress::Done(result));
         });
-        self.status = Some(format!("fetching {}...", info.flag));
-        self.fetch = Some((info.flag.to_string(), rx));
+        let names = names.join(" and ");
+        self.status = Some(format!("fetching {names}..."));
+        self.fetch = Some((names, rx));
     }
 
     /// Takes download progress off its channel into the status line.
@@ -310,7 +308,7 @@ impl App {
             Task::Regression => Part::Regression,
             _ => Part::Classification,
         };
-        let runs = self.options.data_dir.join("runs");
+        let runs = petri_engine::data::layout::runs_dir(&self.options.data_dir);
         let options = RunOptions::new(part, self.options.data_dir.clone());
         let work = runs.clone();
         let job = move |events: &dyn Fn(petri_engine::train::Event),

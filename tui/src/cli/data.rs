@@ -1,12 +1,11 @@
 //! `petri data`: list, fetch, inspect and verify datasets.
 
-use crate::paths;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
-use petri_engine::data::registry::{self, MEDMNIST, OTHER};
+use petri_engine::data::fetchable::{Fetchable, Status};
+use petri_engine::data::registry::{self, OTHER};
 use petri_engine::data::summary::{self, Summary};
-use petri_engine::download::{self, Checksum};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -53,7 +52,8 @@ pub fn run(command: DataCommand, data_dir: &Path) -> Result<()> {
     }
 }
 
-fn human_bytes(b: u64) -> String {
+/// Sizes as people read them: KB below a megabyte (a 0.5 MB file is not "~0 MB").
+pub fn human_bytes(b: u64) -> String {
     match b {
         b if b >= 1 << 30 => format!("{:.1} GB", b as f64 / (1u64 << 30) as f64),
         b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
@@ -62,99 +62,71 @@ fn human_bytes(b: u64) -> String {
     }
 }
 
+/// What a status means for the student, with what to do.
+pub fn explain(item: &Fetchable, status: &Status) -> String {
+    match status {
+        Status::Present => "present".into(),
+        Status::NotOfficial { why } => format!("present, not the official file: {why}"),
+        Status::Misplaced { found, expected } => format!(
+            "in the wrong place: found {}, Petri reads {} (move it there)",
+            found.display(),
+            expected.display()
+        ),
+        Status::Partial { bytes } => format!(
+            "partly downloaded ({}): `{}` resumes",
+            human_bytes(*bytes),
+            item.fetch_command()
+        ),
+        Status::Missing => format!("missing: `{}` fetches it", item.fetch_command()),
+    }
+}
+
 pub fn list(data_dir: &Path) -> String {
-    let mut out = format!("Datasets (data dir: {})\n\n", data_dir.display());
+    let mut out = format!(
+        "Datasets and weights (data dir: {})\n\n",
+        data_dir.display()
+    );
     out += &format!(
-        "{:<26} {:<28} {:>9}  {:<9} {}\n",
+        "{:<26} {:<28} {:>9}  {:<10} {}\n",
         "NAME", "TASK", "SIZE", "STATUS", "LICENCE"
     );
-    for d in MEDMNIST {
-        let present = paths::medmnist_file(data_dir, &d.file_name(28)).exists();
+    let mut notes = Vec::new();
+    for item in Fetchable::all() {
+        // Listing reads no file: `petri data verify` compares checksums.
+        let status = item.status(data_dir, false);
+        if !matches!(status, Status::Present | Status::Missing) {
+            notes.push(format!("{}: {}", item.name(), explain(&item, &status)));
+        }
         out += &format!(
-            "{:<26} {:<28} {:>9}  {:<9} {}\n",
-            d.flag,
-            d.task.to_string(),
-            format!("~{}", human_bytes(d.approx_bytes_28)),
-            if present { "present" } else { "fetchable" },
-            d.licence
+            "{:<26} {:<28} {:>9}  {:<10} {}\n",
+            item.name(),
+            item.task(),
+            item.approx_bytes()
+                .map_or("?".to_string(), |b| format!("~{}", human_bytes(b))),
+            status.label(),
+            item.licence()
         );
     }
-    for d in OTHER {
-        let status = if d.name == "breast-cancer-wisconsin" {
-            "embedded"
-        } else if data_dir.join(d.name).is_dir() {
-            "present"
-        } else {
-            "fetchable"
-        };
+    for d in OTHER.iter().filter(|d| d.name == "breast-cancer-wisconsin") {
         out += &format!(
-            "{:<26} {:<28} {:>9}  {:<9} {}\n",
+            "{:<26} {:<28} {:>9}  {:<10} {}\n",
             d.name,
             d.task.to_string(),
-            "?",
-            status,
+            "120 KB",
+            "embedded",
             d.licence
         );
     }
-    out += "\nMedMNIST sizes are for 28 px; add --size 64|128|224 to `petri data fetch` for larger images.\n";
+    for n in notes {
+        out += &format!("\n{n}");
+    }
+    out += "\n\nMedMNIST sizes are for 28 px; add --size 64|128|224 to `petri data fetch` for larger images.\n";
     out
 }
 
-/// Where a MedMNIST file comes from, where it goes, and the checksum it must match (MD5 for
-/// the 28 px files Petri knows; others are recorded on arrival).
-pub fn download_plan(
-    info: &registry::MedMnistInfo,
-    size: u32,
-    data_dir: &Path,
-) -> (String, PathBuf, Checksum) {
-    let dest = paths::medmnist_file(data_dir, &info.file_name(size));
-    let checksum = match (size, info.md5_28) {
-        (28, Some(md5)) => Checksum::Md5(md5.to_string()),
-        _ => Checksum::Unknown,
-    };
-    (info.url(size), dest, checksum)
-}
-
-fn fetch(name: &str, size: u32, data_dir: &Path) -> Result<()> {
-    if let Some(d) = OTHER.iter().find(|d| d.name == name) {
-        if d.name == "breast-cancer-wisconsin" {
-            println!("{} is embedded in Petri: nothing to download.", d.name);
-            return Ok(());
-        }
-        bail!(
-            "{} is not downloadable by Petri yet. Copy its training/, validation/ and testing/ folders from {} into {}",
-            d.name,
-            d.source,
-            data_dir.join(d.name).display()
-        );
-    }
-    let Some(info) = registry::medmnist(name) else {
-        let names: Vec<&str> = MEDMNIST
-            .iter()
-            .map(|d| d.flag)
-            .chain(OTHER.iter().map(|d| d.name))
-            .collect();
-        bail!(
-            "unknown dataset '{name}'; known datasets: {}",
-            names.join(", ")
-        );
-    };
-    if !registry::MEDMNIST_SIZES.contains(&size) {
-        bail!("--size {size} is not published; MedMNIST comes in 28, 64, 128 and 224 px");
-    }
-    let (url, dest, checksum) = download_plan(info, size, data_dir);
-    if dest.exists() {
-        if download::verify(&dest, &checksum)? {
-            println!("{} is already present at {}", info.flag, dest.display());
-            return Ok(());
-        }
-        bail!(
-            "{} exists but does not match its checksum; delete it and fetch again",
-            dest.display()
-        );
-    }
-    eprintln!("Fetching {} ({} px) from {url}", info.flag, size);
-    let fetched = if std::io::stderr().is_terminal() {
+/// A progress display for a download: a bar on a terminal, a line per tenth otherwise.
+pub fn with_progress<T>(job: impl FnOnce(&mut dyn FnMut(u64, Option<u64>)) -> T) -> T {
+    if std::io::stderr().is_terminal() {
         let bar = ProgressBar::new(0);
         bar.set_style(
             ProgressStyle::with_template(
@@ -162,7 +134,7 @@ fn fetch(name: &str, size: u32, data_dir: &Path) -> Result<()> {
             )
             .expect("valid template"),
         );
-        let r = download::fetch(&url, &dest, &checksum, &mut |done, total| {
+        let r = job(&mut |done, total| {
             if let Some(t) = total {
                 bar.set_length(t);
             }
@@ -172,7 +144,7 @@ fn fetch(name: &str, size: u32, data_dir: &Path) -> Result<()> {
         r
     } else {
         let mut last_tenth = u64::MAX;
-        download::fetch(&url, &dest, &checksum, &mut |done, total| {
+        job(&mut |done, total| {
             if let Some(t) = total.filter(|&t| t > 0) {
                 let tenth = done * 10 / t;
                 if tenth != last_tenth {
@@ -187,53 +159,66 @@ fn fetch(name: &str, size: u32, data_dir: &Path) -> Result<()> {
             }
         })
     }
-    .with_context(|| format!("fetching {}", info.flag))?;
+}
+
+fn fetch(name: &str, size: u32, data_dir: &Path) -> Result<()> {
+    if name == "breast-cancer-wisconsin" {
+        println!("{name} is embedded in Petri: nothing to download.");
+        return Ok(());
+    }
+    let item = Fetchable::named(name, size)?;
+    eprintln!(
+        "Fetching {} into {}",
+        item.name(),
+        item.dest(data_dir).display()
+    );
+    let report = with_progress(|p| item.fetch(data_dir, p))
+        .with_context(|| format!("fetching {}", item.name()))?;
+    if report.already_present {
+        println!(
+            "{} is already present at {}",
+            item.name(),
+            report.path.display()
+        );
+        return Ok(());
+    }
     println!(
-        "Saved {} ({}) to {}\n  md5 {}\n  sha256 {}{}",
-        info.flag,
-        human_bytes(fetched.bytes),
-        fetched.path.display(),
-        fetched.md5,
-        fetched.sha256,
-        if checksum == Checksum::Unknown {
-            "\n  (no published checksum in Petri's registry: recorded for your runs)"
-        } else {
-            ""
-        }
+        "Saved {} ({}, {} file(s)) to {}{}",
+        item.name(),
+        human_bytes(report.bytes),
+        report.files,
+        report.path.display(),
+        report
+            .sha256
+            .map(|s| format!("\n  sha256 {s}"))
+            .unwrap_or_default()
     );
     Ok(())
 }
 
+/// Checks every item that is there against its checksum; lists what is missing.
 fn verify(data_dir: &Path) -> Result<()> {
-    let mut checked = 0;
-    let mut bad = Vec::new();
-    for d in MEDMNIST {
-        for size in registry::MEDMNIST_SIZES {
-            let path = paths::medmnist_file(data_dir, &d.file_name(size));
-            if !path.exists() {
-                continue;
-            }
-            checked += 1;
-            let (md5, _) = download::digests(&path)?;
-            let verdict = match (size, d.md5_28) {
-                (28, Some(want)) if want == md5 => "ok".to_string(),
-                (28, Some(want)) => {
-                    bad.push(path.clone());
-                    format!("MISMATCH (expected md5 {want}, found {md5}): fetch it again")
-                }
-                _ => format!("present, md5 {md5} (no published checksum to compare)"),
-            };
-            println!("{:<40} {verdict}", path.display());
+    let mut bad = 0;
+    let mut present = 0;
+    for item in Fetchable::all() {
+        let status = item.status(data_dir, true);
+        if status == Status::Missing {
+            continue;
         }
+        present += 1;
+        if !matches!(status, Status::Present) {
+            bad += 1;
+        }
+        println!("{:<26} {}", item.name(), explain(&item, &status));
     }
-    if checked == 0 {
+    if present == 0 {
         println!(
-            "No downloaded datasets in {}. `petri data fetch NAME` gets one.",
+            "Nothing downloaded in {} yet. `petri data list` shows what can be fetched.",
             data_dir.display()
         );
     }
-    if !bad.is_empty() {
-        bail!("{} file(s) failed verification", bad.len());
+    if bad > 0 {
+        bail!("{bad} item(s) are not the official files or not where Petri reads them");
     }
     Ok(())
 }

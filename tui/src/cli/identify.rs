@@ -121,7 +121,9 @@ pub fn train(args: TrainArgs, data_dir: &Path) -> Result<()> {
             id.plan
         }
     };
-    let out_dir = args.out.unwrap_or_else(|| data_dir.join("runs"));
+    let out_dir = args
+        .out
+        .unwrap_or_else(|| petri_engine::data::layout::runs_dir(data_dir));
     let mut options = RunOptions::new(Part::Classification, data_dir.to_path_buf());
     options.device = DeviceChoice::parse(&args.device)?;
     options.checkpoints = Some(out_dir.join("checkpoints"));

@@ -120,7 +120,9 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
         options.overrides.segmentation_loss = Some(SegmentationLoss::parse(loss)?);
     }
     options.selected()?;
-    let out_dir = args.out.unwrap_or_else(|| data_dir.join("runs"));
+    let out_dir = args
+        .out
+        .unwrap_or_else(|| petri_engine::data::layout::runs_dir(data_dir));
     options.checkpoints = Some(out_dir.join("checkpoints"));
     options.resume_dir = Some(out_dir.join("resume"));
     options.resume = args.resume;
