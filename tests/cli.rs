@@ -750,3 +750,42 @@ fn segmentation_folder_with_only_a_labelled_train_split_gets_a_recorded_split() 
         "{notes}"
     );
 }
+
+#[test]
+fn doctor_says_what_each_part_needs_and_fails_while_one_cannot_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_petri"))
+        .args(["doctor", "--data-dir"])
+        .arg(tmp.path())
+        .env("PETRI_STATE", tmp.path().join("state"))
+        .output()
+        .unwrap();
+    let (out, _) = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("2 Augmentation    cannot run"), "{out}");
+    assert!(out.contains("`petri data fetch breastmnist`"), "{out}");
+    assert!(out.contains("4 Regression      ready"), "{out}");
+    assert!(
+        out.contains("state dir: writable") && out.contains("cpu     opens"),
+        "{out}"
+    );
+    assert!(out.contains("free space in the data dir"), "{out}");
+    let Some(shared) = shared_data() else { return };
+    std::fs::create_dir_all(tmp.path().join("medmnist")).unwrap();
+    std::fs::copy(
+        shared.join("medmnist/breastmnist.npz"),
+        tmp.path().join("medmnist/breastmnist.npz"),
+    )
+    .unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_petri"))
+        .args(["doctor", "--data-dir"])
+        .arg(tmp.path())
+        .env("PETRI_STATE", tmp.path().join("state"))
+        .output()
+        .unwrap();
+    assert!(
+        text(&o).0.contains("2 Augmentation    ready"),
+        "{}",
+        text(&o).0
+    );
+}

@@ -5,6 +5,7 @@
 pub mod app;
 pub mod cli;
 pub mod course;
+pub mod doctor;
 pub mod jobs;
 pub mod lessons;
 pub mod markdown;

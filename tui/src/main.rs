@@ -65,6 +65,9 @@ enum Command {
     /// Runs a config challenge inside the grader's sandbox (used by `petri grade`)
     #[command(hide = true)]
     GradeWorker { task: String, dir: PathBuf },
+    /// What will work here: each part's data and weights, free space, the state dir, the GPU
+    /// backends in this binary and whether each device opens (exit 1 when a part cannot run)
+    Doctor,
     /// Check the course content
     Content {
         #[command(subcommand)]
@@ -126,6 +129,17 @@ fn main() -> ExitCode {
         Some(Command::Content {
             command: ContentCommand::Check,
         }) => cli::content::check(lessons_dir.as_deref(), &command_ok),
+        Some(Command::Doctor) => {
+            let (text, ok) = petri::doctor::report(&data_dir, &state_dir);
+            print!("{text}");
+            if ok {
+                Ok(())
+            } else {
+                Err(anyhow::anyhow!(
+                    "a part of the course cannot run on this machine yet"
+                ))
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,7 +1,7 @@
 //! Home: the course's parts with progress per part, and the state of their data.
 
 use super::{App, Open};
-use crate::course::{PARTS, dataset_present};
+use crate::course::PARTS;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -116,17 +116,43 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
                 .iter()
                 .any(|e| p.title.eq_ignore_ascii_case(e))
         });
-        if let Some(d) = part.and_then(|p| p.dataset) {
-            lines.push(Line::raw(""));
-            let status = if dataset_present(&app.options.data_dir, d) {
-                Span::styled("present", t.good)
-            } else {
-                Span::styled(
-                    format!("not downloaded: press f (or petri data fetch {d})"),
-                    t.warning,
-                )
-            };
-            lines.push(Line::from(vec![Span::raw(format!("Data: {d} ")), status]));
+        if let Some((i, p)) =
+            part.and_then(|p| PARTS.iter().enumerate().find(|(_, q)| q.title == p.title))
+        {
+            // The same facts as `petri doctor`, for this part.
+            let report = crate::doctor::part(i, p, &app.options.data_dir);
+            if let Some(d) = p.dataset.filter(|_| report.needs.is_empty()) {
+                lines.push(Line::raw(""));
+                lines.push(Line::from(vec![
+                    Span::raw(format!("Data: {d} ")),
+                    Span::styled("embedded", t.good),
+                ]));
+            }
+            if !report.needs.is_empty() {
+                lines.push(Line::raw(""));
+            }
+            for n in &report.needs {
+                let label = match n.item {
+                    petri_engine::data::fetchable::Fetchable::Resnet18Weights => "Weights",
+                    _ => "Data",
+                };
+                let status = if n.status.is_usable() {
+                    Span::styled(n.status.label(), t.good)
+                } else {
+                    Span::styled(
+                        format!(
+                            "{}: press f (or {})",
+                            n.status.label(),
+                            n.item.fetch_command()
+                        ),
+                        t.warning,
+                    )
+                };
+                lines.push(Line::from(vec![
+                    Span::raw(format!("{label}: {} ", n.item.name())),
+                    status,
+                ]));
+            }
         }
     } else {
         lines.push(Line::raw(
