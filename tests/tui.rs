@@ -462,3 +462,81 @@ fn fetch_on_home_says_what_it_can_do() {
         );
     }
 }
+
+/// `r` asks which data the run uses: the course's dataset, another file in the data dir, or a
+/// typed path; the choice starts a background run and is offered first next time.
+#[test]
+fn a_run_asks_for_its_data_and_remembers_the_choice() {
+    let shared =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/medmnist/breastmnist.npz");
+    if !shared.is_file() {
+        eprintln!("skipped: {} is absent", shared.display());
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let medmnist = tmp.path().join("data/medmnist");
+    std::fs::create_dir_all(&medmnist).unwrap();
+    let copy = medmnist.join("breastmnist_small.npz");
+    std::fs::copy(&shared, &copy).unwrap();
+    let mut app = app(tmp.path());
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Char('r'));
+    assert!(matches!(app.stack.last(), Some(Screen::DataChoice(_))));
+    let shown = screen(&app, 80, 24);
+    assert!(
+        shown.contains("breastmnist (the course's dataset, not"),
+        "{shown}"
+    );
+    assert!(shown.contains("breastmnist_small.npz"), "{shown}");
+    // The course's file is missing: choosing it says how to get it, and no flag is mentioned.
+    key(&mut app, KeyCode::Enter);
+    let shown = screen(&app, 120, 40);
+    assert!(
+        shown.contains("f on the home screen") && !shown.contains("--data"),
+        "{shown}"
+    );
+    // A typed path that does not exist.
+    key(&mut app, KeyCode::Up);
+    key(&mut app, KeyCode::Enter);
+    for c in "/no/such/file.npz".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Enter);
+    assert!(screen(&app, 120, 40).contains("does not exist"));
+    key(&mut app, KeyCode::Esc);
+    // The other file: a background run starts on it; stop it at once.
+    key(&mut app, KeyCode::Char('r'));
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    assert!(
+        matches!(app.stack.last(), Some(Screen::Experiment(_))),
+        "{:?}",
+        app.status
+    );
+    key(&mut app, KeyCode::Char('s'));
+    let started = std::time::Instant::now();
+    while matches!(app.stack.last(), Some(Screen::Experiment(v)) if v.is_running()) {
+        app.tick();
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "the stopped run did not end"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let saved = std::fs::read_to_string(tmp.path().join("state/progress.json")).unwrap();
+    assert!(saved.contains("breastmnist_small.npz"), "{saved}");
+    // Next time, the remembered file comes first.
+    let mut again = app_with_same_state(tmp.path());
+    again.stack.clear();
+    key(&mut again, KeyCode::Down);
+    key(&mut again, KeyCode::Down);
+    key(&mut again, KeyCode::Char('r'));
+    let Some(Screen::DataChoice(v)) = again.stack.last() else {
+        panic!("no data choice");
+    };
+    assert_eq!(
+        v.options.first(),
+        Some(&petri::app::DataOption::Path(copy.clone()))
+    );
+}

@@ -38,6 +38,9 @@ pub struct PartProgress {
     /// Paths of run records of this part's experiments.
     #[serde(default)]
     pub runs: Vec<String>,
+    /// The data the student last chose for this part's run (`None`: the course's dataset).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

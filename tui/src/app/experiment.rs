@@ -165,8 +165,13 @@ pub struct ExperimentView {
 impl ExperimentView {
     /// Starts a part's quick experiment as a background job, which keeps training when the
     /// terminal goes away.
-    pub fn start(part: &str, lesson_id: &str, options: &Options) -> anyhow::Result<Self> {
-        let part = Part::parse(part)?;
+    /// `data` replaces the part's own dataset.
+    pub fn start(
+        part: Part,
+        lesson_id: &str,
+        options: &Options,
+        data: Option<std::path::PathBuf>,
+    ) -> anyhow::Result<Self> {
         let mut run = RunOptions::new(part, options.data_dir.clone());
         let mut args = vec![
             "--data-dir".to_string(),
@@ -174,6 +179,10 @@ impl ExperimentView {
             "run".to_string(),
             part.name().to_string(),
         ];
+        if let Some(d) = data {
+            args.extend(["--data".to_string(), d.display().to_string()]);
+            run.data = Some(d);
+        }
         if part == Part::Classification
             && experiment::images::find_weights(&options.data_dir).is_none()
         {

@@ -4,6 +4,7 @@
 //! waits for drawing.
 
 mod challenge;
+mod data_choice;
 mod experiment;
 mod help;
 mod home;
@@ -14,6 +15,7 @@ mod samples;
 mod your_data;
 
 pub use challenge::ChallengeView;
+pub use data_choice::{DataChoiceView, DataOption};
 pub use experiment::{ExperimentView, Pane, augmentation_preview};
 pub use lesson::LessonView;
 pub use quiz::QuizView;
@@ -22,6 +24,7 @@ pub use your_data::YourDataView;
 use crate::theme::Theme;
 use anyhow::Result;
 use petri_engine::content::Lesson;
+use petri_engine::experiment::Part;
 use petri_engine::progress::Progress;
 use ratatui::Frame;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
@@ -50,6 +53,8 @@ pub enum Screen {
     Experiment(Box<ExperimentView>),
     Challenges(Box<ChallengeView>),
     YourData(Box<YourDataView>),
+    /// Which data a part's run uses (the lesson's `r`).
+    DataChoice(DataChoiceView),
 }
 
 pub struct App {
@@ -96,6 +101,16 @@ impl App {
         };
         app.reattach_runs();
         app
+    }
+
+    /// Starts a part's run in the background and shows it; the data choice is remembered.
+    fn start_run(&mut self, part: Part, lesson_id: &str, data: Option<PathBuf>) {
+        let chosen = data.as_ref().map(|d| d.display().to_string());
+        self.update_progress(|p| p.part(lesson_id).data = chosen);
+        match ExperimentView::start(part, lesson_id, &self.options, data) {
+            Ok(v) => self.show_run(v),
+            Err(e) => self.status = Some(format!("{e}")),
+        }
     }
 
     /// Shows a run, with up to four earlier records of its part to compare against.
@@ -162,7 +177,8 @@ impl App {
         }
         // Typing (a numeric answer, a path) must not trigger global keys.
         let typing = matches!(self.stack.last(), Some(Screen::Quiz(q)) if q.is_typing())
-            || matches!(self.stack.last(), Some(Screen::YourData(_)));
+            || matches!(self.stack.last(), Some(Screen::YourData(_)))
+            || matches!(self.stack.last(), Some(Screen::DataChoice(v)) if v.is_typing());
         if !typing {
             match key.code {
                 KeyCode::Char('?') => {
@@ -198,6 +214,13 @@ impl App {
                 v.on_key(key);
                 self.stack.push(Screen::Challenges(v));
             }
+            Some(Screen::DataChoice(mut v)) => match v.on_key(key) {
+                Some(data_choice::Choice::Run(data)) => {
+                    let (part, id) = (v.part, v.lesson_id.clone());
+                    self.start_run(part, &id, data);
+                }
+                None => self.stack.push(Screen::DataChoice(v)),
+            },
             Some(Screen::YourData(mut v)) => {
                 let action = v.on_key(key);
                 self.stack.push(Screen::YourData(v));
@@ -354,9 +377,26 @@ impl App {
                     self.status = Some("this part has no experiment to run".into());
                     return;
                 };
-                match ExperimentView::start(part, &l.meta.id, &self.options) {
-                    Ok(v) => self.show_run(v),
-                    Err(e) => self.status = Some(format!("{e}")),
+                let part = match Part::parse(part) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        self.status = Some(e.to_string());
+                        return;
+                    }
+                };
+                let id = l.meta.id.clone();
+                if part == Part::Regression {
+                    // Its data is embedded: nothing to choose.
+                    self.start_run(part, &id, None);
+                } else {
+                    let remembered = self.progress.parts.get(&id).and_then(|p| p.data.clone());
+                    self.stack
+                        .push(Screen::DataChoice(data_choice::DataChoiceView::new(
+                            part,
+                            &id,
+                            &self.options.data_dir,
+                            remembered.as_deref(),
+                        )));
                 }
             }
             Open::YourData => self.stack.push(Screen::YourData(Box::default())),
@@ -440,6 +480,11 @@ impl App {
             Some(Screen::Quiz(v)) => v.draw(frame, area, &self.theme),
             Some(Screen::Experiment(v)) => v.draw(frame, area, &self.theme),
             Some(Screen::YourData(v)) => v.draw(frame, area, &self.theme),
+            Some(Screen::DataChoice(v)) => {
+                // Over the part it runs for.
+                home::draw(self, frame, area);
+                v.draw(frame, area, &self.theme)
+            }
             Some(Screen::Challenges(v)) => {
                 let passed: Vec<String> = self
                     .progress
