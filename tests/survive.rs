@@ -246,3 +246,92 @@ fn a_tutor_run_outlives_its_tutor_and_shows_in_the_next_one() {
         "the job is cleared once its record is taken"
     );
 }
+
+/// A tutor run that died (here: SIGKILL after its second epoch) is offered for resuming when the
+/// student starts the same part on the same data again.
+#[test]
+fn the_tutor_offers_to_resume_an_interrupted_run() {
+    let Some(data) = breastmnist() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    std::fs::create_dir_all(data_dir.join("medmnist")).unwrap();
+    let file = data_dir.join("medmnist/breast_copy.npz");
+    std::fs::copy(&data, &file).unwrap();
+    let options = petri::app::Options {
+        data_dir: data_dir.clone(),
+        state_dir: tmp.path().join("state"),
+        ascii: false,
+        mouse: false,
+        petri: env!("CARGO_BIN_EXE_petri").into(),
+    };
+    // The run the tutor would start on that file, killed after two epochs (the second's state
+    // may not be saved yet when its line is printed; the first's is).
+    let args = petri::app::ExperimentView::run_args(
+        petri_engine::experiment::Part::Augmentation,
+        &options,
+        Some(&file),
+    );
+    let mut full = vec![
+        "--data-dir".to_string(),
+        data_dir.display().to_string(),
+        "run".into(),
+    ];
+    full.extend(args.clone());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_petri"))
+        .args(&full)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    signal_after_epoch(&mut child, 2, libc::SIGKILL);
+    child.wait().unwrap();
+    let done = petri::cli::run::interrupted(&args, &data_dir).expect("resumable state");
+    assert!((1..=2).contains(&done), "{done}");
+
+    let lessons =
+        petri_engine::content::load_all(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../lessons"))
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+    let mut app = petri::app::App::new(options, lessons, petri::theme::Theme::new(false, false));
+    let key = |app: &mut petri::app::App, code| {
+        app.on_key(ratatui::crossterm::event::KeyEvent::new(
+            code,
+            ratatui::crossterm::event::KeyModifiers::NONE,
+        ))
+    };
+    use ratatui::crossterm::event::KeyCode;
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Char('r'));
+    // The course's breastmnist is missing, so the copy is the second line.
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    let Some(petri::app::Screen::DataChoice(v)) = app.stack.last() else {
+        panic!("no question asked: {:?}", app.status);
+    };
+    assert!(
+        v.message.as_deref().unwrap().contains("finished 1 epoch"),
+        "{:?}",
+        v.message
+    );
+    key(&mut app, KeyCode::Enter);
+    let Some(petri::app::Screen::Experiment(_)) = app.stack.last() else {
+        panic!("the run did not start: {:?}", app.status);
+    };
+    let job = petri::jobs::pending(&tmp.path().join("state")).remove(0);
+    assert!(
+        job.meta.args.iter().any(|a| a == "--resume"),
+        "{:?}",
+        job.meta.args
+    );
+    // Stop it and wait for the end, so no process outlives the test.
+    key(&mut app, KeyCode::Char('s'));
+    let started = Instant::now();
+    while matches!(app.stack.last(), Some(petri::app::Screen::Experiment(v)) if v.is_running()) {
+        app.tick();
+        assert!(started.elapsed() < Duration::from_secs(120));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}

@@ -26,8 +26,12 @@ pub enum DataOption {
 
 /// What the app should do after a key.
 pub enum Choice {
-    /// Run on the part's dataset (`None`) or on this path.
-    Run(Option<PathBuf>),
+    /// Run on the part's dataset (`None`) or on this path; `resume` is `None` until the student
+    /// has been asked about an interrupted run on the same data.
+    Run {
+        data: Option<PathBuf>,
+        resume: Option<bool>,
+    },
 }
 
 pub struct DataChoiceView {
@@ -38,6 +42,8 @@ pub struct DataChoiceView {
     /// Being typed, when the cursor is on `Typed` and Enter was pressed.
     pub typing: Option<String>,
     pub message: Option<String>,
+    /// An interrupted run exists for this data (the epochs it finished): continue or not?
+    pub pending: Option<(Option<PathBuf>, usize)>,
 }
 
 impl DataChoiceView {
@@ -76,7 +82,18 @@ impl DataChoiceView {
             cursor: 0,
             typing: None,
             message: None,
+            pending: None,
         }
+    }
+
+    /// Asks whether to continue the interrupted run on `data` (which had finished `epochs`).
+    pub fn ask_resume(&mut self, data: Option<PathBuf>, epochs: usize) {
+        self.typing = None;
+        self.message = Some(format!(
+            "An interrupted run on this data had finished {epochs} epoch(s): Enter continues it \
+             from there, n starts afresh"
+        ));
+        self.pending = Some((data, epochs));
     }
 
     pub fn is_typing(&self) -> bool {
@@ -84,6 +101,17 @@ impl DataChoiceView {
     }
 
     pub fn on_key(&mut self, key: KeyEvent) -> Option<Choice> {
+        if let Some((data, _)) = &self.pending {
+            let resume = match key.code {
+                KeyCode::Enter => true,
+                KeyCode::Char('n') => false,
+                _ => return None,
+            };
+            return Some(Choice::Run {
+                data: data.clone(),
+                resume: Some(resume),
+            });
+        }
         if let Some(text) = &mut self.typing {
             match key.code {
                 KeyCode::Char(c) => text.push(c),
@@ -93,7 +121,10 @@ impl DataChoiceView {
                 KeyCode::Enter => {
                     let path = PathBuf::from(expand_home(text.trim()));
                     if path.exists() {
-                        return Some(Choice::Run(Some(path)));
+                        return Some(Choice::Run {
+                            data: Some(path),
+                            resume: None,
+                        });
                     }
                     self.message = Some(format!("{} does not exist", path.display()));
                 }
@@ -106,14 +137,24 @@ impl DataChoiceView {
             KeyCode::Down | KeyCode::Char('j') => self.cursor = (self.cursor + 1) % n,
             KeyCode::Up | KeyCode::Char('k') => self.cursor = (self.cursor + n - 1) % n,
             KeyCode::Enter => match &self.options[self.cursor] {
-                DataOption::Course { usable: true, .. } => return Some(Choice::Run(None)),
+                DataOption::Course { usable: true, .. } => {
+                    return Some(Choice::Run {
+                        data: None,
+                        resume: None,
+                    });
+                }
                 DataOption::Course { name, .. } => {
                     self.message = Some(format!(
                         "{name} is not downloaded yet: press Esc, then f on the home screen to fetch \
                          it, or choose another file here"
                     ))
                 }
-                DataOption::Path(p) => return Some(Choice::Run(Some(p.clone()))),
+                DataOption::Path(p) => {
+                    return Some(Choice::Run {
+                        data: Some(p.clone()),
+                        resume: None,
+                    });
+                }
                 DataOption::Typed => self.typing = Some(String::new()),
             },
             _ => {}
@@ -167,7 +208,9 @@ impl DataChoiceView {
             lines.push(Line::styled(m.clone(), theme.warning));
         }
         lines.push(Line::styled(
-            if self.is_typing() {
+            if self.pending.is_some() {
+                "Enter continue  n start afresh  Esc back"
+            } else if self.is_typing() {
                 "type a path, Enter run, Esc back"
             } else {
                 "↑↓ choose  Enter run  Esc back"

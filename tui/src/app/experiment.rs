@@ -7,7 +7,7 @@
 use super::Options;
 use crate::jobs::{self, Job, JobUpdate};
 use crate::theme::Theme;
-use petri_engine::experiment::{self, ExperimentRecord, Part, RunOptions};
+use petri_engine::experiment::{self, ExperimentRecord, Part};
 use petri_engine::train::{EpochRecord, Event};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -163,36 +163,45 @@ pub struct ExperimentView {
 }
 
 impl ExperimentView {
-    /// Starts a part's quick experiment as a background job, which keeps training when the
-    /// terminal goes away.
-    /// `data` replaces the part's own dataset.
-    pub fn start(
-        part: Part,
-        lesson_id: &str,
-        options: &Options,
-        data: Option<std::path::PathBuf>,
-    ) -> anyhow::Result<Self> {
-        let mut run = RunOptions::new(part, options.data_dir.clone());
-        let mut args = vec![
-            "--data-dir".to_string(),
-            options.data_dir.display().to_string(),
-            "run".to_string(),
-            part.name().to_string(),
-        ];
+    /// The `petri run` arguments of a part's quick run from the tutor; `data` replaces the
+    /// part's own dataset. Without ImageNet weights, part 1 runs from random weights only.
+    pub fn run_args(part: Part, options: &Options, data: Option<&std::path::Path>) -> Vec<String> {
+        let mut args = vec![part.name().to_string()];
         if let Some(d) = data {
             args.extend(["--data".to_string(), d.display().to_string()]);
-            run.data = Some(d);
         }
         if part == Part::Classification
             && experiment::images::find_weights(&options.data_dir).is_none()
         {
-            run.experiments = vec!["scratch".into()];
             args.extend(["--experiment".to_string(), "scratch".to_string()]);
         }
-        // Fail now, in the tutor, if the data is missing.
+        args
+    }
+
+    /// Starts `petri run ARGS` as a background job, which keeps training when the terminal goes
+    /// away; `resume` continues an interrupted run with the same arguments.
+    pub fn start(
+        part: Part,
+        lesson_id: &str,
+        options: &Options,
+        run_args: Vec<String>,
+        resume: bool,
+    ) -> anyhow::Result<Self> {
+        // Fail now, in the tutor, if the data is missing (the same options the job will build).
+        let parsed = crate::cli::run::parse_args(&run_args)?;
+        let (run, _) = crate::cli::run::options(&parsed, &options.data_dir)?;
         if matches!(part, Part::Classification | Part::Augmentation) {
             let preset = experiment::images::preset(part, run.profile);
             experiment::images::resolve_data(&run, preset.dataset)?;
+        }
+        let mut args = vec![
+            "--data-dir".to_string(),
+            options.data_dir.display().to_string(),
+            "run".to_string(),
+        ];
+        args.extend(run_args);
+        if resume {
+            args.push("--resume".into());
         }
         let job = jobs::spawn(&options.petri, &options.state_dir, part, lesson_id, args)?;
         Ok(Self::attach(job))

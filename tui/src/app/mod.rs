@@ -104,10 +104,11 @@ impl App {
     }
 
     /// Starts a part's run in the background and shows it; the data choice is remembered.
-    fn start_run(&mut self, part: Part, lesson_id: &str, data: Option<PathBuf>) {
+    fn start_run(&mut self, part: Part, lesson_id: &str, data: Option<PathBuf>, resume: bool) {
         let chosen = data.as_ref().map(|d| d.display().to_string());
         self.update_progress(|p| p.part(lesson_id).data = chosen);
-        match ExperimentView::start(part, lesson_id, &self.options, data) {
+        let args = ExperimentView::run_args(part, &self.options, data.as_deref());
+        match ExperimentView::start(part, lesson_id, &self.options, args, resume) {
             Ok(v) => self.show_run(v),
             Err(e) => self.status = Some(format!("{e}")),
         }
@@ -215,9 +216,20 @@ impl App {
                 self.stack.push(Screen::Challenges(v));
             }
             Some(Screen::DataChoice(mut v)) => match v.on_key(key) {
-                Some(data_choice::Choice::Run(data)) => {
+                Some(data_choice::Choice::Run { data, resume }) => {
                     let (part, id) = (v.part, v.lesson_id.clone());
-                    self.start_run(part, &id, data);
+                    let args = ExperimentView::run_args(part, &self.options, data.as_deref());
+                    match resume {
+                        Some(r) => self.start_run(part, &id, data, r),
+                        // An interrupted run on the same data: ask before starting afresh.
+                        None => match crate::cli::run::interrupted(&args, &self.options.data_dir) {
+                            Some(epochs) => {
+                                v.ask_resume(data, epochs);
+                                self.stack.push(Screen::DataChoice(v));
+                            }
+                            None => self.start_run(part, &id, data, false),
+                        },
+                    }
                 }
                 None => self.stack.push(Screen::DataChoice(v)),
             },
@@ -387,7 +399,7 @@ impl App {
                 let id = l.meta.id.clone();
                 if part == Part::Regression {
                     // Its data is embedded: nothing to choose.
-                    self.start_run(part, &id, None);
+                    self.start_run(part, &id, None, false);
                 } else {
                     let remembered = self.progress.parts.get(&id).and_then(|p| p.data.clone());
                     self.stack

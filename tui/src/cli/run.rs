@@ -98,11 +98,13 @@ fn say(line: &str) {
     let _ = writeln!(std::io::stderr(), "{line}");
 }
 
-pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
+/// The engine's options for `petri run` arguments, and where its records go: the one place
+/// they are built, for the command line and for the tutor's background runs alike.
+pub fn options(args: &RunArgs, data_dir: &Path) -> Result<(RunOptions, PathBuf)> {
     let part = Part::parse(&args.part)?;
     let mut options = RunOptions::new(part, data_dir.to_path_buf());
-    options.experiments = args.experiments;
-    options.data = args.data;
+    options.experiments = args.experiments.clone();
+    options.data = args.data.clone();
     options.profile = Profile::parse(&args.profile)?;
     options.epochs = args.epochs;
     options.limit = args.limit;
@@ -122,11 +124,42 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
     options.selected()?;
     let out_dir = args
         .out
+        .clone()
         .unwrap_or_else(|| petri_engine::data::layout::runs_dir(data_dir));
     options.checkpoints = Some(out_dir.join("checkpoints"));
     options.resume_dir = Some(out_dir.join("resume"));
     options.resume = args.resume;
+    Ok((options, out_dir))
+}
 
+/// Parses `petri run` arguments (without the leading `run`).
+pub fn parse_args(args: &[String]) -> Result<RunArgs> {
+    #[derive(clap::Parser)]
+    struct Only {
+        #[command(flatten)]
+        args: RunArgs,
+    }
+    use clap::Parser;
+    Ok(Only::try_parse_from(std::iter::once("run".to_string()).chain(args.iter().cloned()))?.args)
+}
+
+/// Whether a run with these arguments was interrupted and can be resumed: the epochs its
+/// model in training had finished (0 when only whole models were kept).
+pub fn interrupted(args: &[String], data_dir: &Path) -> Option<usize> {
+    let (options, _) = options(&parse_args(args).ok()?, data_dir).ok()?;
+    let state = options.resume_state().filter(|s| s.exists())?;
+    let epochs = std::fs::read_dir(&state.dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path().join("latest")).ok())
+        .filter_map(|t| t.trim().parse().ok())
+        .max();
+    Some(epochs.unwrap_or(0))
+}
+
+pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
+    let (options, out_dir) = options(&args, data_dir)?;
     let job = args.job;
     let result = run_headless(&out_dir, args.json, job.as_deref(), move |events, stop| {
         experiment::run(&options, events, stop)
