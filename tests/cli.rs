@@ -789,3 +789,153 @@ fn doctor_says_what_each_part_needs_and_fails_while_one_cannot_run() {
         text(&o).0
     );
 }
+
+/// Every field of a plan has its effect or is refused by name: a table regression plan with
+/// its metric, batch size and split edited reports that metric and trains with those values;
+/// fields the table runner cannot use are rejected before anything trains.
+#[test]
+fn plan_fields_take_effect_or_are_rejected_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut body = String::from("a,b,y\n");
+    for i in 0..90 {
+        let (a, b) = (i as f64 * 0.1, (i % 7) as f64);
+        body.push_str(&format!("{a},{b},{}\n", 2.0 * a - b + 1.0));
+    }
+    let table = tmp.path().join("t.csv");
+    std::fs::write(&table, body).unwrap();
+    let plan = tmp.path().join("plan.toml");
+    let o = petri(
+        &[
+            "identify",
+            table.to_str().unwrap(),
+            "--target",
+            "y",
+            "--plan",
+            plan.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o).1);
+    let base: toml::Table = toml::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    let train = |edit: &dyn Fn(&mut toml::Table), out: &str| {
+        let mut p = base.clone();
+        edit(&mut p);
+        std::fs::write(&plan, toml::to_string(&p).unwrap()).unwrap();
+        petri(
+            &[
+                "train",
+                table.to_str().unwrap(),
+                "--plan",
+                plan.to_str().unwrap(),
+                "--out",
+                tmp.path().join(out).to_str().unwrap(),
+            ],
+            tmp.path(),
+        )
+    };
+    let o = train(
+        &|p| {
+            p.insert("metric".into(), "rmse".into());
+            p.insert("batch_size".into(), 7.into());
+            p.insert("epochs".into(), 20.into());
+            p.insert(
+                "split".into(),
+                toml::Value::Array(vec![0.75.into(), 0.0.into(), 0.25.into()]),
+            );
+        },
+        "runs",
+    );
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("the plan's metric, rmse"), "{out}");
+    let record = std::fs::read_dir(tmp.path().join("runs"))
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
+    assert_eq!(record["config"]["metric"], "rmse");
+    assert_eq!(record["config"]["nn_train"]["batch_size"], 7);
+    assert_eq!(record["config"]["nn_train"]["epochs"], 20);
+    assert_eq!(record["config"]["test_fraction"], 0.25);
+    for (field, value, needle) in [
+        ("loss", toml::Value::from("cross-entropy"), "`loss`"),
+        ("metric", "dice_mean".into(), "`metric`"),
+        ("input_size", 64.into(), "`input_size`"),
+        ("pretrained", true.into(), "`pretrained`"),
+        ("class_weights", "balanced".into(), "`class_weights`"),
+        (
+            "split",
+            toml::Value::Array(vec![0.6.into(), 0.2.into(), 0.2.into()]),
+            "`split`",
+        ),
+    ] {
+        let o = train(&|p| drop(p.insert(field.into(), value.clone())), "refused");
+        assert_clean_failure(&o, &[needle, "the table regression runner"]);
+        assert!(
+            !tmp.path().join("refused").exists(),
+            "{field}: nothing trained"
+        );
+    }
+}
+
+/// A segmentation plan's loss, split and metric reach the runner.
+#[test]
+fn a_segmentation_plan_trains_with_its_own_loss_and_split() {
+    let Some(shared) = shared_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = shared.join("segmentation/isbi2012-em");
+    let plan = tmp.path().join("plan.toml");
+    let o = petri(
+        &[
+            "identify",
+            data.to_str().unwrap(),
+            "--plan",
+            plan.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", text(&o).1);
+    let mut p: toml::Table = toml::from_str(&std::fs::read_to_string(&plan).unwrap()).unwrap();
+    p.insert("loss".into(), "ce+dice".into());
+    p.insert("metric".into(), "pixel_accuracy".into());
+    p.insert("epochs".into(), 1.into());
+    p.insert("input_size".into(), 64.into());
+    p.insert(
+        "split".into(),
+        toml::Value::Array(vec![0.6.into(), 0.2.into(), 0.2.into()]),
+    );
+    std::fs::write(&plan, toml::to_string(&p).unwrap()).unwrap();
+    let out = tmp.path().join("runs");
+    let o = petri(
+        &[
+            "train",
+            data.to_str().unwrap(),
+            "--plan",
+            plan.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        tmp.path(),
+    );
+    let (stdout, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        stdout.contains("the plan's metric, pixel_accuracy"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("(60/20/20%"), "{stdout}");
+    let record = std::fs::read_dir(&out)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .unwrap();
+    let record: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
+    assert_eq!(
+        record["config"]["preset"]["loss"], "cross-entropy-dice",
+        "{}",
+        record["config"]
+    );
+}

@@ -16,6 +16,133 @@ use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
+/// The runner a plan goes to, by its task and network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runner {
+    /// ResNet-18 on images (the classification part's runner).
+    Images,
+    /// The U-Net on image/mask pairs.
+    Segmentation,
+    /// Linear, tree, forest and network baselines over repeated splits of a table.
+    TableRegression,
+    /// Logistic, tree, forest and network over repeated splits of a table.
+    TableClasses,
+}
+
+impl Runner {
+    pub fn for_plan(plan: &Plan) -> Result<Runner> {
+        Ok(match (plan.task, plan.network.as_str()) {
+            (Task::Binary | Task::MultiClass | Task::MultiLabel, "resnet18") => Runner::Images,
+            (Task::Segmentation, _) => Runner::Segmentation,
+            (Task::Regression, _) => Runner::TableRegression,
+            (Task::Binary | Task::MultiClass, "mlp") => Runner::TableClasses,
+            (task, network) => {
+                return Err(Error::invalid(format!(
+                    "petri train cannot run {task} with network '{network}': use resnet18 for images, unet for \
+                     masks, mlp for tables"
+                )));
+            }
+        })
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Runner::Images => "the image classifier (resnet18)",
+            Runner::Segmentation => "the segmentation runner (unet)",
+            Runner::TableRegression => "the table regression runner",
+            Runner::TableClasses => "the table classification runner",
+        }
+    }
+
+    /// The losses it can train with (the first is what it uses for `plan.task`).
+    fn losses(self, task: Task) -> &'static [&'static str] {
+        match self {
+            Runner::Images if task == Task::MultiLabel => &["binary-cross-entropy"],
+            Runner::Images | Runner::TableClasses => &["cross-entropy"],
+            Runner::Segmentation => &["cross-entropy", "ce", "ce+dice"],
+            Runner::TableRegression => &["mse"],
+        }
+    }
+
+    /// The metrics it reports on the test data, by the names the record uses.
+    fn metrics(self) -> &'static [&'static str] {
+        match self {
+            Runner::Images => &["accuracy", "auc", "balanced_accuracy", "loss"],
+            Runner::Segmentation => &["dice_mean", "iou_mean", "pixel_accuracy", "dice_foreground"],
+            Runner::TableRegression => &["mae", "rmse", "mse", "r2"],
+            Runner::TableClasses => &["accuracy", "balanced_accuracy"],
+        }
+    }
+}
+
+/// Rejects, before anything trains, every field of `plan` that `runner` cannot honour, naming
+/// the field and the runner; fields it honours pass.
+pub fn check(plan: &Plan, runner: Runner) -> Result<()> {
+    let reject = |field: &str, why: String| {
+        Err(Error::invalid(format!(
+            "plan: `{field}` {why}; {} cannot use it: change or remove the line",
+            runner.name()
+        )))
+    };
+    let tables = matches!(runner, Runner::TableRegression | Runner::TableClasses);
+    let losses = runner.losses(plan.task);
+    if !losses.contains(&plan.loss.as_str()) {
+        return reject(
+            "loss",
+            format!("= \"{}\" is not one of {}", plan.loss, losses.join(", ")),
+        );
+    }
+    let metrics = runner.metrics();
+    if !metrics.contains(&plan.metric.as_str()) {
+        return reject(
+            "metric",
+            format!("= \"{}\" is not one of {}", plan.metric, metrics.join(", ")),
+        );
+    }
+    if plan.pretrained && runner != Runner::Images {
+        return reject(
+            "pretrained",
+            "= true needs ImageNet ResNet-18 weights".into(),
+        );
+    }
+    if tables && plan.input_size.is_some() {
+        return reject("input_size", "resizes images".into());
+    }
+    if tables && !plan.augmentation.is_empty() {
+        return reject("transform", "augments images".into());
+    }
+    if !tables && plan.target.is_some() {
+        return reject("target", "names a table column".into());
+    }
+    if !matches!(runner, Runner::TableRegression | Runner::TableClasses) && !plan.hidden.is_empty()
+    {
+        return reject("hidden", "sets the layers of a table network".into());
+    }
+    if let Some(w) = &plan.class_weights {
+        if runner == Runner::TableRegression {
+            return reject("class_weights", "weights classes".into());
+        }
+        if runner == Runner::TableClasses {
+            return reject(
+                "class_weights",
+                format!("= \"{w}\" weights the loss per class"),
+            );
+        }
+        ClassWeights::parse(w)
+            .map_err(|e| Error::invalid(format!("plan: `class_weights`: {e}")))?;
+    }
+    if tables && plan.split[1] > 0.0 {
+        return reject(
+            "split",
+            format!(
+                "= {:?} sets a validation share; the table runners use repeated train/test splits (give [train, 0, test])",
+                plan.split
+            ),
+        );
+    }
+    Ok(())
+}
+
 /// Runs `plan` on the data at `path`; `base` carries device, seed, output folders.
 pub fn train(
     path: &Path,
@@ -27,17 +154,36 @@ pub fn train(
 ) -> Result<ExperimentRecord> {
     plan.validate()
         .map_err(|p| Error::invalid(format!("plan: {p}")))?;
+    let runner = Runner::for_plan(plan)?;
+    check(plan, runner)?;
     let mut options = base.clone();
     options.epochs = Some(plan.epochs);
     options.overrides.batch_size = Some(plan.batch_size);
     options.overrides.optimizer = Some(plan.optimizer().map_err(Error::invalid)?);
-    options.class_weights = plan.class_weights.as_ref().map(|_| ClassWeights::Balanced);
+    options.class_weights = plan
+        .class_weights
+        .as_deref()
+        .map(ClassWeights::parse)
+        .transpose()?;
+    options.overrides.split = Some(plan.split);
     options.seed = plan.seed;
-    let mut record = match plan.task {
-        Task::Binary | Task::MultiClass | Task::MultiLabel if plan.network == "resnet18" => {
+    let mut record = match runner {
+        Runner::Images => {
             let data = if path.is_dir() {
                 folders_to_npz(path, plan, work_dir, events)?
             } else {
+                if let Some(s) = plan.input_size {
+                    let d = medmnist::load(path)?;
+                    if d.train.height != s || d.train.width != s {
+                        return Err(Error::invalid(format!(
+                            "plan: `input_size = {s}`: {} holds {}x{} images and the image classifier trains \
+                             an .npz at its own size; remove the line or give its size",
+                            path.display(),
+                            d.train.width,
+                            d.train.height
+                        )));
+                    }
+                }
                 path.to_path_buf()
             };
             options.part = Part::Classification;
@@ -56,13 +202,16 @@ pub fn train(
             options.experiments = vec![name.to_string()];
             super::run(&options, events, stop)?
         }
-        Task::Segmentation => {
+        Runner::Segmentation => {
             options.part = Part::Segmentation;
             options.data = Some(path.to_path_buf());
             options.overrides.input_size = plan.input_size;
+            options.overrides.augmentation = Some(Pipeline::new(plan.augmentation.clone()));
+            options.overrides.segmentation_loss =
+                Some(super::segment::SegmentationLoss::parse(&plan.loss)?);
             super::run(&options, events, stop)?
         }
-        Task::Regression => {
+        Runner::TableRegression => {
             options.part = Part::Regression;
             options.data = Some(path.to_path_buf());
             options.overrides.target = plan.target.clone();
@@ -72,7 +221,7 @@ pub fn train(
                 .to_vec();
             super::run(&options, events, stop)?
         }
-        Task::Binary | Task::MultiClass if plan.network == "mlp" => {
+        Runner::TableClasses => {
             // Table rows with a class target: the record is filed under classification.
             options.part = Part::Classification;
             options.data = Some(path.to_path_buf());
@@ -80,19 +229,36 @@ pub fn train(
             options.overrides.nn_hidden = Some(plan.hidden.clone());
             super::table_classify::run(&options, events, stop)?
         }
-        task => {
-            return Err(Error::invalid(format!(
-                "petri train cannot run {task} with network '{}': use resnet18 for images, unet for masks, mlp for tables",
-                plan.network
-            )));
-        }
     };
+    report_metric(&mut record, &plan.metric);
     record.notes.push(format!(
         "trained from a plan on {}: {}",
         path.display(),
         serde_json::to_string(plan).unwrap_or_default()
     ));
     Ok(record)
+}
+
+/// The plan's metric, first in the notes for every model (mean over splits for tables), and in
+/// the record's config.
+fn report_metric(record: &mut ExperimentRecord, metric: &str) {
+    record.config["metric"] = serde_json::json!(metric);
+    let values: Vec<String> = record
+        .runs
+        .iter()
+        .filter_map(|r| {
+            let v = r
+                .test
+                .get(metric)
+                .copied()
+                .or_else(|| r.repeated.get(metric).map(|m| m.mean))?;
+            Some(format!("{} {v:.4}", r.name))
+        })
+        .collect();
+    record.notes.insert(
+        0,
+        format!("the plan's metric, {metric}: {}", values.join(", ")),
+    );
 }
 
 /// Reads class folders into `work_dir/<name>-<size>px.npz`; a seeded split (the plan's

@@ -353,8 +353,16 @@ pub fn run(
             let truth: Vec<usize> = data.test.labels.iter().map(|l| l[0] as usize).collect();
             let pred: Vec<usize> = probs.iter().map(|p| cls::predict(p)).collect();
             let cm = cls::confusion_matrix(&pred, &truth, data.num_classes());
-            run.per_class
-                .insert("recall".into(), cls::per_class_recall(&cm));
+            let recall = cls::per_class_recall(&cm);
+            // Balanced accuracy: the mean recall over the classes the test split has.
+            let present: Vec<f64> = recall.iter().flatten().copied().collect();
+            if !present.is_empty() {
+                run.test.insert(
+                    "balanced_accuracy".into(),
+                    present.iter().sum::<f64>() / present.len() as f64,
+                );
+            }
+            run.per_class.insert("recall".into(), recall);
             run.confusion = Some(cm);
         }
         run.seconds = run_start.elapsed().as_secs_f64();

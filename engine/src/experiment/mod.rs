@@ -130,6 +130,9 @@ pub struct Overrides {
     /// Square size images are resized to (segmentation).
     pub input_size: Option<usize>,
     pub segmentation_loss: Option<segment::SegmentationLoss>,
+    /// Train / validation / test fractions where the runner splits the data itself
+    /// (segmentation folders without splits; tables: train and test of each repeated split).
+    pub split: Option<[f64; 3]>,
 }
 
 /// Per-class weights for the segmentation loss, against class imbalance.

@@ -279,6 +279,10 @@ pub fn run(
     let started = Instant::now();
     let mut preset = preset(options.profile);
     preset.nn_optimizer = options.overrides.optimizer.unwrap_or(preset.nn_optimizer);
+    preset.nn_batch_size = options.overrides.batch_size.unwrap_or(preset.nn_batch_size);
+    if let Some([_, _, test]) = options.overrides.split {
+        preset.test_fraction = test;
+    }
     let models = options.selected()?;
     let (problem, data_ref) = match (&options.data, &options.overrides.target) {
         (Some(path), Some(target)) => {
@@ -343,6 +347,7 @@ pub fn run(
             "target": options.overrides.target.clone().unwrap_or_else(|| "mean radius".into()),
             "features": problem.feature_names,
             "nn_train": nn_config(options.seed),
+            "test_fraction": preset.test_fraction,
         }),
     );
 

@@ -315,6 +315,7 @@ pub fn run(
     preset.batch_size = o.batch_size.unwrap_or(preset.batch_size);
     preset.optimizer = o.optimizer.unwrap_or(preset.optimizer);
     preset.loss = o.segmentation_loss.unwrap_or(preset.loss);
+    preset.split = o.split.unwrap_or(preset.split);
     if let Some(s) = o.input_size {
         preset.prepare = Prepare::Resize(s);
     }
@@ -477,10 +478,13 @@ pub fn run(
         val: &val,
         num_classes: classes,
         normalization: normalization.clone(),
-        augment: Pipeline::new(vec![
-            Transform::RandomHorizontalFlip { p: 0.5 },
-            Transform::RandomVerticalFlip { p: 0.5 },
-        ]),
+        // Paired flips unless the caller (a plan) gives its own transforms.
+        augment: o.augmentation.clone().unwrap_or_else(|| {
+            Pipeline::new(vec![
+                Transform::RandomHorizontalFlip { p: 0.5 },
+                Transform::RandomVerticalFlip { p: 0.5 },
+            ])
+        }),
         class_weights: class_weights.clone(),
         background,
         loss: preset.loss,

@@ -214,7 +214,8 @@ pub fn run(
     'splits: for s in 0..splits {
         events(Event::Note(format!("split {} of {splits}", s + 1)));
         let seed = options.seed.wrapping_add(s as u64);
-        let parts = crate::data::split::random_split(y.len(), &[2.0 / 3.0, 1.0 / 3.0], seed)?;
+        let test = options.overrides.split.map_or(1.0 / 3.0, |s| s[2]);
+        let parts = crate::data::split::random_split(y.len(), &[1.0 - test, test], seed)?;
         let xtr: Vec<Vec<f64>> = parts[0].iter().map(|&i| x[i].clone()).collect();
         let ytr: Vec<i32> = parts[0].iter().map(|&i| y[i]).collect();
         let xte: Vec<Vec<f64>> = parts[1].iter().map(|&i| x[i].clone()).collect();

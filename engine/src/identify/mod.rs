@@ -238,10 +238,10 @@ fn image_plan(
             },
         ],
         metric: match task {
-            Task::MultiLabel => "auc per label (macro mean)".into(),
-            _ if imbalanced => "auc and balanced accuracy".into(),
-            Task::Binary => "auc and accuracy".into(),
-            _ => "accuracy and macro auc".into(),
+            Task::MultiLabel => "auc".into(),
+            _ if imbalanced => "balanced_accuracy".into(),
+            Task::Binary => "auc".into(),
+            _ => "accuracy".into(),
         },
         target: None,
         split: [0.7, 0.15, 0.15],
@@ -562,7 +562,7 @@ fn from_segmentation(root: &Path) -> Result<Identification> {
         network: "unet".into(),
         input_size: Some(128),
         pretrained: false,
-        loss: "cross-entropy per pixel".into(),
+        loss: "cross-entropy".into(),
         class_weights: (!rare.is_empty()).then(|| "balanced".into()),
         optimizer: "adam".into(),
         learning_rate: 0.001,
@@ -574,7 +574,7 @@ fn from_segmentation(root: &Path) -> Result<Identification> {
             Transform::RandomHorizontalFlip { p: 0.5 },
             Transform::RandomVerticalFlip { p: 0.5 },
         ],
-        metric: "dice per class (and the mean over classes)".into(),
+        metric: "dice_mean".into(),
         target: None,
         split: [0.7, 0.15, 0.15],
         seed: 0,
@@ -791,9 +791,9 @@ fn from_table(path: &Path, target: &str) -> Result<Identification> {
         hidden: vec![],
         augmentation: vec![],
         metric: if regression {
-            "mae and rmse in target units, mean ± std over repeated splits".into()
+            "mae".into()
         } else {
-            "auc and balanced accuracy over repeated splits".into()
+            "balanced_accuracy".into()
         },
         target: Some(cols[t].clone()),
         split: [2.0 / 3.0, 0.0, 1.0 / 3.0],
