@@ -32,6 +32,16 @@ fn shared_data() -> Option<PathBuf> {
     }
 }
 
+/// The run record (JSON) a run wrote into `dir`.
+fn run_record(dir: impl AsRef<Path>) -> serde_json::Value {
+    let path = std::fs::read_dir(dir.as_ref())
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "json"))
+        .expect("a run record");
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
 /// A failing run: non-zero exit, an error naming `needle`, and no panic.
 fn assert_clean_failure(o: &Output, needles: &[&str]) {
     let (out, err) = text(o);
@@ -737,13 +747,7 @@ fn segmentation_folder_with_only_a_labelled_train_split_gets_a_recorded_split() 
     let (stdout, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert!(stdout.contains("split off train/"), "{stdout}");
-    let record = std::fs::read_dir(&out)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .unwrap();
-    let record: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
+    let record = run_record(&out);
     let notes = record["notes"].to_string();
     assert!(
         notes.contains("seed 3") && notes.contains("validation or test"),
@@ -848,13 +852,7 @@ fn plan_fields_take_effect_or_are_rejected_by_name() {
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert!(out.contains("the plan's metric, rmse"), "{out}");
-    let record = std::fs::read_dir(tmp.path().join("runs"))
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .unwrap();
-    let record: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
+    let record = run_record(tmp.path().join("runs"));
     assert_eq!(record["config"]["metric"], "rmse");
     assert_eq!(record["config"]["nn_train"]["batch_size"], 7);
     assert_eq!(record["config"]["nn_train"]["epochs"], 20);
@@ -926,13 +924,7 @@ fn a_segmentation_plan_trains_with_its_own_loss_and_split() {
         "{stdout}"
     );
     assert!(stdout.contains("(60/20/20%"), "{stdout}");
-    let record = std::fs::read_dir(&out)
-        .unwrap()
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|e| e == "json"))
-        .unwrap();
-    let record: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(record).unwrap()).unwrap();
+    let record = run_record(&out);
     assert_eq!(
         record["config"]["preset"]["loss"], "cross-entropy-dice",
         "{}",
