@@ -492,7 +492,7 @@ fn check_sentence<'f>(
                 })
             }
             _ => d.class_at(s, k).and_then(|(c, len)| {
-                (punct(k + len, '=') && d.class_at(s, k).is_some())
+                punct(k + len, '=')
                     .then(|| num(k + len + 1))
                     .flatten()
                     .filter(|&(_, int)| int)
