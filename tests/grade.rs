@@ -3,8 +3,8 @@
 //! their limits, without touching the rest of the batch; reports are what Gradescope, JUnit and
 //! spreadsheets read; the same submission graded twice gets the same score.
 //!
-//! Code submissions build into the workspace's own `target/` (same profile and lock file), so
-//! the engine is not compiled a second time.
+//! Code submissions link the challenge kit (petri-core, serde_json), built once into
+//! `target/grade-kit` and shared by every test.
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -14,13 +14,13 @@ fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-fn target_dir() -> PathBuf {
-    // target/<profile>/petri -> target
+fn kit_dir() -> PathBuf {
+    // target/<profile>/petri -> target/grade-kit
     Path::new(env!("CARGO_BIN_EXE_petri"))
         .parent()
         .and_then(Path::parent)
         .unwrap()
-        .to_path_buf()
+        .join("grade-kit")
 }
 
 fn petri(args: &[&str], challenges: &Path, data_dir: &Path) -> Output {
@@ -29,7 +29,7 @@ fn petri(args: &[&str], challenges: &Path, data_dir: &Path) -> Output {
         .arg("--data-dir")
         .arg(data_dir)
         .env("PETRI_CHALLENGES", challenges)
-        .env("PETRI_GRADE_TARGET", target_dir())
+        .env("PETRI_GRADE_KIT", kit_dir())
         .env("PETRI_STATE", data_dir.join("state"))
         .env_remove("PETRI_DATA")
         .output()
@@ -375,7 +375,7 @@ fn reports_are_what_gradescope_junit_and_spreadsheets_read() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "submission,challenge,score,max_score,valid,ranking,rmse,leaderboard"
+        "submission,challenge,score,max_score,valid,ranking,rmse,leaderboard,error"
     );
     assert!(
         lines
@@ -440,12 +440,21 @@ fn students_start_check_and_get_hints_without_seeing_the_reference() {
         tmp.path(),
     );
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a visible check short of full marks exits 1: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     assert!(
         out.contains("0.00 / 2 points"),
         "only the visible check runs: {out}"
     );
     assert!(out.contains("expected 0.6667, got 0.5000"), "{out}");
+    assert!(
+        out.contains("Not checked here: 8 points of hidden checks"),
+        "says what waits for grading: {out}"
+    );
 
     std::fs::copy(
         challenges.join("segmentation/dice/reference/dice.rs"),
@@ -458,10 +467,13 @@ fn students_start_check_and_get_hints_without_seeing_the_reference() {
         tmp.path(),
     );
     let out = String::from_utf8_lossy(&o.stdout);
+    assert!(o.status.success(), "{out}");
     assert!(
-        out.contains("2.00 / 2 points") && out.contains("All visible checks pass"),
+        out.contains("2.00 / 2 points")
+            && out.contains("Checked here: 1 of 1 visible check(s) at full marks, 2.00 of 2 of the challenge's 10 points"),
         "{out}"
     );
+    assert!(!out.to_lowercase().contains("all pass"), "{out}");
     let progress = std::fs::read_to_string(tmp.path().join("state/progress.json")).unwrap();
     assert!(
         progress.contains("03-segmentation") && progress.contains("segmentation/dice"),
@@ -552,4 +564,409 @@ fn gradescope_bundle_carries_the_source_and_the_scripts() {
     let mut run = String::new();
     std::io::Read::read_to_string(&mut zip.by_name("run_autograder").unwrap(), &mut run).unwrap();
     assert!(run.contains("--challenge segmentation/dice /autograder/submission --out /autograder/results --format gradescope"));
+}
+
+fn read_results(out: &Path) -> Vec<Value> {
+    std::fs::read_to_string(out.join("results.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// `petri grade` with extra environment; returns the output.
+fn petri_env(args: &[&str], data_dir: &Path, env: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_petri"));
+    cmd.args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("PETRI_CHALLENGES", root().join("challenges"))
+        .env("PETRI_GRADE_KIT", kit_dir())
+        .env("PETRI_STATE", data_dir.join("state"))
+        .env_remove("PETRI_DATA");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("petri runs")
+}
+
+/// The grader's faults leave a submission ungraded, reported as an error in every format and
+/// exit status 3: never a 0 on the student's page, never a green CI.
+#[test]
+fn grader_faults_are_errors_never_zeros_and_exit_3() {
+    let tmp = scratch();
+    let subs = tmp.path().join("subs");
+    copy_dir(
+        &root().join("challenges/segmentation/dice/reference"),
+        &subs.join("ada"),
+    );
+    copy_dir(
+        &root().join("challenges/segmentation/dice/starter"),
+        &subs.join("bob"),
+    );
+    // No toolchain: no cargo in CARGO_HOME or on PATH, and no kit built yet.
+    let out = tmp.path().join("no-toolchain");
+    let o = petri_env(
+        &[
+            "grade",
+            "--challenge",
+            "dice",
+            subs.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        tmp.path(),
+        &[
+            ("CARGO_HOME", &tmp.path().join("no-cargo")),
+            ("PATH", Path::new("/usr/bin:/bin")),
+            ("PETRI_GRADE_KIT", &tmp.path().join("fresh-kit")),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("2 submission(s) could not be graded"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("NOT GRADED ada: no Rust toolchain"),
+        "{stdout}"
+    );
+    for r in read_results(&out) {
+        assert_eq!(r["score"], Value::Null, "{r:#}");
+        assert!(r["error"].as_str().unwrap().contains("no Rust toolchain"));
+        assert!(
+            r["checks"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["score"].is_null())
+        );
+    }
+    assert!(
+        !out.join("gradescope/ada/results.json").exists(),
+        "no Gradescope score for an ungraded submission"
+    );
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert_eq!(
+        junit.matches("<error type=\"grader\"").count(),
+        6,
+        "{junit}"
+    );
+    assert_eq!(junit.matches("<failure").count(), 0, "{junit}");
+    let csv = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("ada,segmentation/dice,,10,,,,,\"no Rust toolchain"),
+        "{csv}"
+    );
+
+    // A missing dataset (the image challenge grades on BreastMNIST).
+    let img = tmp.path().join("img");
+    copy_dir(
+        &root().join("challenges/classification/imbalance/reference"),
+        &img.join("ada"),
+    );
+    let out = tmp.path().join("no-data");
+    let empty = tmp.path().join("empty-data");
+    std::fs::create_dir_all(&empty).unwrap();
+    let o = petri_env(
+        &[
+            "grade",
+            "--challenge",
+            "imbalance",
+            img.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &empty,
+        &[],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let r = &read_results(&out)[0];
+    assert!(
+        r["error"].as_str().unwrap().contains("BreastMNIST"),
+        "{r:#}"
+    );
+    assert!(!out.join("results.json").exists());
+}
+
+/// A build stopped from outside (an operator, a cancelled CI runner) is the grader's fault; a
+/// submission that makes the compiler spin is its own, and costs only itself.
+#[test]
+fn a_build_killed_from_outside_is_not_graded_and_a_spinning_one_costs_only_itself() {
+    let tmp = scratch();
+    let challenges = quick_dice(tmp.path());
+    let toml = challenges.join("segmentation/dice/challenge.toml");
+    let text = std::fs::read_to_string(&toml).unwrap();
+    std::fs::write(
+        &toml,
+        text.replace("hints = [", "build_time_limit_s = 8\nhints = ["),
+    )
+    .unwrap();
+    let subs = tmp.path().join("subs");
+    copy_dir(
+        &root().join("challenges/segmentation/dice/reference"),
+        &subs.join("good"),
+    );
+    let spin = "#[allow(long_running_const_eval)]\nconst SPIN: u64 = { let mut i = 0u64; while i < u64::MAX { i += 1; } i };\n";
+    for name in ["spins", "zz-killed"] {
+        std::fs::create_dir_all(subs.join(name)).unwrap();
+        std::fs::write(
+            subs.join(name).join("dice.rs"),
+            format!("{spin}{SIGNATURE} {{ let _ = (pred, truth, SPIN); vec![None; classes] }}\n"),
+        )
+        .unwrap();
+    }
+    let out = tmp.path().join("out");
+    let child = Command::new(env!("CARGO_BIN_EXE_petri"))
+        .args(["grade", "--challenge", "dice", "--jobs", "3", "--out"])
+        .arg(&out)
+        .arg(&subs)
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .env("PETRI_CHALLENGES", &challenges)
+        .env("PETRI_GRADE_KIT", kit_dir())
+        .env("PETRI_STATE", tmp.path().join("state"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Kill the compiler of `zz-killed` from outside as soon as it runs.
+    let started = std::time::Instant::now();
+    let mut killed = false;
+    while !killed && started.elapsed() < std::time::Duration::from_secs(60) {
+        for e in std::fs::read_dir("/proc").unwrap().flatten() {
+            let cmdline = std::fs::read(e.path().join("cmdline")).unwrap_or_default();
+            let cmdline = String::from_utf8_lossy(&cmdline);
+            let cwd = std::fs::read_link(e.path().join("cwd")).unwrap_or_default();
+            if cmdline.contains("--crate-name=harness")
+                && cwd.to_string_lossy().contains("zz-killed")
+            {
+                let pid: i32 = e.file_name().to_string_lossy().parse().unwrap();
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                let _ = Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status();
+                killed = true;
+                break;
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(killed, "never saw the submission's compiler run");
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let results = read_results(&out);
+    assert_eq!(by_name(&results, "good")["score"], 10.0);
+    let spins = by_name(&results, "spins");
+    assert_eq!(spins["score"], 0.0, "{spins:#}");
+    assert!(
+        spins["checks"][0]["output"]
+            .as_str()
+            .unwrap()
+            .contains("did not finish within 8 s")
+    );
+    let k = by_name(&results, "zz-killed");
+    assert_eq!(k["score"], Value::Null, "{k:#}");
+    assert!(
+        k["error"]
+            .as_str()
+            .unwrap()
+            .contains("stopped from outside"),
+        "{k:#}"
+    );
+    // The good one did not wait for the spinning one.
+    assert!(by_name(&results, "good")["seconds"].as_f64().unwrap() < 8.0);
+}
+
+/// Reports grow as submissions finish; an interrupted run resumes where it stopped; `--only`
+/// regrades some into the reports already there.
+#[test]
+fn reports_grow_resume_after_a_crash_and_regrade_some() {
+    let tmp = scratch();
+    let subs = tmp.path().join("subs");
+    let dice = root().join("challenges/segmentation/dice");
+    copy_dir(&dice.join("reference"), &subs.join("ada"));
+    copy_dir(&dice.join("starter"), &subs.join("bob"));
+    copy_dir(&dice.join("reference"), &subs.join("cy"));
+    let out = tmp.path().join("out");
+    let run = |extra: &[&str]| -> Output {
+        let mut args = vec![
+            "grade",
+            "--challenge",
+            "dice",
+            subs.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        petri(&args, &root().join("challenges"), tmp.path())
+    };
+    let o = run(&[]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("[1/3]") && stderr.contains("[3/3]"),
+        "{stderr}"
+    );
+    // A crash at the second submission: one line kept, one torn.
+    let journal = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    let first = journal.lines().next().unwrap();
+    std::fs::write(
+        out.join("results.jsonl"),
+        format!("{first}\n{{\"submission\":\"b"),
+    )
+    .unwrap();
+    // Bob fixed his file meanwhile.
+    std::fs::copy(dice.join("reference/dice.rs"), subs.join("bob/dice.rs")).unwrap();
+    let o = run(&["--resume"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("Grading 2 submission(s)") && stderr.contains("(1 already graded)"),
+        "{stderr}"
+    );
+    let results = read_results(&out);
+    assert_eq!(results.len(), 3);
+    let names: Vec<&str> = results
+        .iter()
+        .map(|r| r["submission"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["ada", "bob", "cy"], "one line each, in name order");
+    assert_eq!(by_name(&results, "bob")["score"], 10.0);
+    let csv = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 4, "{csv}");
+
+    // Regrade one after bob breaks it again: the others stay as they were.
+    std::fs::copy(dice.join("starter/dice.rs"), subs.join("bob/dice.rs")).unwrap();
+    let before = by_name(&results, "ada").clone();
+    let o = run(&["--only", "bob"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let results = read_results(&out);
+    assert_eq!(results.len(), 3);
+    assert!(by_name(&results, "bob")["score"].as_f64().unwrap() < 5.0);
+    assert_eq!(by_name(&results, "ada"), &before);
+    let o = run(&["--only", "nobody"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("nobody"));
+}
+
+/// Shards graded apart and merged give the reports one machine writes (timings aside), and
+/// a submission named like a formula is text in the gradebook.
+#[test]
+fn shards_merge_into_what_one_machine_writes() {
+    let tmp = scratch();
+    let subs = tmp.path().join("subs");
+    let dice = root().join("challenges/segmentation/dice");
+    for (i, name) in ["ada", "bob", "cy", "dee", "=HYPERLINK(\"http:x\",\"y\")"]
+        .iter()
+        .enumerate()
+    {
+        let from = if i % 2 == 0 { "reference" } else { "starter" };
+        copy_dir(&dice.join(from), &subs.join(name));
+    }
+    let grade_into = |out: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "grade",
+            "--challenge",
+            "dice",
+            subs.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = petri(&args, &root().join("challenges"), tmp.path());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    let whole = tmp.path().join("whole");
+    grade_into(&whole, &["--jobs", "2"]);
+    let (s1, s2) = (tmp.path().join("shard-1"), tmp.path().join("shard-2"));
+    grade_into(&s1, &["--shard", "1/2"]);
+    grade_into(&s2, &["--shard", "2/2"]);
+    assert_eq!(read_results(&s1).len(), 3);
+    assert_eq!(read_results(&s2).len(), 2);
+    let merged = tmp.path().join("merged");
+    let o = petri(
+        &[
+            "grade-merge",
+            "--out",
+            merged.to_str().unwrap(),
+            s1.to_str().unwrap(),
+            s2.to_str().unwrap(),
+        ],
+        &root().join("challenges"),
+        tmp.path(),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let timeless = |v: Vec<Value>| -> Vec<Value> {
+        v.into_iter()
+            .map(|mut r| {
+                r["seconds"] = Value::Null;
+                r["graded_at"] = Value::Null;
+                r
+            })
+            .collect()
+    };
+    assert_eq!(
+        timeless(read_results(&merged)),
+        timeless(read_results(&whole))
+    );
+    let csv = |d: &Path| std::fs::read_to_string(d.join("gradebook.csv")).unwrap();
+    assert_eq!(csv(&merged), csv(&whole));
+    assert!(
+        csv(&whole).contains("\"'=HYPERLINK(\"\"http:x\"\",\"\"y\"\")\""),
+        "{}",
+        csv(&whole)
+    );
+    // Timings differ from run to run; everything else must not.
+    let strip = |d: &Path| -> String {
+        let mut x = std::fs::read_to_string(d.join("junit.xml")).unwrap();
+        for attr in [" time=\"", " timestamp=\""] {
+            while let Some(i) = x.find(attr) {
+                let end = x[i + attr.len()..].find('"').unwrap() + i + attr.len() + 1;
+                x.replace_range(i..end, "");
+            }
+        }
+        x
+    };
+    assert_eq!(strip(&merged), strip(&whole));
+    for name in ["ada", "bob", "cy", "dee"] {
+        let gs = |d: &Path| -> Value {
+            let mut v: Value = serde_json::from_str(
+                &std::fs::read_to_string(d.join("gradescope").join(name).join("results.json"))
+                    .unwrap(),
+            )
+            .unwrap();
+            v["execution_time"] = Value::Null;
+            v
+        };
+        assert_eq!(gs(&merged), gs(&whole));
+    }
+    // The same submission in two shards is refused.
+    let o = petri(
+        &[
+            "grade-merge",
+            "--out",
+            tmp.path().join("twice").to_str().unwrap(),
+            s1.to_str().unwrap(),
+            s1.to_str().unwrap(),
+        ],
+        &root().join("challenges"),
+        tmp.path(),
+    );
+    assert!(!o.status.success());
 }

@@ -224,12 +224,12 @@ fn challenges_start_reveal_hints_and_show_a_check() {
     view.show_result(petri_grader::SubmissionResult {
         submission: "class-weights".into(),
         challenge: "segmentation/class-weights".into(),
-        score: 0.0,
+        score: Some(0.0),
         max_score: 2.0,
         checks: vec![petri_grader::CheckResult {
             id: "example".into(),
             name: "The statement's example".into(),
-            score: 0.0,
+            score: Some(0.0),
             max_score: 2.0,
             visible: true,
             output: "0 of 1 cases right; first wrong case: value 0: expected 0.4000, got 1.0000"
@@ -238,6 +238,9 @@ fn challenges_start_reveal_hints_and_show_a_check() {
         leaderboard: None,
         notes: vec![],
         seconds: 1.0,
+        graded_at: 0,
+        error: None,
+        digest: String::new(),
     });
     both_sizes_in("challenges_checked", &app, tmp.path());
     key(&mut app, KeyCode::Esc);

@@ -1,5 +1,5 @@
 //! `petri grade --gradescope-bundle`: a Gradescope autograder zip. It carries Petri's source
-//! (Gradescope builds it once in `setup.sh`, then warms the shared target folder by grading the
+//! (Gradescope builds it once in `setup.sh`, then builds the challenge kit by grading the
 //! starter), and a `run_autograder` that grades `/autograder/submission` into
 //! `/autograder/results/results.json`.
 
@@ -12,6 +12,8 @@ use std::path::Path;
 const SOURCE: &[&str] = &[
     "Cargo.toml",
     "Cargo.lock",
+    "bench",
+    "core",
     "engine",
     "grader",
     "tui",
@@ -35,8 +37,8 @@ curl --proto '=https' -sSf https://sh.rustup.rs | sh -s -- -y --profile minimal
 source "$HOME/.cargo/env"
 cd /autograder/source/petri
 cargo build --release --locked
-{fetch}# Compile the engine into the shared target folder now, not once per student.
-PETRI_GRADE_TARGET=/autograder/source/grade-target ./target/release/petri grade \
+{fetch}# Build the challenge kit now, not on the first student's submission.
+PETRI_GRADE_KIT=/autograder/source/grade-kit ./target/release/petri grade \
   --challenge {id} challenges/{id}/starter --out /tmp/petri-warm --format json \
   --data-dir /autograder/source/data
 "#,
@@ -50,7 +52,7 @@ fn run_autograder(c: &Challenge) -> String {
 # Gradescope runs this for every submission.
 source "$HOME/.cargo/env"
 cd /autograder/source/petri
-PETRI_GRADE_TARGET=/autograder/source/grade-target ./target/release/petri grade \
+PETRI_GRADE_KIT=/autograder/source/grade-kit ./target/release/petri grade \
   --challenge {id} /autograder/submission --out /autograder/results --format gradescope \
   --data-dir /autograder/source/data
 "#,

@@ -73,6 +73,10 @@ pub struct Challenge {
     pub time_limit_s: u64,
     #[serde(default = "default_memory")]
     pub memory_limit_mb: u64,
+    /// Wall-clock limit of compiling one code submission: a file that makes the compiler spin
+    /// costs only itself. A correct one builds in 1-3 s.
+    #[serde(default = "default_build_time")]
+    pub build_time_limit_s: u64,
     #[serde(default)]
     pub hints: Vec<String>,
     #[serde(rename = "check")]
@@ -81,6 +85,9 @@ pub struct Challenge {
 
 fn default_time() -> u64 {
     60
+}
+fn default_build_time() -> u64 {
+    180
 }
 fn default_memory() -> u64 {
     1024

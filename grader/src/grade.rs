@@ -1,50 +1,86 @@
 //! Grades submissions of one challenge: collects the student's files, builds (code challenges),
 //! runs the task's requests in the sandbox, scores every check. A bad submission costs that
-//! submission points, never the batch: only a fault of the grader itself is an `Err`.
+//! submission points, never the batch; a fault of the grader itself (no toolchain, a full
+//! disk, a missing dataset) leaves the submission ungraded, with `error` saying why, never a 0.
 
 use crate::challenge::{Challenge, CheckSpec, Kind};
-use crate::harness::{self, BuildEnv};
-use crate::sandbox::{self, Access, Limits, Spec};
+use crate::failure::Failure;
+use crate::harness::{self, BuildEnv, Kit};
+use crate::sandbox::{self, Access, Ending, Limits, Spec};
 use crate::tasks::{self, Ctx, Request};
 use petri_engine::{Error, Result};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 /// The score of one check for one submission.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CheckResult {
     pub id: String,
     pub name: String,
-    pub score: f64,
+    /// `None` when the grader could not grade the submission.
+    pub score: Option<f64>,
     pub max_score: f64,
     pub visible: bool,
     /// Why the score is what it is, for the student.
     pub output: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+impl CheckResult {
+    pub fn passed(&self) -> bool {
+        self.score.is_some_and(|s| s >= self.max_score)
+    }
+}
+
+/// Which way a leaderboard sorts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    /// Lower is better (an error such as RMSE).
+    Asc,
+    /// Higher is better (AUC).
+    Desc,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Leaderboard {
     pub name: String,
     pub value: f64,
-    /// "asc" when lower is better.
-    pub order: &'static str,
+    pub order: Order,
 }
 
 /// Everything graded for one submission.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubmissionResult {
     pub submission: String,
     pub challenge: String,
-    pub score: f64,
+    /// `None` when the grader could not grade it (`error` says why).
+    pub score: Option<f64>,
     pub max_score: f64,
     pub checks: Vec<CheckResult>,
     pub leaderboard: Option<Leaderboard>,
     /// Protections this host could not enforce, and other notes for the instructor.
     pub notes: Vec<String>,
     pub seconds: f64,
+    /// When grading finished, in seconds since the Unix epoch.
+    #[serde(default)]
+    pub graded_at: u64,
+    /// Why the grader could not grade this submission: its fault, not the student's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// SHA-256 of the submission's files, so a resumed run knows an unchanged submission.
+    #[serde(default)]
+    pub digest: String,
+}
+
+impl SubmissionResult {
+    /// Every check at full marks (an ungraded submission has not passed).
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.checks.iter().all(CheckResult::passed)
+    }
 }
 
 /// Settings shared by every submission of a grading run.
@@ -59,6 +95,8 @@ pub struct Grader {
     pub work_dir: PathBuf,
     /// Run hidden checks too (grading), or only the visible ones (a student's local check).
     pub hidden: bool,
+    /// The kit code submissions link, built on first use (see `harness`).
+    kit: OnceLock<std::result::Result<Kit, String>>,
 }
 
 /// Counter that gives concurrent jobs distinct sandbox user ids.
@@ -67,124 +105,227 @@ static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
 const SANDBOX_UID_BASE: u32 = 61_000;
 
 impl Grader {
-    /// Grades `submission` (a folder holding the challenge's files).
-    pub fn grade(&self, challenge: &Challenge, submission: &Path) -> Result<SubmissionResult> {
+    /// A grader whose scratch space is a fresh folder under the system's temporary folder
+    /// (removed by `finish`).
+    pub fn new(
+        build: BuildEnv,
+        worker: PathBuf,
+        data_dir: PathBuf,
+        hidden: bool,
+    ) -> Result<Grader> {
+        let work_dir = std::env::temp_dir().join(format!("petri-grade-{}", std::process::id()));
+        std::fs::create_dir_all(&work_dir).map_err(|e| Error::io(&work_dir, e))?;
+        // Sandboxed submissions run under their own user id and must reach their folders.
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&work_dir, std::fs::Permissions::from_mode(0o711))
+            .map_err(|e| Error::io(&work_dir, e))?;
+        Ok(Grader {
+            build,
+            worker,
+            data_dir,
+            work_dir,
+            hidden,
+            kit: OnceLock::new(),
+        })
+    }
+
+    /// Removes the scratch space.
+    pub fn finish(&self) {
+        let _ = std::fs::remove_dir_all(&self.work_dir);
+    }
+
+    /// The kit code submissions link, built on the first call (`say` hears what takes time).
+    /// An `Err` is the grader's fault: every code submission is then reported as not graded.
+    pub fn kit(&self, say: &dyn Fn(&str)) -> std::result::Result<&Kit, String> {
+        self.kit
+            .get_or_init(|| harness::kit(&self.build, say))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// Grades `submission` (a folder holding the challenge's files). Never fails: what the
+    /// grader could not do is the result's `error`.
+    pub fn grade(&self, challenge: &Challenge, submission: &Path) -> SubmissionResult {
         let started = Instant::now();
-        let task = tasks::find(&challenge.task).ok_or_else(|| {
-            Error::invalid(format!(
-                "{}: unknown task '{}' in challenge.toml",
-                challenge.id, challenge.task
-            ))
-        })?;
         let wanted: Vec<&CheckSpec> = challenge
             .checks
             .iter()
             .filter(|c| self.hidden || c.visible)
             .collect();
         let name = submission_name(submission);
-        let slot = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
-        let work = self.work_dir.join(format!("{slot:03}-{}", sanitize(&name)));
-        std::fs::create_dir_all(&work).map_err(|e| Error::io(&work, e))?;
         let mut notes: Vec<String> = sandbox::Protections::probe().missing();
-
-        let outcome = match self.prepare(challenge, task, submission, &work) {
-            Err(reason) => Err(reason),
-            Ok((program, files)) => {
-                let uid = SANDBOX_UID_BASE + (slot % 1000) as u32;
-                let ctx = Ctx {
-                    challenge,
-                    data_dir: &self.data_dir,
-                    files: &files,
-                    seed: 2024,
-                };
-                let mut calls = 0usize;
-                let mut call = |req: &Request| -> std::result::Result<serde_json::Value, String> {
-                    calls += 1;
-                    self.call(
-                        challenge,
-                        &program,
-                        &work.join(format!("run-{calls}")),
-                        req,
-                        uid,
-                    )
-                };
-                Ok(task.grade(&ctx, &wanted, &mut call)?)
+        let outcome = self.run(challenge, &wanted, submission, &name);
+        let (checks, leaderboard, error) = match outcome {
+            Ok(o) => {
+                notes.extend(o.notes.iter().cloned());
+                let checks: Vec<CheckResult> = wanted
+                    .iter()
+                    .map(|spec| {
+                        let (credit, output) = o
+                            .credits
+                            .get(&spec.id)
+                            .cloned()
+                            .unwrap_or((0.0, "not scored".into()));
+                        CheckResult {
+                            id: spec.id.clone(),
+                            name: spec.name.clone(),
+                            // Two decimals: reports are read by people and spreadsheets.
+                            score: Some(
+                                (credit.clamp(0.0, 1.0) * spec.points * 100.0).round() / 100.0,
+                            ),
+                            max_score: spec.points,
+                            visible: spec.visible,
+                            output,
+                        }
+                    })
+                    .collect();
+                (checks, o.leaderboard, None)
+            }
+            Err(reason) => {
+                let checks: Vec<CheckResult> = wanted
+                    .iter()
+                    .map(|spec| CheckResult {
+                        id: spec.id.clone(),
+                        name: spec.name.clone(),
+                        score: None,
+                        max_score: spec.points,
+                        visible: spec.visible,
+                        output: format!("not graded: {reason}"),
+                    })
+                    .collect();
+                (checks, None, Some(reason))
             }
         };
-        let checks: Vec<CheckResult> = wanted
-            .iter()
-            .map(|spec| {
-                let (credit, output) = match &outcome {
-                    Err(reason) => (0.0, reason.clone()),
-                    Ok(o) => o
-                        .credits
-                        .get(&spec.id)
-                        .cloned()
-                        .unwrap_or((0.0, "not scored".into())),
-                };
-                CheckResult {
-                    id: spec.id.clone(),
-                    name: spec.name.clone(),
-                    // Two decimals: reports are read by people and spreadsheets.
-                    score: (credit.clamp(0.0, 1.0) * spec.points * 100.0).round() / 100.0,
-                    max_score: spec.points,
-                    visible: spec.visible,
-                    output,
-                }
-            })
-            .collect();
-        let leaderboard = outcome.as_ref().ok().and_then(|o| o.leaderboard.clone());
-        if let Ok(o) = &outcome {
-            notes.extend(o.notes.iter().cloned());
-        }
-        if std::env::var_os("PETRI_GRADE_KEEP").is_none() {
-            let _ = std::fs::remove_dir_all(&work);
-        }
-        Ok(SubmissionResult {
+        let score = error
+            .is_none()
+            .then(|| checks.iter().filter_map(|c| c.score).sum::<f64>());
+        SubmissionResult {
             submission: name,
             challenge: challenge.id.clone(),
-            score: checks.iter().map(|c| c.score).sum::<f64>(),
+            score,
             max_score: wanted.iter().map(|c| c.points).sum(),
             checks,
             leaderboard,
             notes,
             seconds: started.elapsed().as_secs_f64(),
-        })
+            graded_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            error,
+            digest: submission_digest(challenge, submission),
+        }
     }
 
-    /// Reads the submission's files and, for code, builds the harness. `Err` is the reason
-    /// every check scores 0.
+    /// Everything between the submission's files and the task's outcome; `Err` is the
+    /// grader's fault.
+    fn run(
+        &self,
+        challenge: &Challenge,
+        wanted: &[&CheckSpec],
+        submission: &Path,
+        name: &str,
+    ) -> std::result::Result<tasks::Outcome, String> {
+        let task = tasks::find(&challenge.task).ok_or_else(|| {
+            format!(
+                "{}: unknown task '{}' in challenge.toml",
+                challenge.id, challenge.task
+            )
+        })?;
+        let slot = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
+        let work = self.work_dir.join(format!("{slot:03}-{}", sanitize(name)));
+        let result = (|| {
+            std::fs::create_dir_all(&work).map_err(|e| {
+                match Failure::io("create its scratch folder", &work, e) {
+                    Failure::Grader(s) | Failure::Submission(s) => s,
+                }
+            })?;
+            let (program, files) = match self.prepare(challenge, task, submission, &work) {
+                Ok(p) => p,
+                Err(Failure::Grader(why)) => return Err(why),
+                Err(Failure::Submission(why)) => {
+                    let mut out = tasks::Outcome::default();
+                    out.fail_all(wanted, &why);
+                    return Ok(out);
+                }
+            };
+            let uid = SANDBOX_UID_BASE + (slot % 1000) as u32;
+            let ctx = Ctx {
+                challenge,
+                data_dir: &self.data_dir,
+                files: &files,
+                seed: 2024,
+            };
+            let mut calls = 0usize;
+            let mut fault = None;
+            let mut call = |req: &Request| -> std::result::Result<serde_json::Value, String> {
+                calls += 1;
+                let dir = work.join(format!("run-{calls}"));
+                match self.call(challenge, &program, &dir, req, uid) {
+                    Ok(v) => Ok(v),
+                    Err(Failure::Submission(why)) => Err(why),
+                    Err(Failure::Grader(why)) => {
+                        fault.get_or_insert(why.clone());
+                        Err(why)
+                    }
+                }
+            };
+            let outcome = task
+                .grade(&ctx, wanted, &mut call)
+                .map_err(|e| e.to_string())?;
+            match fault {
+                Some(why) => Err(why),
+                None => Ok(outcome),
+            }
+        })();
+        if std::env::var_os("PETRI_GRADE_KEEP").is_none() {
+            let _ = std::fs::remove_dir_all(&work);
+        }
+        result
+    }
+
+    /// Reads the submission's files and, for code, builds the harness.
     fn prepare(
         &self,
         challenge: &Challenge,
         task: &dyn tasks::Task,
         submission: &Path,
         work: &Path,
-    ) -> std::result::Result<(Program, Files), String> {
+    ) -> std::result::Result<(Program, Files), Failure> {
         let mut files = Vec::new();
         for f in &challenge.files {
             let p = submission.join(f);
             let meta = std::fs::symlink_metadata(&p).map_err(|_| {
-                format!(
+                Failure::Submission(format!(
                     "{f} is missing from the submission ({})",
                     submission.display()
-                )
+                ))
             })?;
             if !meta.is_file() {
-                return Err(format!("{f} must be a plain file (links are not accepted)"));
+                return Err(Failure::Submission(format!(
+                    "{f} must be a plain file (links are not accepted)"
+                )));
             }
             if meta.len() > 1 << 20 {
-                return Err(format!("{f} is larger than 1 MB"));
+                return Err(Failure::Submission(format!("{f} is larger than 1 MB")));
             }
-            let bytes = std::fs::read(&p).map_err(|e| format!("cannot read {f}: {e}"))?;
+            let bytes = std::fs::read(&p)
+                .map_err(|e| Failure::Submission(format!("cannot read {f}: {e}")))?;
             files.push((f.clone(), bytes));
         }
         match challenge.kind {
             Kind::Code => {
-                let main = task
-                    .harness()
-                    .ok_or_else(|| format!("task '{}' has no harness", challenge.task))?;
-                let bin = harness::build(&self.build, main, &files[0].0, &files[0].1, work)?;
+                let main = task.harness().ok_or_else(|| {
+                    Failure::Grader(format!("task '{}' has no harness", challenge.task))
+                })?;
+                let kit = self.kit(&|_| {}).map_err(Failure::Grader)?;
+                let bin = harness::build(
+                    kit,
+                    challenge.build_time_limit_s,
+                    main,
+                    &files[0].0,
+                    &files[0].1,
+                    work,
+                )?;
                 Ok((Program::Harness(bin), files))
             }
             Kind::Config => Ok((Program::Worker(files.clone()), files)),
@@ -199,10 +340,10 @@ impl Grader {
         dir: &Path,
         req: &Request,
         uid: u32,
-    ) -> std::result::Result<serde_json::Value, String> {
-        let fail = |e: std::io::Error| format!("grader could not prepare {}: {e}", dir.display());
+    ) -> std::result::Result<serde_json::Value, Failure> {
+        let fail = |e: std::io::Error| Failure::io("prepare", dir, e);
         std::fs::create_dir_all(dir).map_err(fail)?;
-        let body = serde_json::to_vec(&req.json).map_err(|e| e.to_string())?;
+        let body = serde_json::to_vec(&req.json).map_err(|e| Failure::Grader(e.to_string()))?;
         std::fs::write(dir.join("request.json"), body).map_err(fail)?;
         for (name, bytes) in &req.files {
             std::fs::write(dir.join(name), bytes).map_err(fail)?;
@@ -249,6 +390,11 @@ impl Grader {
             trusted_tools: matches!(program, Program::Worker(_)),
         };
         let done = sandbox::run(cmd, &spec);
+        if let Ending::NotStarted(why) = &done.ending {
+            return Err(Failure::Grader(format!(
+                "could not start the submission's program: {why}"
+            )));
+        }
         if !done.success() {
             let mut reason = done.reason(&limits);
             if matches!(program, Program::Worker(_))
@@ -262,17 +408,40 @@ impl Grader {
                     done.dropped_bytes
                 ));
             }
-            return Err(reason);
+            return Err(Failure::Submission(reason));
         }
         let path = dir.join("response.json");
-        let meta = std::fs::metadata(&path)
-            .map_err(|_| "finished without writing its answers (response.json)".to_string())?;
+        let meta = std::fs::metadata(&path).map_err(|_| {
+            Failure::Submission("finished without writing its answers (response.json)".into())
+        })?;
         if meta.len() > 128 << 20 {
-            return Err("wrote an answer file larger than 128 MB".into());
+            return Err(Failure::Submission(
+                "wrote an answer file larger than 128 MB".into(),
+            ));
         }
-        let text = std::fs::read(&path).map_err(|e| format!("cannot read its answers: {e}"))?;
-        serde_json::from_slice(&text).map_err(|e| format!("its answers are not valid JSON: {e}"))
+        let text = std::fs::read(&path)
+            .map_err(|e| Failure::Submission(format!("cannot read its answers: {e}")))?;
+        serde_json::from_slice(&text)
+            .map_err(|e| Failure::Submission(format!("its answers are not valid JSON: {e}")))
     }
+}
+
+/// SHA-256 over the challenge's files of a submission (names, lengths, bytes; a missing file
+/// counts as missing), so an unchanged submission is known when a run resumes.
+pub fn submission_digest(challenge: &Challenge, submission: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for f in &challenge.files {
+        h.update(f.as_bytes());
+        match std::fs::read(submission.join(f)) {
+            Ok(bytes) => {
+                h.update((bytes.len() as u64).to_le_bytes());
+                h.update(&bytes);
+            }
+            Err(_) => h.update(b"\0missing"),
+        }
+    }
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The student's files: name and bytes.

@@ -1,22 +1,29 @@
-//! Builds a code submission: the student's one Rust file becomes `src/student.rs` of a harness
-//! crate the grader owns (its `main.rs`, its `Cargo.toml`: no `build.rs`, no dependencies of
-//! the student's choosing), compiled inside the sandbox so that `include_bytes!` and friends
-//! cannot reach hidden data or references. All submissions share one target directory, so
-//! `petri-engine` and its dependencies compile once per machine.
+//! Builds a code submission. The student's one Rust file becomes `student.rs` beside the task's
+//! `main.rs` (no `build.rs`, no dependencies of the student's choosing), compiled by `rustc`
+//! directly inside the sandbox, so that `include_bytes!` and friends cannot reach hidden data or
+//! references.
+//!
+//! What the harness links is the *kit*: `petri-core` (linked under the name `petri_engine`,
+//! whose paths it mirrors) and `serde_json`, built once per machine by cargo into the kit folder
+//! and reused. The kit takes about 5 s to build on two cores, where linking the whole engine
+//! took over 15 minutes; and with no cargo (and no shared target lock) per submission, builds of
+//! different submissions run in parallel, each under its own limits.
 
-use crate::sandbox::{self, Access, Limits, Spec};
+use crate::failure::Failure;
+use crate::sandbox::{self, Access, Ending, Limits, Spec};
+use petri_engine::atomic::{FileLock, write_json_atomic};
+use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::sync::Mutex;
 use std::time::Duration;
 
-/// Where the harness finds the engine and the toolchain, and where it builds.
+/// Where the harness finds `petri-core` and the toolchain, and where the kit is kept.
 #[derive(Debug, Clone)]
 pub struct BuildEnv {
-    /// The `engine/` folder of a Petri checkout (the harness links it by path).
-    pub engine_dir: PathBuf,
-    /// Shared target directory for every submission.
-    pub target_dir: PathBuf,
+    /// The `core/` folder of a Petri checkout (`petri-core`'s source).
+    pub core_dir: PathBuf,
+    /// Where the kit is built and kept, shared by every grading run on the machine.
+    pub kit_dir: PathBuf,
     /// A `Cargo.lock` pinning the versions Petri was tested with.
     pub lock_file: Option<PathBuf>,
     pub cargo_home: PathBuf,
@@ -24,9 +31,10 @@ pub struct BuildEnv {
 }
 
 impl BuildEnv {
-    /// The engine this binary was built from, and the usual toolchain locations.
-    pub fn from_checkout(target_dir: PathBuf) -> BuildEnv {
-        let engine_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../engine");
+    /// The `petri-core` this binary was built with, and the usual toolchain locations.
+    pub fn from_checkout(kit_dir: PathBuf) -> BuildEnv {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let core_dir = root.join("core");
         let home = std::env::var_os("HOME")
             .map(PathBuf::from)
             .unwrap_or_default();
@@ -35,166 +43,388 @@ impl BuildEnv {
                 .map(PathBuf::from)
                 .unwrap_or(home.join(d))
         };
-        let lock = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.lock");
+        let lock = root.join("Cargo.lock");
         BuildEnv {
-            engine_dir: engine_dir.canonicalize().unwrap_or(engine_dir),
-            target_dir,
+            core_dir: core_dir.canonicalize().unwrap_or(core_dir),
+            kit_dir,
             lock_file: lock.is_file().then_some(lock),
             cargo_home: from_env("CARGO_HOME", ".cargo"),
             rustup_home: from_env("RUSTUP_HOME", ".rustup"),
         }
     }
+
+    /// cargo from `CARGO_HOME`, else the first on `PATH`.
+    fn cargo(&self) -> Option<PathBuf> {
+        let own = self.cargo_home.join("bin/cargo");
+        if own.is_file() {
+            return Some(own);
+        }
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .map(|d| d.join("cargo"))
+            .find(|p| p.is_file())
+    }
 }
 
-const MANIFEST: &str = r#"[package]
-name = "NAME"
+/// The prebuilt libraries a harness links, and the compiler that built them (a harness must be
+/// compiled by exactly that compiler).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Kit {
+    /// The toolchain's own `rustc` (not the rustup proxy).
+    pub rustc: PathBuf,
+    pub sysroot: PathBuf,
+    /// Folder of the kit's compiled dependencies (`-L dependency=`).
+    pub deps: PathBuf,
+    /// Crate name as the harness uses it, and its `.rlib`.
+    pub externs: Vec<(String, PathBuf)>,
+    /// What the kit was built from; another key means build it again.
+    pub key: String,
+}
+
+const KIT_MANIFEST: &str = r#"[package]
+name = "petri-harness-kit"
 version = "0.0.0"
 edition = "2024"
 publish = false
 
+[lib]
+path = "lib.rs"
+
 [dependencies]
-petri-engine = { path = "ENGINE" }
+petri-core = { path = "CORE" }
 serde = "1"
 serde_json = "1"
 
-# Its own workspace, with the profile of Petri's, so compiled dependencies are shared.
+# Its own workspace: the kit is not part of whatever project holds it.
 [workspace]
 
-[profile.dev.package."*"]
-opt-level = 3
-
-[profile.dev]
-opt-level = 1
-debug = "line-tables-only"
+[profile.release]
+debug = false
 "#;
 
-/// One cargo at a time: builds share the target directory, and the binary is copied out
-/// before the next build overwrites it.
-static BUILD: Mutex<()> = Mutex::new(());
+/// Builds the kit unless a current one is in `env.kit_dir`. Every error is the grader's (the
+/// student's code is not involved). `say` hears what takes time, for a progress line.
+pub fn kit(env: &BuildEnv, say: &dyn Fn(&str)) -> Result<Kit, String> {
+    let cargo = env.cargo().ok_or_else(|| {
+        format!(
+            "no Rust toolchain: code challenges are compiled on this machine, and cargo is neither in {} nor on PATH. Install Rust (https://rustup.rs) or set CARGO_HOME",
+            env.cargo_home.join("bin").display()
+        )
+    })?;
+    let io = |what: &str, p: &Path, e: std::io::Error| match Failure::io(what, p, e) {
+        Failure::Grader(s) | Failure::Submission(s) => s,
+    };
+    let sysroot = {
+        let rustc = cargo.with_file_name("rustc");
+        let rustc = if rustc.is_file() {
+            rustc
+        } else {
+            PathBuf::from("rustc")
+        };
+        let out = Command::new(&rustc)
+            .args(["--print", "sysroot"])
+            .current_dir(&env.core_dir)
+            .env("RUSTUP_HOME", &env.rustup_home)
+            .env("CARGO_HOME", &env.cargo_home)
+            .output()
+            .map_err(|e| format!("cannot run {}: {e}", rustc.display()))?;
+        if !out.status.success() {
+            return Err(format!(
+                "{} --print sysroot failed: {}",
+                rustc.display(),
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    };
+    let rustc = sysroot.join("bin/rustc");
+    let version = Command::new(&rustc)
+        .arg("-vV")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", rustc.display()))?;
+    let key = kit_key(env, &String::from_utf8_lossy(&version.stdout))?;
+    let record = env.kit_dir.join("kit.json");
+    let current = |kit: &Kit| kit.key == key && kit.externs.iter().all(|(_, p)| p.is_file());
+    let read = || -> Option<Kit> {
+        serde_json::from_slice(&std::fs::read(&record).ok()?)
+            .ok()
+            .filter(current)
+    };
+    if let Some(k) = read() {
+        return Ok(k);
+    }
+    // Concurrent graders on one machine: one builds, the others wait and reuse.
+    let _lock = FileLock::exclusive(&record).map_err(|e| e.to_string())?;
+    if let Some(k) = read() {
+        return Ok(k);
+    }
+    say(
+        "building the challenge kit (petri-core, serde, serde_json) once for this machine, a few seconds...",
+    );
+    let src = env.kit_dir.join("src");
+    std::fs::create_dir_all(&src).map_err(|e| io("create", &src, e))?;
+    let manifest = KIT_MANIFEST.replace("CORE", &env.core_dir.to_string_lossy());
+    std::fs::write(src.join("Cargo.toml"), manifest).map_err(|e| io("write", &src, e))?;
+    std::fs::write(src.join("lib.rs"), "").map_err(|e| io("write", &src, e))?;
+    if let Some(lock) = &env.lock_file {
+        std::fs::copy(lock, src.join("Cargo.lock")).map_err(|e| io("copy", lock, e))?;
+    }
+    let target = env.kit_dir.join("target");
+    let out = Command::new(&cargo)
+        .args(["build", "--release", "--offline", "--message-format=json"])
+        .current_dir(&src)
+        .env("CARGO_TARGET_DIR", &target)
+        .env("CARGO_HOME", &env.cargo_home)
+        .env("RUSTUP_HOME", &env.rustup_home)
+        // The compiler that will build every harness builds the kit.
+        .env("RUSTC", &rustc)
+        .env("CARGO_TERM_COLOR", "never")
+        .env_remove("RUSTC_WRAPPER")
+        .env_remove("CARGO_BUILD_RUSTC_WRAPPER")
+        .env_remove("CARGO_BUILD_TARGET")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", cargo.display()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let tail: Vec<&str> = stderr.lines().rev().take(6).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        let how = match out.status.code() {
+            Some(c) => format!("exit status {c}"),
+            None => "stopped by a signal".into(),
+        };
+        return Err(format!(
+            "could not build the challenge kit in {} ({how}):\n{}",
+            src.display(),
+            tail.join("\n")
+        ));
+    }
+    let mut externs = Vec::new();
+    for line in String::from_utf8_lossy(&out.stdout).lines() {
+        let Ok(m) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if m["reason"] != "compiler-artifact" {
+            continue;
+        }
+        let rlib = m["filenames"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.as_str())
+            .find(|f| f.ends_with(".rlib"));
+        let (Some(name), Some(rlib)) = (m["target"]["name"].as_str(), rlib) else {
+            continue;
+        };
+        match name {
+            // The engine's paths, so student files written against the engine compile.
+            "petri_core" => {
+                externs.push(("petri_engine".to_string(), PathBuf::from(rlib)));
+                externs.push(("petri_core".to_string(), PathBuf::from(rlib)));
+            }
+            "serde" | "serde_json" => externs.push((name.to_string(), PathBuf::from(rlib))),
+            _ => {}
+        }
+    }
+    if externs.len() != 4 {
+        return Err(format!(
+            "the challenge kit built in {} without its libraries (petri-core, serde, serde_json)",
+            src.display()
+        ));
+    }
+    let kit = Kit {
+        rustc,
+        sysroot,
+        deps: target.join("release/deps"),
+        externs,
+        key,
+    };
+    write_json_atomic(&record, &kit).map_err(|e| e.to_string())?;
+    Ok(kit)
+}
 
-/// Compiles `student_source` (the student's `student_file`) into a harness with `main_source`; returns the binary, copied
-/// to `work/harness-bin`, or the compiler's complaint.
+/// A digest of everything the kit is built from: petri-core's sources, the manifest, the lock
+/// file and the compiler's version.
+fn kit_key(env: &BuildEnv, rustc_version: &str) -> Result<String, String> {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(KIT_MANIFEST);
+    h.update(rustc_version);
+    h.update(env.core_dir.to_string_lossy().as_bytes());
+    let mut files = Vec::new();
+    let mut stack = vec![env.core_dir.clone()];
+    while let Some(d) = stack.pop() {
+        let entries =
+            std::fs::read_dir(&d).map_err(|e| format!("cannot read {}: {e}", d.display()))?;
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+    }
+    files.sort();
+    if let Some(lock) = &env.lock_file {
+        files.push(lock.clone());
+    }
+    for f in files {
+        h.update(f.to_string_lossy().as_bytes());
+        h.update(std::fs::read(&f).map_err(|e| format!("cannot read {}: {e}", f.display()))?);
+    }
+    Ok(h.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Limits of one harness build: sized for one student file, so a submission that makes the
+/// compiler spin costs only itself. A correct harness builds in 1-3 s and under 400 MB.
+pub fn build_limits(wall_s: u64) -> Limits {
+    Limits {
+        wall: Duration::from_secs(wall_s),
+        cpu_seconds: wall_s * 2,
+        memory_bytes: 4 << 30,
+        file_bytes: 1 << 30,
+        processes: 0,
+        output_bytes: 1 << 20,
+    }
+}
+
+/// Compiles `student_source` (the student's `student_file`) into a harness with `main_source`;
+/// returns the binary, `work/harness-bin`, or why not.
 pub fn build(
-    env: &BuildEnv,
+    kit: &Kit,
+    wall_s: u64,
     main_source: &str,
     student_file: &str,
     student_source: &[u8],
     work: &Path,
-) -> Result<PathBuf, String> {
+) -> Result<PathBuf, Failure> {
     let crate_dir = work.join("harness");
     let src = crate_dir.join("src");
     let tmp = crate_dir.join("tmp");
-    let io = |e: std::io::Error| {
-        format!(
-            "grader could not prepare the build in {}: {e}",
-            crate_dir.display()
-        )
-    };
-    std::fs::create_dir_all(&src).map_err(io)?;
-    std::fs::create_dir_all(&tmp).map_err(io)?;
-    std::fs::create_dir_all(&env.target_dir).map_err(io)?;
-    // A name of its own: cargo hashes a workspace-root package without its path, so two
-    // harnesses of the same name (in this process or a concurrent grader) would share and
-    // overwrite one executable.
-    static BUILDS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let n = BUILDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let name = format!("petri-harness-{}-{n}", std::process::id());
-    let manifest = MANIFEST
-        .replace("NAME", &name)
-        .replace("ENGINE", &env.engine_dir.to_string_lossy());
-    std::fs::write(crate_dir.join("Cargo.toml"), manifest).map_err(io)?;
-    if let Some(lock) = &env.lock_file {
-        std::fs::copy(lock, crate_dir.join("Cargo.lock")).map_err(io)?;
-    }
-    std::fs::write(src.join("main.rs"), main_source).map_err(io)?;
-    std::fs::write(src.join("student.rs"), student_source).map_err(io)?;
+    std::fs::create_dir_all(&src).map_err(|e| Failure::io("create", &src, e))?;
+    std::fs::create_dir_all(&tmp).map_err(|e| Failure::io("create", &tmp, e))?;
+    std::fs::write(src.join("main.rs"), main_source).map_err(|e| Failure::io("write", &src, e))?;
+    std::fs::write(src.join("student.rs"), student_source)
+        .map_err(|e| Failure::io("write", &src, e))?;
+    let bin = work.join("harness-bin");
 
-    let mut cmd = Command::new(env.cargo_home.join("bin/cargo"));
-    // JSON messages name the executable by its unique hashed path: the plain
-    // `target/debug/petri-harness` is shared by every build (and by concurrent graders).
+    let mut cmd = Command::new(&kit.rustc);
     cmd.args([
-        "build",
-        "--offline",
-        "--message-format=json-diagnostic-short",
+        "--edition=2024",
+        "--crate-type=bin",
+        "--crate-name=harness",
+        "-Copt-level=1",
+        "-Cdebuginfo=0",
+        "--error-format=json",
+        "--json=diagnostic-short",
     ])
-    .current_dir(&crate_dir)
-    .env("CARGO_TARGET_DIR", &env.target_dir)
-    .env("CARGO_HOME", &env.cargo_home)
-    .env("RUSTUP_HOME", &env.rustup_home)
-    .env("TMPDIR", &tmp)
-    .env("CARGO_TERM_COLOR", "never")
-    .env_remove("RUSTC_WRAPPER")
-    .env_remove("CARGO_BUILD_RUSTC_WRAPPER");
+    .arg(format!("-Ldependency={}", kit.deps.display()));
+    for (name, rlib) in &kit.externs {
+        cmd.arg("--extern")
+            .arg(format!("{name}={}", rlib.display()));
+    }
+    // Relative, so the compiler's messages name `src/student.rs`, which becomes the student's
+    // own file name below.
+    cmd.arg("src/main.rs")
+        .arg("-o")
+        .arg(&bin)
+        .current_dir(&crate_dir)
+        .env_clear()
+        // rustc runs the system linker (cc, ld).
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .env("TMPDIR", &tmp);
     let mut access = Access::system();
     access
         .read
         .extend(["/usr", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev"].map(PathBuf::from));
-    access.read.push(env.rustup_home.clone());
-    access.read.push(env.engine_dir.clone());
-    // The engine inherits its version and edition from Petri's workspace manifest.
-    if let Some(root) = env.engine_dir.parent() {
-        access.read.push(root.join("Cargo.toml"));
-    }
+    access.read.push(kit.sysroot.clone());
+    access.read.push(kit.deps.clone());
     access.write.extend([
         crate_dir.clone(),
-        env.target_dir.clone(),
-        env.cargo_home.clone(), // cargo's package-cache lock
+        work.to_path_buf(),
         PathBuf::from("/dev/null"),
     ]);
     let spec = Spec {
-        limits: Limits {
-            wall: Duration::from_secs(1800),
-            cpu_seconds: 7200,
-            memory_bytes: 64 << 30,
-            file_bytes: 4 << 30,
-            processes: 0,
-            output_bytes: 16 << 20,
-        },
+        limits: build_limits(wall_s),
         access,
         uid: None,
         trusted_tools: true,
     };
-    let _guard = BUILD.lock().unwrap_or_else(|p| p.into_inner());
     let done = sandbox::run(cmd, &spec);
-    let messages: Vec<serde_json::Value> = done
-        .stdout
+    if done.success() && bin.is_file() {
+        return Ok(bin);
+    }
+    let stopped_from_outside = |sig: i32| {
+        matches!(
+            sig,
+            libc::SIGTERM | libc::SIGINT | libc::SIGHUP | libc::SIGQUIT | libc::SIGKILL
+        )
+    };
+    match &done.ending {
+        Ending::NotStarted(why) => {
+            return Err(Failure::Grader(format!(
+                "could not start the compiler {}: {why}",
+                kit.rustc.display()
+            )));
+        }
+        // Our own wall clock ends a build with TimedOut; a plain kill came from elsewhere
+        // (an operator, a CI runner being cancelled, the kernel out of memory).
+        Ending::Signalled(sig) if stopped_from_outside(*sig) => {
+            return Err(Failure::Grader(format!(
+                "the build was stopped from outside the grader (signal {sig}); grade this submission again"
+            )));
+        }
+        _ => {}
+    }
+    let grader_side = [
+        ("No space left on device", "the disk is full"),
+        ("Disk quota exceeded", "the disk quota is exhausted"),
+        ("internal compiler error", "the compiler crashed"),
+        ("linker `cc` not found", "no C linker (cc) on this machine"),
+    ];
+    for (needle, what) in grader_side {
+        if done.stderr.contains(needle) {
+            let line = done
+                .stderr
+                .lines()
+                .find(|l| l.contains(needle))
+                .unwrap_or(needle);
+            let line: String = line.chars().take(300).collect();
+            return Err(Failure::Grader(format!(
+                "the grader could not build this submission ({what}): {line}"
+            )));
+        }
+    }
+    let diagnostics: Vec<serde_json::Value> = done
+        .stderr
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
-    if !done.success() {
-        let mut errors: Vec<String> = messages
+    let rendered = |errors_only: bool| -> Vec<String> {
+        diagnostics
             .iter()
-            .filter(|m| m["reason"] == "compiler-message" && m["message"]["level"] == "error")
-            .filter_map(|m| m["message"]["rendered"].as_str())
+            .filter(|m| !errors_only || m["level"] == "error")
+            .filter_map(|m| m["rendered"].as_str())
             .map(|r| r.trim().replace("src/student.rs", student_file))
             .take(10)
-            .collect();
-        if errors.is_empty() {
-            errors = done
-                .stderr
-                .lines()
-                .filter(|l| !l.trim().is_empty())
-                .take(10)
-                .map(String::from)
-                .collect();
-        }
-        return Err(format!(
-            "does not compile ({}):\n{}",
-            done.reason(&spec.limits),
-            errors.join("\n")
-        ));
+            .collect()
+    };
+    let mut errors = rendered(true);
+    if errors.is_empty() {
+        // Stopped by a limit before any error: what the compiler was saying then.
+        errors = rendered(false);
     }
-    let built = messages
-        .iter()
-        .rev()
-        .find(|m| m["reason"] == "compiler-artifact" && m["target"]["name"] == name.as_str())
-        .and_then(|m| m["executable"].as_str())
-        .map(PathBuf::from)
-        .ok_or("grader could not find the built harness in cargo's output")?;
-    let bin = work.join("harness-bin");
-    std::fs::copy(&built, &bin)
-        .map_err(|e| format!("grader could not copy the built harness: {e}"))?;
-    // Each submission's executable is unique; keep the shared target folder from growing.
-    let _ = std::fs::remove_file(&built);
-    Ok(bin)
+    if errors.is_empty() {
+        errors = done
+            .stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with('{'))
+            .take(10)
+            .map(String::from)
+            .collect();
+    }
+    Err(Failure::Submission(format!(
+        "does not compile ({}):\n{}",
+        done.reason(&spec.limits),
+        errors.join("\n")
+    )))
 }

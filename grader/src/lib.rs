@@ -6,6 +6,7 @@
 
 pub mod bundle;
 pub mod challenge;
+pub mod failure;
 pub mod grade;
 pub mod harness;
 pub mod report;

@@ -61,7 +61,9 @@ enum Command {
         command: cli::challenge::ChallengeCommand,
     },
     /// Grade submissions of a challenge (instructors, CI): reports for Gradescope, JUnit, CSV
-    Grade(cli::challenge::GradeArgs),
+    Grade(cli::grade::GradeArgs),
+    /// Combine the reports of `petri grade --shard` runs into one set
+    GradeMerge(cli::grade::MergeArgs),
     /// Runs a config challenge inside the grader's sandbox (used by `petri grade`)
     #[command(hide = true)]
     GradeWorker { task: String, dir: PathBuf },
@@ -124,7 +126,8 @@ fn main() -> ExitCode {
         Some(Command::Identify(args)) => cli::identify::identify(args),
         Some(Command::Train(args)) => cli::identify::train(args, &data_dir),
         Some(Command::Challenge { command }) => cli::challenge::run(command, &data_dir, &state_dir),
-        Some(Command::Grade(args)) => cli::challenge::grade(args, &data_dir, &state_dir),
+        Some(Command::Grade(args)) => cli::grade::grade(args, &data_dir, &state_dir),
+        Some(Command::GradeMerge(args)) => cli::grade::merge(args),
         Some(Command::GradeWorker { task, dir }) => cli::challenge::worker(&task, &dir),
         Some(Command::Content {
             command: ContentCommand::Check,
@@ -143,7 +146,14 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.downcast_ref::<cli::run::Interrupted>().is_some() => {
+        Err(e) if e.downcast_ref::<cli::grade::Ungraded>().is_some() => {
+            eprintln!("error: {e}");
+            ExitCode::from(3)
+        }
+        Err(e)
+            if e.downcast_ref::<cli::run::Interrupted>().is_some()
+                || e.downcast_ref::<cli::grade::Stopped>().is_some() =>
+        {
             // After a hang-up stderr may be gone: the record is saved, the status says the rest.
             use std::io::Write;
             let _ = writeln!(std::io::stderr(), "{e}");

@@ -37,11 +37,11 @@ pub fn challenges_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../challenges")
 }
 
-/// `$PETRI_GRADE_TARGET`, else `grade-target` in the state dir: the cargo target folder every
-/// code submission shares, so the engine compiles once.
-pub fn grade_target_dir(state_dir: &Path) -> PathBuf {
-    std::env::var_os("PETRI_GRADE_TARGET")
+/// `$PETRI_GRADE_KIT`, else `grade-kit` in the state dir: where the kit that every code
+/// submission links is built, once per machine.
+pub fn grade_kit_dir(state_dir: &Path) -> PathBuf {
+    std::env::var_os("PETRI_GRADE_KIT")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .unwrap_or_else(|| state_dir.join("grade-target"))
+        .unwrap_or_else(|| state_dir.join("grade-kit"))
 }

@@ -4,7 +4,7 @@
 pub mod breast_cancer;
 pub mod class_folders;
 pub mod fetchable;
-pub mod image;
+pub use petri_core::data::image;
 pub mod layout;
 pub mod medmnist;
 pub mod npy;

@@ -142,7 +142,7 @@ impl Task for FeatureSelection {
                 out.leaderboard = Some(Leaderboard {
                     name: "RMSE".into(),
                     value,
-                    order: "asc",
+                    order: crate::grade::Order::Asc,
                 });
             }
         }

@@ -165,7 +165,7 @@ impl Task for ImageConfig {
                 out.leaderboard = Some(Leaderboard {
                     name: "AUC".into(),
                     value: auc,
-                    order: "desc",
+                    order: crate::grade::Order::Desc,
                 });
             }
             Ok(_) => {

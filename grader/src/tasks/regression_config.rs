@@ -128,7 +128,7 @@ impl Task for RegressionConfig {
                 out.leaderboard = Some(Leaderboard {
                     name: "RMSE".into(),
                     value,
-                    order: "asc",
+                    order: crate::grade::Order::Asc,
                 });
             }
         }

@@ -176,19 +176,26 @@ impl ChallengeView {
             self.message = Some("press s to start the challenge first".into());
             return;
         }
-        let grader =
-            match crate::cli::challenge::grader(&self.data_dir, &self.state_dir, None, false) {
-                Ok(g) => g,
-                Err(e) => {
-                    self.check = CheckState::Failed(format!("{e:#}"));
-                    return;
-                }
-            };
+        let build = petri_grader::harness::BuildEnv::from_checkout(crate::paths::grade_kit_dir(
+            &self.state_dir,
+        ));
+        let worker = std::env::current_exe().unwrap_or_else(|_| "petri".into());
+        let grader = match petri_grader::Grader::new(build, worker, self.data_dir.clone(), false) {
+            Ok(g) => g,
+            Err(e) => {
+                self.check = CheckState::Failed(e.to_string());
+                return;
+            }
+        };
         let (tx, rx) = channel();
         let id = c.id.clone();
         std::thread::spawn(move || {
-            let result = grader.grade(&c, &dir).map_err(|e| e.to_string());
-            let _ = std::fs::remove_dir_all(&grader.work_dir);
+            let r = grader.grade(&c, &dir);
+            grader.finish();
+            let result = match &r.error {
+                Some(e) => Err(format!("not your code's fault: {e}")),
+                None => Ok(r),
+            };
             let _ = tx.send(result);
         });
         self.check = CheckState::Running {
@@ -211,7 +218,7 @@ impl ChallengeView {
         };
         match rx.try_recv() {
             Ok(Ok(r)) => {
-                let passed = (r.score >= r.max_score).then(|| id.clone());
+                let passed = r.passed().then(|| id.clone());
                 self.check = CheckState::Done(r);
                 (true, passed)
             }
@@ -340,7 +347,7 @@ impl ChallengeView {
                 theme.dim,
             )],
             CheckState::Running { since, .. } => vec![Line::raw(format!(
-                "Checking... {:.0} s (the first check compiles the engine once)",
+                "Checking... {:.0} s (the first check on this machine also builds the challenge kit, a few seconds)",
                 since.elapsed().as_secs_f64()
             ))],
             CheckState::Failed(e) => vec![Line::styled(
@@ -349,10 +356,13 @@ impl ChallengeView {
             )],
             CheckState::Done(r) => {
                 let mut v = vec![Line::from(vec![
-                    Span::styled(format!("{:.2} / {} points", r.score, r.max_score), theme.h3),
                     Span::styled(
-                        if r.score >= r.max_score {
-                            "  all visible checks pass"
+                        format!("{:.2} / {} points", r.score.unwrap_or(0.0), r.max_score),
+                        theme.h3,
+                    ),
+                    Span::styled(
+                        if r.passed() {
+                            "  visible checks at full marks"
                         } else {
                             ""
                         },
@@ -360,20 +370,29 @@ impl ChallengeView {
                     ),
                 ])];
                 for c in &r.checks {
-                    let (mark, style) = if c.score >= c.max_score {
+                    let score = c.score.unwrap_or(0.0);
+                    let (mark, style) = if c.passed() {
                         ("pass", theme.good)
-                    } else if c.score > 0.0 {
+                    } else if score > 0.0 {
                         ("part", theme.warning)
                     } else {
                         ("fail", theme.bad)
                     };
                     v.push(Line::from(vec![
                         Span::styled(format!("[{mark}] "), style),
-                        Span::raw(format!("{:.2}/{} {}", c.score, c.max_score, c.name)),
+                        Span::raw(format!("{score:.2}/{} {}", c.max_score, c.name)),
                     ]));
                     for line in c.output.lines().take(3) {
                         v.push(Line::styled(format!("       {line}"), theme.dim));
                     }
+                }
+                if let Some(c) = self.challenges.iter().find(|c| c.id == r.challenge) {
+                    let summary = petri_grader::report::check_summary(c, r);
+                    v.extend(
+                        summary
+                            .lines()
+                            .map(|l| Line::styled(l.to_string(), theme.dim)),
+                    );
                 }
                 v
             }

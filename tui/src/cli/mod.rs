@@ -3,5 +3,6 @@
 pub mod challenge;
 pub mod content;
 pub mod data;
+pub mod grade;
 pub mod identify;
 pub mod run;
