@@ -970,3 +970,66 @@ fn shards_merge_into_what_one_machine_writes() {
     );
     assert!(!o.status.success());
 }
+
+/// Ctrl-C (or SIGTERM, SIGHUP) stops after the submissions in progress: what finished is in
+/// the reports, the exit status is 130, and `--resume` grades only the rest.
+#[test]
+fn a_stopped_run_keeps_what_finished_and_resumes() {
+    use std::io::{BufRead, BufReader};
+    let tmp = scratch();
+    let subs = tmp.path().join("subs");
+    for i in 0..6 {
+        copy_dir(
+            &root().join("challenges/segmentation/dice/reference"),
+            &subs.join(format!("s{i}")),
+        );
+    }
+    let out = tmp.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_petri"))
+        .args(["grade", "--challenge", "dice", "--out"])
+        .arg(&out)
+        .arg(&subs)
+        .arg("--data-dir")
+        .arg(tmp.path())
+        .env("PETRI_CHALLENGES", root().join("challenges"))
+        .env("PETRI_GRADE_KIT", kit_dir())
+        .env("PETRI_STATE", tmp.path().join("state"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    for line in lines.by_ref() {
+        if line.unwrap().starts_with("[1/6]") {
+            break;
+        }
+    }
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let rest: Vec<String> = lines.map_while(|l| l.ok()).collect();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    let kept = read_results(&out).len();
+    assert!((1..6).contains(&kept), "{kept} kept: {rest:?}");
+    let o = petri(
+        &[
+            "grade",
+            "--challenge",
+            "dice",
+            subs.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--resume",
+        ],
+        &root().join("challenges"),
+        tmp.path(),
+    );
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(&format!("Grading {} submission(s)", 6 - kept)),
+        "{stderr}"
+    );
+    assert_eq!(read_results(&out).len(), 6);
+}
