@@ -1033,3 +1033,39 @@ fn a_stopped_run_keeps_what_finished_and_resumes() {
     );
     assert_eq!(read_results(&out).len(), 6);
 }
+
+/// A student's check trains the network on a practice split: the starter, which scores 1 of
+/// 10 when graded, fails it (exit 1) instead of "passing" on a file that merely parses.
+#[test]
+fn the_network_starter_fails_its_practice_check() {
+    let tmp = scratch();
+    let dir = tmp.path().join("work");
+    let challenges = root().join("challenges");
+    let o = petri(
+        &[
+            "challenge",
+            "start",
+            "regression/network",
+            "--dir",
+            dir.to_str().unwrap(),
+        ],
+        &challenges,
+        tmp.path(),
+    );
+    assert!(o.status.success());
+    let o = petri(
+        &["challenge", "check", dir.to_str().unwrap()],
+        &challenges,
+        tmp.path(),
+    );
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(
+        out.contains("[FAIL]  0.00/1    Held-out RMSE on a practice split"),
+        "{out}"
+    );
+    assert!(
+        out.contains("Not checked here: 8 points of hidden checks"),
+        "{out}"
+    );
+}

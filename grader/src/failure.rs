@@ -30,3 +30,21 @@ impl Failure {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_the_graders_fault_and_says_so() {
+        let e = std::io::Error::from_raw_os_error(libc::ENOSPC);
+        let f = Failure::io("write", std::path::Path::new("/tmp/petri-grade-1/run-1"), e);
+        let Failure::Grader(why) = f else {
+            panic!("a full disk was blamed on the submission")
+        };
+        assert!(
+            why.contains("/tmp/petri-grade-1/run-1") && why.contains("the disk is full"),
+            "{why}"
+        );
+    }
+}
