@@ -285,7 +285,7 @@ fn the_tutor_offers_to_resume_an_interrupted_run() {
         .unwrap();
     signal_after_epoch(&mut child, 2, libc::SIGKILL);
     child.wait().unwrap();
-    let done = petri::cli::run::interrupted(&args, &data_dir).expect("resumable state");
+    let done = petri::run_spec::interrupted(&args, &data_dir).expect("resumable state");
     assert!((1..=2).contains(&done), "{done}");
 
     let lessons =

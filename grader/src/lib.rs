@@ -10,8 +10,10 @@ pub mod failure;
 pub mod grade;
 pub mod harness;
 pub mod report;
+pub mod result;
 pub mod sandbox;
 pub mod tasks;
 
 pub use challenge::{Challenge, Kind};
-pub use grade::{CheckResult, Grader, SubmissionResult};
+pub use grade::Grader;
+pub use result::{CheckResult, SubmissionResult};

@@ -2,7 +2,7 @@
 //! Gradescope `results.json` (one per submission), JUnit XML and a CSV gradebook (rewritten
 //! atomically). A submission the grader could not grade is an error in every format, never 0.
 
-use crate::grade::SubmissionResult;
+use crate::result::SubmissionResult;
 use petri_engine::atomic::{write_atomic, write_json_atomic};
 use petri_engine::{Error, Result};
 use serde_json::json;
@@ -109,8 +109,8 @@ pub fn iso_utc(secs: u64) -> String {
 /// marks is a `<failure>` whose message holds the score; a submission the grader could not
 /// grade has an `<error>` in every case (the grader's fault, not a failed test).
 pub fn junit(results: &[SubmissionResult]) -> String {
-    let short = |c: &crate::grade::CheckResult| c.score.is_some() && !c.passed();
-    let erred = |c: &crate::grade::CheckResult| c.score.is_none();
+    let short = |c: &crate::result::CheckResult| c.score.is_some() && !c.passed();
+    let erred = |c: &crate::result::CheckResult| c.score.is_none();
     let all = || results.iter().flat_map(|r| &r.checks);
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     s.push_str(&format!(
@@ -445,7 +445,7 @@ impl Reports {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grade::{CheckResult, Leaderboard, Order};
+    use crate::result::{CheckResult, Leaderboard, Order};
 
     fn check(id: &str, name: &str, score: Option<f64>, max: f64, output: &str) -> CheckResult {
         CheckResult {

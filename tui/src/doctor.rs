@@ -127,7 +127,7 @@ pub fn report(data_dir: &Path, state_dir: &Path) -> (String, bool) {
     out += "\nThis machine\n";
     out += &format!(
         "  free space in the data dir: {}\n",
-        free_bytes(data_dir).map_or("unknown".into(), crate::cli::data::human_bytes)
+        free_bytes(data_dir).map_or("unknown".into(), petri_engine::download::human_bytes)
     );
     let state_ok = writable(state_dir);
     out += &format!(

@@ -5,7 +5,7 @@
 //! at the end; the tutor (this one or one opened later) replays and follows the events, and
 //! removes the folder once it has added the record to the student's progress.
 
-use crate::cli::run::JobResult;
+use crate::run_spec::JobResult;
 use anyhow::{Context, Result};
 use petri_engine::experiment::Part;
 use petri_engine::train::Event;

@@ -10,4 +10,5 @@ pub mod jobs;
 pub mod lessons;
 pub mod markdown;
 pub mod paths;
+pub mod run_spec;
 pub mod theme;

@@ -16,8 +16,12 @@ pub const RESNET18_FILE: &str = "resnet18-f37072fd.pth";
 pub const RESNET18_TIMM_FILE: &str = "resnet18.safetensors";
 pub const SKIN_FOLDER: &str = "skin-autofluorescence";
 
+pub fn medmnist_dir(data_dir: &Path) -> PathBuf {
+    data_dir.join("medmnist")
+}
+
 pub fn medmnist_file(data_dir: &Path, file_name: &str) -> PathBuf {
-    data_dir.join("medmnist").join(file_name)
+    medmnist_dir(data_dir).join(file_name)
 }
 
 pub fn weights_dir(data_dir: &Path) -> PathBuf {
@@ -42,7 +46,7 @@ pub fn misplaced(data_dir: &Path, expected: &Path) -> Option<PathBuf> {
     let name = expected.file_name()?;
     [
         data_dir.to_path_buf(),
-        data_dir.join("medmnist"),
+        medmnist_dir(data_dir),
         weights_dir(data_dir),
         data_dir.join("data"),
     ]

@@ -817,3 +817,42 @@ fn from_table(path: &Path, target: &str) -> Result<Identification> {
         reasons,
     })
 }
+
+impl Identification {
+    /// The plain-text report `petri identify` prints and the tutor shows.
+    pub fn render(&self) -> String {
+        use std::fmt::Write;
+        let id = self;
+        let mut s = String::new();
+        let _ = writeln!(s, "{}", id.path.display());
+        let _ = writeln!(s, "  data: {}", id.data_kind);
+        let _ = writeln!(s, "  task: {}", id.task);
+        let _ = writeln!(s, "  because:");
+        for e in &id.evidence {
+            let _ = writeln!(s, "    - {e}");
+        }
+        for f in &id.facts {
+            let _ = writeln!(s, "  {f}");
+        }
+        if id.warnings.is_empty() {
+            let _ = writeln!(s, "  warnings: none");
+        } else {
+            let _ = writeln!(s, "  warnings:");
+            for w in &id.warnings {
+                let _ = writeln!(s, "    ! [{}] {}", w.code, w.message);
+            }
+        }
+        let _ = writeln!(s, "  plan:");
+        for r in &id.reasons {
+            let _ = writeln!(s, "    {:<14} {}", r.item, r.choice);
+            let _ = writeln!(s, "    {:<14} {} (lesson: {})", "", r.why, r.lesson);
+        }
+        let p = &id.plan;
+        let _ = writeln!(
+            s,
+            "    {:<14} {} lr {}, {} epochs, batch {}",
+            "training", p.optimizer, p.learning_rate, p.epochs, p.batch_size
+        );
+        s
+    }
+}

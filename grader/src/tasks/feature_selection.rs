@@ -4,7 +4,7 @@
 
 use super::{Call, Ctx, Outcome, Request, Task, mean, metric, score_cases, wants};
 use crate::challenge::CheckSpec;
-use crate::grade::Leaderboard;
+use crate::result::Leaderboard;
 use petri_engine::Result;
 use petri_engine::data::breast_cancer::BreastCancer;
 use petri_engine::data::split::random_split;
@@ -142,7 +142,7 @@ impl Task for FeatureSelection {
                 out.leaderboard = Some(Leaderboard {
                     name: "RMSE".into(),
                     value,
-                    order: crate::grade::Order::Asc,
+                    order: crate::result::Order::Asc,
                 });
             }
         }

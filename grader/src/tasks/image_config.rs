@@ -7,7 +7,7 @@
 use super::regression_config::{optimizer, read_request, write_response};
 use super::{Call, Ctx, Outcome, Request, Task, metric, parse_config, wants};
 use crate::challenge::CheckSpec;
-use crate::grade::Leaderboard;
+use crate::result::Leaderboard;
 use petri_engine::augment::{Pipeline, Transform};
 use petri_engine::burn::module::Module;
 use petri_engine::data::medmnist::{self, ImageSplit};
@@ -108,7 +108,7 @@ impl Task for ImageConfig {
         if !wants(checks, "auc") && !wants(checks, "balanced-accuracy") {
             return Ok(out);
         }
-        let path = ctx.data_dir.join("medmnist/breastmnist.npz");
+        let path = petri_engine::data::layout::medmnist_file(ctx.data_dir, "breastmnist.npz");
         if !path.is_file() {
             return Err(Error::invalid(format!(
                 "the grader needs BreastMNIST at {}: run `petri data fetch breastmnist` or pass --data-dir",
@@ -165,7 +165,7 @@ impl Task for ImageConfig {
                 out.leaderboard = Some(Leaderboard {
                     name: "AUC".into(),
                     value: auc,
-                    order: crate::grade::Order::Desc,
+                    order: crate::result::Order::Desc,
                 });
             }
             Ok(_) => {

@@ -13,7 +13,7 @@ mod paired_crop;
 mod regression_config;
 
 use crate::challenge::{Challenge, CheckSpec};
-use crate::grade::Leaderboard;
+use crate::result::Leaderboard;
 use petri_engine::Result;
 use serde_json::Value;
 use std::collections::BTreeMap;

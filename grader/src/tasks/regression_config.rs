@@ -4,7 +4,7 @@
 
 use super::{Call, Ctx, Outcome, Request, Task, mean, metric, parse_config, wants};
 use crate::challenge::CheckSpec;
-use crate::grade::Leaderboard;
+use crate::result::Leaderboard;
 use petri_engine::data::breast_cancer::BreastCancer;
 use petri_engine::data::split::random_split;
 use petri_engine::experiment::regression::fit_network;
@@ -157,7 +157,7 @@ impl Task for RegressionConfig {
             out.leaderboard = Some(Leaderboard {
                 name: "RMSE".into(),
                 value,
-                order: crate::grade::Order::Asc,
+                order: crate::result::Order::Asc,
             });
         }
         Ok(out)

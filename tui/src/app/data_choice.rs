@@ -60,13 +60,14 @@ impl DataChoiceView {
         if matches!(part, Part::Classification | Part::Augmentation) {
             // Any MedMNIST file present: the image runners read every one of them.
             let own = course.as_ref().map(|c| c.dest(data_dir));
-            let mut files: Vec<PathBuf> = std::fs::read_dir(data_dir.join("medmnist"))
-                .into_iter()
-                .flatten()
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.extension().is_some_and(|e| e == "npz"))
-                .filter(|p| Some(p) != own.as_ref())
-                .collect();
+            let mut files: Vec<PathBuf> =
+                std::fs::read_dir(petri_engine::data::layout::medmnist_dir(data_dir))
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|e| e.ok().map(|e| e.path()))
+                    .filter(|p| p.extension().is_some_and(|e| e == "npz"))
+                    .filter(|p| Some(p) != own.as_ref())
+                    .collect();
             files.sort();
             options.extend(files.into_iter().map(DataOption::Path));
         }

@@ -188,8 +188,8 @@ impl ExperimentView {
         resume: bool,
     ) -> anyhow::Result<Self> {
         // Fail now, in the tutor, if the data is missing (the same options the job will build).
-        let parsed = crate::cli::run::parse_args(&run_args)?;
-        let (run, _) = crate::cli::run::options(&parsed, &options.data_dir)?;
+        let parsed = crate::run_spec::parse_args(&run_args)?;
+        let (run, _) = crate::run_spec::options(&parsed, &options.data_dir)?;
         if matches!(part, Part::Classification | Part::Augmentation) {
             let preset = experiment::images::preset(part, run.profile);
             experiment::images::resolve_data(&run, preset.dataset)?;
@@ -348,7 +348,7 @@ impl ExperimentView {
 
     /// A background job ended: its record (saved by the job) is loaded and shown, and the job's
     /// folder goes once the app has added the record to progress (`take_saved_record`).
-    fn job_ended(&mut self, result: Result<crate::cli::run::JobResult, String>) {
+    fn job_ended(&mut self, result: Result<crate::run_spec::JobResult, String>) {
         match result {
             Ok(r) => {
                 if let Some(e) = r.error {

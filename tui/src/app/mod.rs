@@ -222,7 +222,7 @@ impl App {
                     match resume {
                         Some(r) => self.start_run(part, &id, data, r),
                         // An interrupted run on the same data: ask before starting afresh.
-                        None => match crate::cli::run::interrupted(&args, &self.options.data_dir) {
+                        None => match crate::run_spec::interrupted(&args, &self.options.data_dir) {
                             Some(epochs) => {
                                 v.ask_resume(data, epochs);
                                 self.stack.push(Screen::DataChoice(v));

@@ -182,7 +182,8 @@ impl YourDataView {
             ],
             State::Identifying(_) => vec![Line::raw("Reading the data...")],
             State::Failed(e) => vec![Line::styled(e.clone(), theme.bad)],
-            State::Done(id) => crate::cli::identify::render(id)
+            State::Done(id) => id
+                .render()
                 .lines()
                 .map(|l| {
                     if l.trim_start().starts_with('!') {

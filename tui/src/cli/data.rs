@@ -6,6 +6,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use petri_engine::data::fetchable::{Fetchable, Status};
 use petri_engine::data::registry::{self, OTHER};
 use petri_engine::data::summary::{self, Summary};
+use petri_engine::download::human_bytes;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
@@ -53,15 +54,6 @@ pub fn run(command: DataCommand, data_dir: &Path) -> Result<()> {
 }
 
 /// Sizes as people read them: KB below a megabyte (a 0.5 MB file is not "~0 MB").
-pub fn human_bytes(b: u64) -> String {
-    match b {
-        b if b >= 1 << 30 => format!("{:.1} GB", b as f64 / (1u64 << 30) as f64),
-        b if b >= 1 << 20 => format!("{:.1} MB", b as f64 / (1u64 << 20) as f64),
-        b if b >= 1 << 10 => format!("{:.0} KB", b as f64 / 1024.0),
-        b => format!("{b} B"),
-    }
-}
-
 /// What a status means for the student, with what to do.
 pub fn explain(item: &Fetchable, status: &Status) -> String {
     match status {

@@ -3,8 +3,7 @@
 use anyhow::{Context, Result};
 use clap::Args;
 use petri_engine::experiment::{DeviceChoice, Part, RunOptions};
-use petri_engine::identify::{self, Identification, Plan};
-use std::fmt::Write;
+use petri_engine::identify::{self, Plan};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -43,46 +42,12 @@ pub struct TrainArgs {
     pub json: bool,
 }
 
-pub fn render(id: &Identification) -> String {
-    let mut s = String::new();
-    let _ = writeln!(s, "{}", id.path.display());
-    let _ = writeln!(s, "  data: {}", id.data_kind);
-    let _ = writeln!(s, "  task: {}", id.task);
-    let _ = writeln!(s, "  because:");
-    for e in &id.evidence {
-        let _ = writeln!(s, "    - {e}");
-    }
-    for f in &id.facts {
-        let _ = writeln!(s, "  {f}");
-    }
-    if id.warnings.is_empty() {
-        let _ = writeln!(s, "  warnings: none");
-    } else {
-        let _ = writeln!(s, "  warnings:");
-        for w in &id.warnings {
-            let _ = writeln!(s, "    ! [{}] {}", w.code, w.message);
-        }
-    }
-    let _ = writeln!(s, "  plan:");
-    for r in &id.reasons {
-        let _ = writeln!(s, "    {:<14} {}", r.item, r.choice);
-        let _ = writeln!(s, "    {:<14} {} (lesson: {})", "", r.why, r.lesson);
-    }
-    let p = &id.plan;
-    let _ = writeln!(
-        s,
-        "    {:<14} {} lr {}, {} epochs, batch {}",
-        "training", p.optimizer, p.learning_rate, p.epochs, p.batch_size
-    );
-    s
-}
-
 pub fn identify(args: IdentifyArgs) -> Result<()> {
     let id = identify::identify(&args.path, args.target.as_deref())?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&id)?);
     } else {
-        print!("{}", render(&id));
+        print!("{}", id.render());
     }
     if let Some(file) = &args.plan {
         petri_engine::atomic::write_atomic(file, id.plan.to_toml(&id.reasons).as_bytes())?;
@@ -117,7 +82,7 @@ pub fn train(args: TrainArgs, data_dir: &Path) -> Result<()> {
         Some(f) => read_plan(f)?,
         None => {
             let id = identify::identify(&args.path, args.target.as_deref())?;
-            eprint!("{}", render(&id));
+            eprint!("{}", id.render());
             id.plan
         }
     };

@@ -1,0 +1,142 @@
+//! What a course run is asked to do: the arguments of `petri run`, the engine options they
+//! become, and what a finished run reports. Shared by the command line and the tutor, which
+//! starts each run as a `petri run ... --job DIR` process that outlives it (`jobs.rs`), so
+//! both build a run from the same arguments in one place.
+
+use anyhow::Result;
+use clap::Args;
+use petri_engine::experiment::segment::SegmentationLoss;
+use petri_engine::experiment::{ClassWeights, DeviceChoice, Part, Profile, RunOptions};
+use std::path::{Path, PathBuf};
+
+#[derive(Args)]
+pub struct RunArgs {
+    /// classification, augmentation, segmentation or regression
+    pub part: String,
+    /// Run only this experiment (repeatable), e.g. scratch, combined, forest
+    #[arg(long = "experiment", short = 'e')]
+    pub experiments: Vec<String>,
+    /// A data file or folder instead of the part's default dataset
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// quick (minutes on a laptop CPU) or paper (the original's epochs and data)
+    #[arg(long, default_value = "quick")]
+    pub profile: String,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Use at most N training images (regression: N random splits)
+    #[arg(long)]
+    pub limit: Option<usize>,
+    /// cpu, cuda or vulkan
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Loss weight per class (classification, augmentation, segmentation): `balanced` or e.g. `1,1,5`
+    #[arg(long)]
+    pub class_weights: Option<String>,
+    /// Segmentation loss: ce (per-pixel cross-entropy) or ce+dice (plus soft Dice)
+    #[arg(long)]
+    pub loss: Option<String>,
+    /// Where the run record goes [default: <data dir>/runs]
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print the final metrics as JSON on stdout
+    #[arg(long)]
+    pub json: bool,
+    /// Continue an interrupted run with the same settings from its last finished epoch
+    #[arg(long)]
+    pub resume: bool,
+    /// Report to a job folder for the tutor (events.jsonl, result.json)
+    #[arg(long, hide = true, value_name = "DIR")]
+    pub job: Option<PathBuf>,
+}
+
+/// A run that was asked to stop (Ctrl-C, hang-up, SIGTERM) before it finished: what finished
+/// is saved. `main` exits with status 130 for it, as shells do for an interrupted command.
+#[derive(Debug)]
+pub struct Interrupted {
+    pub record: PathBuf,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "stopped before the end; what finished is saved in {}. Add --resume to the same \
+             command to continue from the last finished epoch.",
+            self.record.display()
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+/// What the tutor reads back from a job folder when the run ends.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct JobResult {
+    /// The run record, when one was saved (also after a stop).
+    pub record: Option<PathBuf>,
+    pub error: Option<String>,
+    pub stopped: bool,
+}
+
+/// The engine's options for `petri run` arguments, and where its records go: the one place
+/// they are built, for the command line and for the tutor's background runs alike.
+pub fn options(args: &RunArgs, data_dir: &Path) -> Result<(RunOptions, PathBuf)> {
+    let part = Part::parse(&args.part)?;
+    let mut options = RunOptions::new(part, data_dir.to_path_buf());
+    options.experiments = args.experiments.clone();
+    options.data = args.data.clone();
+    options.profile = Profile::parse(&args.profile)?;
+    options.epochs = args.epochs;
+    options.limit = args.limit;
+    options.device = DeviceChoice::parse(&args.device)?;
+    options.seed = args.seed;
+    options.class_weights = args
+        .class_weights
+        .as_deref()
+        .map(ClassWeights::parse)
+        .transpose()?;
+    if let Some(loss) = &args.loss {
+        if part != Part::Segmentation {
+            anyhow::bail!("--loss applies to the segmentation part only");
+        }
+        options.overrides.segmentation_loss = Some(SegmentationLoss::parse(loss)?);
+    }
+    options.selected()?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| petri_engine::data::layout::runs_dir(data_dir));
+    options.checkpoints = Some(out_dir.join("checkpoints"));
+    options.resume_dir = Some(out_dir.join("resume"));
+    options.resume = args.resume;
+    Ok((options, out_dir))
+}
+
+/// Parses `petri run` arguments (without the leading `run`).
+pub fn parse_args(args: &[String]) -> Result<RunArgs> {
+    #[derive(clap::Parser)]
+    struct Only {
+        #[command(flatten)]
+        args: RunArgs,
+    }
+    use clap::Parser;
+    Ok(Only::try_parse_from(std::iter::once("run".to_string()).chain(args.iter().cloned()))?.args)
+}
+
+/// Whether a run with these arguments was interrupted and can be resumed: the epochs its
+/// model in training had finished (0 when only whole models were kept).
+pub fn interrupted(args: &[String], data_dir: &Path) -> Option<usize> {
+    let (options, _) = options(&parse_args(args).ok()?, data_dir).ok()?;
+    let state = options.resume_state().filter(|s| s.exists())?;
+    let epochs = std::fs::read_dir(&state.dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path().join("latest")).ok())
+        .filter_map(|t| t.trim().parse().ok())
+        .max();
+    Some(epochs.unwrap_or(0))
+}
