@@ -473,7 +473,7 @@ fn quiz_on_a_plain_terminal_records_the_score() {
         r#"{"parts":{"01-tiny":{"quiz":{"answers":{},"total":2,"seed":1}}}}"#,
     )
     .unwrap();
-    let lesson = petri_engine::content::load_lesson(&dir).unwrap();
+    let lesson = petri::content::load_lesson(&dir).unwrap();
     let order = lesson.check[0].shown_order(1);
     let right_at = order.iter().position(|&i| i == 0).unwrap() + 1;
     let quiz = |input: String, fresh: bool| {

@@ -188,7 +188,7 @@ fn a_tutor_run_outlives_its_tutor_and_shows_in_the_next_one() {
         petri: env!("CARGO_BIN_EXE_petri").into(),
     };
     let lessons = || {
-        petri_engine::content::load_all(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../lessons"))
+        petri::content::load_all(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../lessons"))
             .unwrap()
             .into_iter()
             .map(Result::unwrap)
@@ -289,7 +289,7 @@ fn the_tutor_offers_to_resume_an_interrupted_run() {
     assert!((1..=2).contains(&done), "{done}");
 
     let lessons =
-        petri_engine::content::load_all(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../lessons"))
+        petri::content::load_all(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../lessons"))
             .unwrap()
             .into_iter()
             .map(Result::unwrap)

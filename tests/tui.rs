@@ -2,8 +2,8 @@
 //! of every screen at 80x24 and 120x40. The training view is fed a scripted event sequence.
 
 use petri::app::{App, ExperimentView, Options, Screen};
+use petri::content;
 use petri::theme::Theme;
-use petri_engine::content;
 use petri_engine::experiment::Part;
 use petri_engine::train::{EpochRecord, Event};
 use ratatui::Terminal;

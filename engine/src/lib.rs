@@ -5,7 +5,6 @@
 pub mod allocator;
 pub mod atomic;
 pub mod augment;
-pub mod content;
 pub mod data;
 pub mod download;
 pub mod error;
@@ -13,7 +12,6 @@ pub mod experiment;
 pub mod identify;
 pub mod metrics;
 pub mod model;
-pub mod progress;
 pub use petri_core::rng;
 pub mod train;
 

@@ -1,7 +1,7 @@
 //! Where the tutor's lessons come from: a folder given with `--lessons` (or `$PETRI_LESSONS`),
 //! else the copy embedded in the binary at build time.
 
-use petri_engine::content::{self, Lesson, Problem};
+use crate::content::{self, Lesson, Problem};
 use std::path::{Path, PathBuf};
 
 mod embedded {

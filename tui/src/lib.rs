@@ -1,14 +1,18 @@
 //! The `petri` binary's library half: the ratatui tutor (`app`), the subcommands (`cli`) and
-//! what they share. It draws and prints; everything it computes comes from `petri-engine`.
-//! Kept as a library so end-to-end tests can drive the tutor with key events.
+//! what they share: the course (`course`, `content`: lessons, knowledge checks and the checks
+//! of their facts) and the student's `progress`. It draws and prints; what it trains and
+//! scores comes from `petri-engine` and `petri-grader`. Kept as a library so end-to-end tests
+//! can drive the tutor with key events.
 
 pub mod app;
 pub mod cli;
+pub mod content;
 pub mod course;
 pub mod doctor;
 pub mod jobs;
 pub mod lessons;
 pub mod markdown;
 pub mod paths;
+pub mod progress;
 pub mod run_spec;
 pub mod theme;

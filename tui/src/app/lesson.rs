@@ -1,9 +1,9 @@
 //! A lesson: rendered Markdown with scrolling, and keys to its knowledge check and experiment.
 
 use super::Open;
+use crate::content::Lesson;
 use crate::markdown;
 use crate::theme::Theme;
-use petri_engine::content::Lesson;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -21,11 +21,11 @@ pub use lesson::LessonView;
 pub use quiz::QuizView;
 pub use your_data::YourDataView;
 
+use crate::content::Lesson;
+use crate::progress::Progress;
 use crate::theme::Theme;
 use anyhow::Result;
-use petri_engine::content::Lesson;
 use petri_engine::experiment::Part;
-use petri_engine::progress::Progress;
 use ratatui::Frame;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;

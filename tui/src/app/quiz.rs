@@ -3,9 +3,9 @@
 //! Options appear in the attempt's shuffled order (its seed is in the student's progress), and
 //! the number keys, marks and feedback follow that order; `f` starts a fresh attempt.
 
+use crate::content::{Answer, Lesson, QuestionKind};
+use crate::progress::Progress;
 use crate::theme::Theme;
-use petri_engine::content::{Answer, Lesson, QuestionKind};
-use petri_engine::progress::Progress;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -1,9 +1,9 @@
 //! `petri challenge ...` (students): list, start, check and hint, thin wrappers over
 //! `petri-grader` that print a breakdown. Instructors' `petri grade` is in `grade.rs`.
 
+use crate::progress::Progress;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use petri_engine::progress::Progress;
 use petri_grader::{Challenge, SubmissionResult, challenge};
 use std::path::{Path, PathBuf};
 

@@ -1,12 +1,12 @@
 //! `petri content check`, `petri lesson`, `petri quiz`: the course content without the
 //! full-screen tutor. Quiz answers are saved one by one, exactly as the tutor saves them.
 
-use crate::{lessons, paths};
-use anyhow::{Result, bail};
-use petri_engine::content::{
+use crate::content::{
     Answer, COURSE_FACTS, Lesson, Problem, Question, QuestionKind, check_lesson, facts,
 };
-use petri_engine::progress::Progress;
+use crate::progress::Progress;
+use crate::{lessons, paths};
+use anyhow::{Result, bail};
 use std::io::{BufRead, Write};
 use std::path::Path;
 

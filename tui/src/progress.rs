@@ -5,7 +5,7 @@
 //! applies the change and writes it back, so two `petri` processes of one student (two SSH
 //! windows) never lose each other's answers.
 
-use crate::{Error, Result, atomic};
+use petri_engine::{Error, Result, atomic};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;

@@ -8,8 +8,8 @@
 //! read; prose the reader cannot parse is left alone rather than guessed at.
 
 use super::Problem;
-use crate::data::breast_cancer::BreastCancer;
-use crate::data::registry::MEDMNIST;
+use petri_engine::data::breast_cancer::BreastCancer;
+use petri_engine::data::registry::MEDMNIST;
 use std::path::Path;
 
 /// Split names, in the order of the counts below; the last is the whole dataset.

@@ -4,7 +4,7 @@
 
 pub mod facts;
 
-use crate::{Error, Result, rng::Rng};
+use petri_engine::{Error, Result, rng::Rng};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -316,7 +316,7 @@ pub fn check_lesson(
         });
     }
     for e in &lesson.meta.experiments {
-        if crate::experiment::Part::parse(e).is_err() {
+        if petri_engine::experiment::Part::parse(e).is_err() {
             problems.push(Problem {
                 file: md.clone(),
                 line: find_line(md_text, "experiments"),
