@@ -419,7 +419,7 @@ fn content_check_reports_file_and_line() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("lesson.md"),
-        "+++\nid = \"01-bad\"\ntitle = \"Bad\"\n+++\n```sh\npetri fly\n```\n",
+        "+++\nid = \"01-bad\"\nname = \"bad\"\nshort_title = \"Bad\"\ntitle = \"Bad\"\n+++\n```sh\npetri fly\n```\n",
     )
     .unwrap();
     std::fs::write(
@@ -439,7 +439,7 @@ fn content_check_reports_file_and_line() {
     assert_clean_failure(
         &o,
         &[
-            "lesson.md:6",
+            "lesson.md:8",
             "petri fly",
             "check.toml:2",
             "needs at least two options",
@@ -454,7 +454,7 @@ fn quiz_on_a_plain_terminal_records_the_score() {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(
         dir.join("lesson.md"),
-        "+++\nid = \"01-tiny\"\ntitle = \"Tiny\"\n+++\n# Tiny\nText.\n",
+        "+++\nid = \"01-tiny\"\nname = \"tiny\"\nshort_title = \"Tiny\"\ntitle = \"Tiny\"\n+++\n# Tiny\nText.\n",
     )
     .unwrap();
     std::fs::write(
@@ -929,5 +929,64 @@ fn a_segmentation_plan_trains_with_its_own_loss_and_split() {
         record["config"]["preset"]["loss"], "cross-entropy-dice",
         "{}",
         record["config"]
+    );
+}
+
+/// A sixth part is a lesson folder: the plain overview, `petri doctor`, `petri lesson` and the
+/// content check pick it up from its front matter, with nothing else edited.
+#[test]
+fn a_new_lesson_folder_is_a_new_part_everywhere() {
+    let tmp = tempfile::tempdir().unwrap();
+    let lessons = tmp.path().join("lessons");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../lessons");
+    for e in std::fs::read_dir(&root).unwrap().flatten() {
+        if e.path().is_dir() {
+            let to = lessons.join(e.file_name());
+            std::fs::create_dir_all(&to).unwrap();
+            for f in ["lesson.md", "check.toml"] {
+                std::fs::copy(e.path().join(f), to.join(f)).unwrap();
+            }
+        }
+    }
+    let new = lessons.join("05-survival");
+    std::fs::create_dir_all(&new).unwrap();
+    std::fs::write(
+        new.join("lesson.md"),
+        "+++\nid = \"05-survival\"\nname = \"survival\"\nshort_title = \"Survival\"\n\
+         summary = \"Time to event from tabular data\"\ndataset = \"breast-cancer-wisconsin\"\n\
+         title = \"Survival analysis\"\nminutes = 10\n+++\n# Survival analysis\n\nCensoring.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        new.join("check.toml"),
+        "[[question]]\nid = \"c\"\nkind = \"single\"\nprompt = \"Censored means?\"\nexplanation = \"Not yet observed.\"\n\
+         [[question.option]]\ntext = \"not yet observed\"\ncorrect = true\nfeedback = \"yes\"\n\
+         [[question.option]]\ntext = \"deleted\"\nfeedback = \"no\"\n",
+    )
+    .unwrap();
+    let with = |args: &[&str]| {
+        let mut a = args.to_vec();
+        a.extend(["--lessons", lessons.to_str().unwrap()]);
+        petri(&a, tmp.path())
+    };
+    let (out, _) = text(&with(&[]));
+    assert!(
+        out.contains("5. Survival        Time to event from tabular data"),
+        "{out}"
+    );
+    let (out, _) = text(&with(&["doctor"]));
+    assert!(out.contains("5 Survival        ready"), "{out}");
+    let (out, _) = text(&with(&["lesson", "survival"]));
+    assert!(out.starts_with("Survival analysis"), "{out}");
+    let o = with(&["content", "check"]);
+    assert!(o.status.success(), "{:?}", text(&o));
+    // A part named twice is refused by the check.
+    let md = std::fs::read_to_string(new.join("lesson.md"))
+        .unwrap()
+        .replace("name = \"survival\"", "name = \"regression\"");
+    std::fs::write(new.join("lesson.md"), md).unwrap();
+    assert_clean_failure(
+        &with(&["content", "check"]),
+        &["name 'regression' is also the name of 04-regression"],
     );
 }

@@ -1,62 +1,19 @@
-//! The course's outline as the binary shows it: parts, their datasets, and the plain-text
-//! overview printed when stdout is not a terminal.
+//! The course's outline as the binary shows it: what each part (its lesson's front matter,
+//! `content::Part`) needs downloaded, and the plain-text overview printed when stdout is not a
+//! terminal.
 
+use crate::content::Lesson;
+pub use crate::content::Part;
 use petri_engine::data::fetchable::Fetchable;
 use std::fmt::Write;
 use std::path::Path;
 
-pub struct Part {
-    pub title: &'static str,
-    pub summary: &'static str,
-    /// Registry name of the part's main dataset, if it has one.
-    pub dataset: Option<&'static str>,
-    /// Its transfer-learning runs need ImageNet ResNet-18 weights.
-    pub needs_weights: bool,
-}
-
-pub const PARTS: [Part; 5] = [
-    Part {
-        title: "The protocol",
-        summary: "From data and question to task, network, loss and metric",
-        dataset: None,
-        needs_weights: false,
-    },
-    Part {
-        title: "Classification",
-        summary: "ResNet-18 on PathMNIST: random weights, frozen features, fine-tuning",
-        dataset: Some("pathmnist"),
-        needs_weights: true,
-    },
-    Part {
-        title: "Augmentation",
-        summary: "Flips, rotations, crops and colour jitter on ChestMNIST and BreastMNIST",
-        dataset: Some("breastmnist"),
-        needs_weights: false,
-    },
-    Part {
-        title: "Segmentation",
-        summary: "A 4-level U-Net on skin autofluorescence images, 4 tissue classes",
-        dataset: Some("skin-autofluorescence"),
-        needs_weights: false,
-    },
-    Part {
-        title: "Regression",
-        summary: "Mean nuclear radius in Breast Cancer Wisconsin: baselines vs a network",
-        dataset: Some("breast-cancer-wisconsin"),
-        needs_weights: false,
-    },
-];
-
-/// The progress key (lesson id, `02-augmentation`) of a part named as challenges and
-/// experiments name it (`augmentation`).
-pub fn progress_key(part: &str) -> String {
-    match PARTS
+/// The part a challenge or command names (`augmentation`), among the lessons' parts.
+pub fn part_named<'a>(lessons: &'a [Lesson], name: &str) -> Option<&'a Part> {
+    lessons
         .iter()
-        .position(|p| p.title.eq_ignore_ascii_case(part))
-    {
-        Some(i) => format!("{i:02}-{}", part.to_ascii_lowercase()),
-        None => part.to_string(),
-    }
+        .map(|l| &l.part)
+        .find(|p| p.name.eq_ignore_ascii_case(name))
 }
 
 /// What a part needs downloaded: its dataset (unless embedded) and, for part 1, the ImageNet
@@ -64,11 +21,12 @@ pub fn progress_key(part: &str) -> String {
 pub fn part_items(part: &Part) -> Vec<Fetchable> {
     let mut items: Vec<Fetchable> = part
         .dataset
+        .as_deref()
         .filter(|d| *d != "breast-cancer-wisconsin")
         .and_then(|d| Fetchable::named(d, 28).ok())
         .into_iter()
         .collect();
-    if part.needs_weights {
+    if part.imagenet_weights {
         items.push(Fetchable::Resnet18Weights);
     }
     items
@@ -80,20 +38,20 @@ pub fn dataset_present(data_dir: &Path, name: &str) -> bool {
         || Fetchable::named(name, 28).is_ok_and(|f| f.status(data_dir, false).is_usable())
 }
 
-pub fn plain_overview(data_dir: &Path) -> String {
+pub fn plain_overview(data_dir: &Path, lessons: &[Lesson]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
         "Petri: identify and train deep networks on biomedical data\n"
     );
     let _ = writeln!(out, "Course parts:");
-    for (i, p) in PARTS.iter().enumerate() {
-        let data = match p.dataset {
+    for (i, p) in lessons.iter().map(|l| &l.part).enumerate() {
+        let data = match p.dataset.as_deref() {
             Some(d) if dataset_present(data_dir, d) => format!("  [data: {d}, present]"),
             Some(d) => format!("  [data: {d}, run `petri data fetch {d}`]"),
             None => String::new(),
         };
-        let _ = writeln!(out, "  {i}. {:<15} {}{data}", p.title, p.summary);
+        let _ = writeln!(out, "  {i}. {:<15} {}{data}", p.short_title, p.summary);
     }
     let _ = writeln!(
         out,

@@ -3,7 +3,8 @@
 //! data dir, whether the state dir is writable, the training backends compiled into this binary
 //! and whether each device opens. `petri doctor` prints it; the home screen shows a part's line.
 
-use crate::course::{PARTS, Part, part_items};
+use crate::content::Lesson;
+use crate::course::{Part, part_items};
 use petri_engine::data::fetchable::{Fetchable, Status};
 use petri_engine::experiment::DeviceChoice;
 use std::path::Path;
@@ -18,7 +19,7 @@ pub struct Need {
 
 pub struct PartReport {
     pub index: usize,
-    pub title: &'static str,
+    pub title: String,
     pub needs: Vec<Need>,
 }
 
@@ -59,7 +60,7 @@ impl PartReport {
 pub fn part(index: usize, p: &Part, data_dir: &Path) -> PartReport {
     PartReport {
         index,
-        title: p.title,
+        title: p.short_title.clone(),
         needs: part_items(p)
             .into_iter()
             .map(|item| Need {
@@ -71,9 +72,10 @@ pub fn part(index: usize, p: &Part, data_dir: &Path) -> PartReport {
     }
 }
 
-pub fn parts(data_dir: &Path) -> Vec<PartReport> {
-    PARTS
+pub fn parts(data_dir: &Path, lessons: &[Lesson]) -> Vec<PartReport> {
+    lessons
         .iter()
+        .map(|l| &l.part)
         .enumerate()
         .map(|(i, p)| part(i, p, data_dir))
         .collect()
@@ -113,14 +115,14 @@ pub fn devices() -> Vec<(DeviceChoice, Result<(), String>)> {
 }
 
 /// The whole report as text, and whether every part can run.
-pub fn report(data_dir: &Path, state_dir: &Path) -> (String, bool) {
+pub fn report(data_dir: &Path, state_dir: &Path, lessons: &[Lesson]) -> (String, bool) {
     let mut out = format!(
         "Petri {} (data dir {}, state dir {})\n\nCourse parts\n",
         env!("CARGO_PKG_VERSION"),
         data_dir.display(),
         state_dir.display()
     );
-    let parts = parts(data_dir);
+    let parts = parts(data_dir, lessons);
     for p in &parts {
         out += &format!("  {} {:<15} {}\n", p.index, p.title, p.summary());
     }

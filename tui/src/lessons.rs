@@ -38,14 +38,18 @@ pub fn load_ok(dir: Option<&Path>) -> anyhow::Result<Vec<Lesson>> {
     Ok(load(dir)?.into_iter().filter_map(Result::ok).collect())
 }
 
-/// Finds a lesson by id (`01-classification`), number (`1`) or name (`classification`).
+/// Finds a lesson by id (`01-classification`), number (`1`: the id's `NN-` prefix) or its
+/// part's name (`classification`).
 pub fn find<'a>(lessons: &'a [Lesson], key: &str) -> Option<&'a Lesson> {
     let key = key.to_ascii_lowercase();
+    let number = key.parse::<u32>().ok();
     lessons.iter().find(|l| {
-        let id = l.meta.id.as_str();
-        let (num, name) = id.split_once('-').unwrap_or((id, id));
-        id == key
-            || name == key
-            || num.parse::<u32>().ok() == key.parse::<u32>().ok().filter(|_| !key.is_empty())
+        let prefix = l
+            .part
+            .id
+            .split('-')
+            .next()
+            .and_then(|n| n.parse::<u32>().ok());
+        l.part.id == key || l.part.name == key || (number.is_some() && number == prefix)
     })
 }

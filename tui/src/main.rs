@@ -111,10 +111,9 @@ fn main() -> ExitCode {
                 )
             })
         }
-        None => {
-            print!("{}", course::plain_overview(&data_dir));
-            Ok(())
-        }
+        None => lessons::load_ok(lessons_dir.as_deref()).map(|l| {
+            print!("{}", course::plain_overview(&data_dir, &l));
+        }),
         Some(Command::Data { command }) => cli::data::run(command, &data_dir),
         Some(Command::Run(args)) => cli::run::run(args, &data_dir),
         Some(Command::Lesson { part }) => {
@@ -125,7 +124,9 @@ fn main() -> ExitCode {
         }
         Some(Command::Identify(args)) => cli::identify::identify(args),
         Some(Command::Train(args)) => cli::identify::train(args, &data_dir),
-        Some(Command::Challenge { command }) => cli::challenge::run(command, &data_dir, &state_dir),
+        Some(Command::Challenge { command }) => {
+            cli::challenge::run(command, &data_dir, &state_dir, lessons_dir.as_deref())
+        }
         Some(Command::Grade(args)) => cli::grade::grade(args, &data_dir, &state_dir),
         Some(Command::GradeMerge(args)) => cli::grade::merge(args),
         Some(Command::GradeWorker { task, dir }) => cli::challenge::worker(&task, &dir),
@@ -133,7 +134,8 @@ fn main() -> ExitCode {
             command: ContentCommand::Check,
         }) => cli::content::check(lessons_dir.as_deref(), &command_ok),
         Some(Command::Doctor) => {
-            let (text, ok) = petri::doctor::report(&data_dir, &state_dir);
+            let lessons = lessons::load_ok(lessons_dir.as_deref()).unwrap_or_default();
+            let (text, ok) = petri::doctor::report(&data_dir, &state_dir, &lessons);
             print!("{text}");
             if ok {
                 Ok(())

@@ -43,11 +43,15 @@ pub struct Identification {
     pub reasons: Vec<Reason>,
 }
 
-const L_PROTOCOL: &str = "00-protocol";
-const L_CLASSIFY: &str = "01-classification";
-const L_AUGMENT: &str = "02-augmentation";
-const L_SEGMENT: &str = "03-segmentation";
-const L_REGRESS: &str = "04-regression";
+// Lessons a reason cites, by their part's name (`petri lesson classification`). `petri
+// content check` verifies each names a lesson.
+const L_PROTOCOL: &str = "protocol";
+const L_CLASSIFY: &str = "classification";
+const L_AUGMENT: &str = "augmentation";
+const L_SEGMENT: &str = "segmentation";
+const L_REGRESS: &str = "regression";
+/// Every lesson a reason may cite, by part name.
+pub const LESSONS_CITED: [&str; 5] = [L_PROTOCOL, L_CLASSIFY, L_AUGMENT, L_SEGMENT, L_REGRESS];
 
 /// Reads `path` and identifies its task; `target` names the target column of a table.
 pub fn identify(path: &Path, target: Option<&str>) -> Result<Identification> {

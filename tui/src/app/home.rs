@@ -1,7 +1,6 @@
 //! Home: the course's parts with progress per part, and the state of their data.
 
 use super::{App, Open};
-use crate::course::PARTS;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -45,7 +44,7 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         .lessons
         .iter()
         .map(|l| {
-            let p = app.progress.parts.get(&l.meta.id);
+            let p = app.progress.parts.get(&l.part.id);
             let read = p.is_some_and(|p| p.lesson_read);
             let mark = if read {
                 if t.ascii { "[x]" } else { "✓" }
@@ -61,11 +60,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             ListItem::new(Line::from(vec![
                 Span::styled(format!("{mark} "), if read { t.good } else { t.dim }),
                 Span::raw(
-                    l.meta
+                    l.part
                         .title
                         .split(':')
                         .next()
-                        .unwrap_or(&l.meta.title)
+                        .unwrap_or(&l.part.title)
                         .to_string(),
                 ),
                 Span::styled(quiz, t.accent),
@@ -84,20 +83,17 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
 
     let mut lines = Vec::new();
     if let Some(l) = app.lessons.get(app.selected) {
-        lines.push(Line::styled(l.meta.title.clone(), t.h3));
-        if let Some(part) = PARTS.iter().find(|p| {
-            l.meta.id.ends_with(&p.title.to_ascii_lowercase())
-                || l.meta.id == "00-protocol" && p.dataset.is_none()
-        }) {
-            lines.push(Line::raw(part.summary));
+        lines.push(Line::styled(l.part.title.clone(), t.h3));
+        if !l.part.summary.is_empty() {
+            lines.push(Line::raw(l.part.summary.clone()));
         }
         lines.push(Line::raw(""));
-        let p = app.progress.parts.get(&l.meta.id);
+        let p = app.progress.parts.get(&l.part.id);
         let read = p.is_some_and(|p| p.lesson_read);
         lines.push(Line::raw(format!(
             "Lesson: {} ({} min)",
             if read { "read" } else { "not read yet" },
-            l.meta.minutes
+            l.part.minutes
         )));
         let quiz = match p.and_then(|p| p.quiz.as_ref()) {
             Some(q) => format!("{} of {} right", q.correct(), l.check.len()),
@@ -105,23 +101,20 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
         };
         lines.push(Line::raw(format!("Knowledge check: {quiz}")));
         let runs = p.map_or(0, |p| p.runs.len());
-        if !l.meta.experiments.is_empty() {
+        if !l.part.experiments.is_empty() {
             lines.push(Line::raw(format!("Experiments run: {runs}")));
         }
         let challenges = p.map_or(0, |p| p.challenges_passed.len());
         lines.push(Line::raw(format!("Challenges passed: {challenges}")));
-        let part = PARTS.iter().find(|p| {
-            l.meta
-                .experiments
-                .iter()
-                .any(|e| p.title.eq_ignore_ascii_case(e))
-        });
-        if let Some((i, p)) =
-            part.and_then(|p| PARTS.iter().enumerate().find(|(_, q)| q.title == p.title))
-        {
+        if !l.part.experiments.is_empty() {
             // The same facts as `petri doctor`, for this part.
-            let report = crate::doctor::part(i, p, &app.options.data_dir);
-            if let Some(d) = p.dataset.filter(|_| report.needs.is_empty()) {
+            let report = crate::doctor::part(app.selected, &l.part, &app.options.data_dir);
+            if let Some(d) = l
+                .part
+                .dataset
+                .as_deref()
+                .filter(|_| report.needs.is_empty())
+            {
                 lines.push(Line::raw(""));
                 lines.push(Line::from(vec![
                     Span::raw(format!("Data: {d} ")),

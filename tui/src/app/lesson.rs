@@ -55,7 +55,7 @@ impl LessonView {
         let page = body.height.saturating_sub(2) as usize;
         self.rendered.set((lines.len(), page));
         let scroll = self.scroll.min(lines.len().saturating_sub(page));
-        let title = format!(" {} ", self.lesson.meta.title);
+        let title = format!(" {} ", self.lesson.part.title);
         frame.render_widget(
             Paragraph::new(lines.clone())
                 .block(Block::bordered().title(title))

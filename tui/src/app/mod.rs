@@ -260,11 +260,11 @@ impl App {
             self.status = Some("a download is already running".into());
             return;
         }
-        let Some(part) = crate::course::PARTS.get(self.selected) else {
+        let Some(lesson) = self.lessons.get(self.selected) else {
             return;
         };
         let data_dir = self.options.data_dir.clone();
-        let items = crate::course::part_items(part);
+        let items = crate::course::part_items(&lesson.part);
         if items.is_empty() {
             self.status = Some("this part needs nothing to download".into());
             return;
@@ -363,7 +363,7 @@ impl App {
         match request {
             Open::Lesson => {
                 if let Some(l) = self.lessons.get(lesson_idx) {
-                    let (id, view) = (l.meta.id.clone(), LessonView::new(l.clone()));
+                    let (id, view) = (l.part.id.clone(), LessonView::new(l.clone()));
                     self.update_progress(|p| p.part(&id).lesson_read = true);
                     self.stack.push(Screen::Lesson(view));
                 }
@@ -374,7 +374,7 @@ impl App {
                         self.status = Some("this lesson has no knowledge check".into());
                     } else {
                         let l = l.clone();
-                        match self.progress.quiz_seed(&self.progress_path, &l.meta.id) {
+                        match self.progress.quiz_seed(&self.progress_path, &l.part.id) {
                             Ok(seed) => self.stack.push(Screen::Quiz(QuizView::new(l, seed))),
                             Err(e) => self.status = Some(format!("could not save progress: {e}")),
                         }
@@ -385,7 +385,7 @@ impl App {
                 let Some(l) = self.lessons.get(lesson_idx) else {
                     return;
                 };
-                let Some(part) = l.meta.experiments.first() else {
+                let Some(part) = l.part.experiments.first() else {
                     self.status = Some("this part has no experiment to run".into());
                     return;
                 };
@@ -396,7 +396,7 @@ impl App {
                         return;
                     }
                 };
-                let id = l.meta.id.clone();
+                let id = l.part.id.clone();
                 if part == Part::Regression {
                     // Its data is embedded: nothing to choose.
                     self.start_run(part, &id, None, false);
@@ -416,11 +416,7 @@ impl App {
                 let Some(l) = self.lessons.get(lesson_idx) else {
                     return;
                 };
-                let part = l
-                    .meta
-                    .id
-                    .split_once('-')
-                    .map_or(l.meta.id.as_str(), |(_, p)| p);
+                let part = l.part.name.as_str();
                 let root = crate::paths::challenges_dir();
                 match petri_grader::challenge::load_all(&root) {
                     Ok(all) => {
@@ -428,7 +424,7 @@ impl App {
                         if mine.is_empty() {
                             self.status = Some("this part has no challenges".into());
                         } else {
-                            let view = ChallengeView::new(&l.meta.id, mine, &self.options);
+                            let view = ChallengeView::new(&l.part.id, mine, &self.options);
                             self.stack.push(Screen::Challenges(Box::new(view)));
                         }
                     }

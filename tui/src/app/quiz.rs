@@ -65,7 +65,7 @@ impl QuizView {
             match key.code {
                 KeyCode::Char('r') => *self = QuizView::new(self.lesson.clone(), self.seed),
                 KeyCode::Char('f') => {
-                    let seed = progress.fresh_quiz(path, &self.lesson.meta.id)?;
+                    let seed = progress.fresh_quiz(path, &self.lesson.part.id)?;
                     *self = QuizView::new(self.lesson.clone(), seed);
                 }
                 _ => {}
@@ -144,7 +144,7 @@ impl QuizView {
             self.right += correct as usize;
             progress.record_answer(
                 path,
-                &self.lesson.meta.id,
+                &self.lesson.part.id,
                 &q.id,
                 correct,
                 self.lesson.check.len(),
@@ -157,7 +157,7 @@ impl QuizView {
         let [body, help] =
             Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
         let total = self.lesson.check.len();
-        let title = format!(" Knowledge check: {} ", self.lesson.meta.title);
+        let title = format!(" Knowledge check: {} ", self.lesson.part.title);
         let mut lines: Vec<Line> = Vec::new();
         if self.done {
             lines.push(Line::styled(

@@ -38,7 +38,12 @@ fn find(id: &str) -> Result<Challenge> {
     Ok(challenge::find(&crate::paths::challenges_dir(), id)?)
 }
 
-pub fn run(cmd: ChallengeCommand, data_dir: &Path, state_dir: &Path) -> Result<()> {
+pub fn run(
+    cmd: ChallengeCommand,
+    data_dir: &Path,
+    state_dir: &Path,
+    lessons_dir: Option<&Path>,
+) -> Result<()> {
     match cmd {
         ChallengeCommand::List => {
             let all = challenge::load_all(&crate::paths::challenges_dir())?;
@@ -62,9 +67,12 @@ pub fn run(cmd: ChallengeCommand, data_dir: &Path, state_dir: &Path) -> Result<(
             Ok(())
         }
         ChallengeCommand::Start { id, dir } => start(&find(&id)?, dir),
-        ChallengeCommand::Check { dir } => {
-            check(&dir.unwrap_or_else(|| ".".into()), data_dir, state_dir)
-        }
+        ChallengeCommand::Check { dir } => check(
+            &dir.unwrap_or_else(|| ".".into()),
+            data_dir,
+            state_dir,
+            lessons_dir,
+        ),
         ChallengeCommand::Hint { dir } => hint(&dir.unwrap_or_else(|| ".".into())),
     }
 }
@@ -153,7 +161,7 @@ impl std::fmt::Display for ChecksShort {
 
 impl std::error::Error for ChecksShort {}
 
-fn check(dir: &Path, data_dir: &Path, state_dir: &Path) -> Result<()> {
+fn check(dir: &Path, data_dir: &Path, state_dir: &Path, lessons_dir: Option<&Path>) -> Result<()> {
     let c = challenge_of(dir)?;
     println!(
         "Checking {} ({}) with its visible checks...",
@@ -173,11 +181,13 @@ fn check(dir: &Path, data_dir: &Path, state_dir: &Path) -> Result<()> {
     }
     println!("{}", petri_grader::report::check_summary(&c, &r));
     if r.passed() {
+        // Progress is kept by the part's lesson id.
+        let lessons = crate::lessons::load_ok(lessons_dir)?;
+        let key =
+            crate::course::part_named(&lessons, &c.part).map_or(c.part.clone(), |p| p.id.clone());
         let path = crate::paths::progress_file(state_dir);
         Progress::update(&path, |p| {
-            p.part(&crate::course::progress_key(&c.part))
-                .challenges_passed
-                .insert(c.id.clone());
+            p.part(&key).challenges_passed.insert(c.id.clone());
         })?;
         Ok(())
     } else {

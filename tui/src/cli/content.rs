@@ -13,19 +13,21 @@ use std::path::Path;
 /// Parses every lesson and check; prints each problem as `file:line: message`.
 pub fn check(dir: Option<&Path>, command_ok: &dyn Fn(&str) -> Result<(), String>) -> Result<()> {
     let mut problems = Vec::new();
-    let mut lessons_n = 0;
     let mut questions = 0;
+    let mut parsed = Vec::new();
     for lesson in lessons::load(dir)? {
         match lesson {
             Ok(l) => {
-                lessons_n += 1;
                 questions += l.check.len();
                 problems.extend(check_lesson(&l, command_ok));
+                parsed.push(l);
             }
             Err(p) => problems.push(p),
         }
     }
-    let challenges = check_challenges(&paths::challenges_dir(), &mut problems);
+    let lessons_n = parsed.len();
+    problems.extend(check_parts(&parsed));
+    let challenges = check_challenges(&paths::challenges_dir(), &parsed, &mut problems);
     for p in &problems {
         eprintln!("{p}");
     }
@@ -38,7 +40,7 @@ pub fn check(dir: Option<&Path>, command_ok: &dyn Fn(&str) -> Result<(), String>
 
 /// Checks the dataset facts in every challenge's statement and hints; returns how many
 /// challenges were read. A missing challenges folder is not the lessons' problem.
-fn check_challenges(root: &Path, problems: &mut Vec<Problem>) -> usize {
+fn check_challenges(root: &Path, lessons: &[Lesson], problems: &mut Vec<Problem>) -> usize {
     if !root.is_dir() {
         return 0;
     }
@@ -54,6 +56,17 @@ fn check_challenges(root: &Path, problems: &mut Vec<Problem>) -> usize {
         }
     };
     for c in &all {
+        if crate::course::part_named(lessons, &c.part).is_none() {
+            problems.push(Problem {
+                file: c.dir.join("challenge.toml"),
+                line: 1,
+                message: format!(
+                    "part '{}' is not the name of a lesson's part ({})",
+                    c.part,
+                    part_names(lessons)
+                ),
+            });
+        }
         // The hints (in challenge.toml) are read after the statement, about the same data.
         let mut preceding = String::new();
         for file in [c.dir.join(&c.statement), c.dir.join("challenge.toml")] {
@@ -83,7 +96,7 @@ fn find(dir: Option<&Path>, part: &str) -> Result<Lesson> {
     match lessons::find(&all, part) {
         Some(l) => Ok(l.clone()),
         None => {
-            let ids: Vec<&str> = all.iter().map(|l| l.meta.id.as_str()).collect();
+            let ids: Vec<&str> = all.iter().map(|l| l.part.id.as_str()).collect();
             bail!("no lesson '{part}'; lessons are: {}", ids.join(", "))
         }
     }
@@ -93,12 +106,12 @@ pub fn lesson(dir: Option<&Path>, part: &str, state: &Path) -> Result<()> {
     let l = find(dir, part)?;
     println!(
         "{}\n{}\n",
-        l.meta.title,
-        "=".repeat(l.meta.title.chars().count())
+        l.part.title,
+        "=".repeat(l.part.title.chars().count())
     );
     println!("{}", l.body);
     let path = paths::progress_file(state);
-    Progress::update(&path, |p| p.part(&l.meta.id).lesson_read = true)?;
+    Progress::update(&path, |p| p.part(&l.part.id).lesson_read = true)?;
     Ok(())
 }
 
@@ -130,12 +143,12 @@ pub fn quiz(dir: Option<&Path>, part: &str, state: &Path, fresh: bool) -> Result
     let path = paths::progress_file(state);
     let mut progress = Progress::load(&path)?;
     let seed = if fresh {
-        progress.fresh_quiz(&path, &l.meta.id)?
+        progress.fresh_quiz(&path, &l.part.id)?
     } else {
-        progress.quiz_seed(&path, &l.meta.id)?
+        progress.quiz_seed(&path, &l.part.id)?
     };
     let total = l.check.len();
-    println!("Knowledge check: {} ({total} questions)\n", l.meta.title);
+    println!("Knowledge check: {} ({total} questions)\n", l.part.title);
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     let mut right = 0;
@@ -166,7 +179,7 @@ pub fn quiz(dir: Option<&Path>, part: &str, state: &Path, fresh: bool) -> Result
         };
         let correct = q.is_correct(&answer);
         right += correct as usize;
-        progress.record_answer(&path, &l.meta.id, &q.id, correct, total)?;
+        progress.record_answer(&path, &l.part.id, &q.id, correct, total)?;
         println!("{}", if correct { "Correct." } else { "Not quite." });
         match &answer {
             Answer::Choices(picks) => {
@@ -204,4 +217,59 @@ pub fn quiz(dir: Option<&Path>, part: &str, state: &Path, fresh: bool) -> Result
         path.display()
     );
     Ok(())
+}
+
+fn part_names(lessons: &[Lesson]) -> String {
+    lessons
+        .iter()
+        .map(|l| l.part.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The parts the lessons' front matter defines: names unique and lower case, datasets known,
+/// and every lesson `identify` cites among them.
+fn check_parts(lessons: &[Lesson]) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    let file = |l: &Lesson| l.dir.join("lesson.md");
+    for (i, l) in lessons.iter().enumerate() {
+        let p = &l.part;
+        if p.name.is_empty() || p.name != p.name.to_ascii_lowercase() || p.name.contains(' ') {
+            problems.push(Problem {
+                file: file(l),
+                line: 2,
+                message: format!("name '{}' must be one lower-case word", p.name),
+            });
+        }
+        if let Some(other) = lessons[..i].iter().find(|o| o.part.name == p.name) {
+            problems.push(Problem {
+                file: file(l),
+                line: 2,
+                message: format!("name '{}' is also the name of {}", p.name, other.part.id),
+            });
+        }
+        if let Some(d) = p.dataset.as_deref()
+            && d != "breast-cancer-wisconsin"
+            && petri_engine::data::fetchable::Fetchable::named(d, 28).is_err()
+        {
+            problems.push(Problem {
+                file: file(l),
+                line: 2,
+                message: format!("dataset '{d}' is not in the registry (`petri data list`)"),
+            });
+        }
+    }
+    for cited in petri_engine::identify::LESSONS_CITED {
+        if crate::course::part_named(lessons, cited).is_none() {
+            problems.push(Problem {
+                file: std::path::PathBuf::from("engine/src/identify/mod.rs"),
+                line: 1,
+                message: format!(
+                    "identify cites the lesson '{cited}', which no lesson's part is named ({})",
+                    part_names(lessons)
+                ),
+            });
+        }
+    }
+    problems
 }

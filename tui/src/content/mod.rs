@@ -8,13 +8,33 @@ use petri_engine::{Error, Result, rng::Rng};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
+/// A part of the course, as its lesson's front matter defines it: the one description of a
+/// part that the tutor, `petri doctor`, challenges, progress and `identify` use. Adding a part
+/// is adding a lesson folder.
 #[derive(Debug, Clone, Deserialize, Serialize)]
-pub struct FrontMatter {
+#[serde(deny_unknown_fields)]
+pub struct Part {
+    /// The lesson's folder name, `01-classification`: its place in the course and the key of
+    /// its progress.
     pub id: String,
+    /// The short name commands and challenges use: `classification`.
+    pub name: String,
+    /// The part in lists: `Classification`.
+    pub short_title: String,
+    /// One line on what the part does.
+    #[serde(default)]
+    pub summary: String,
+    /// Registry name of the part's main dataset, if it has one.
+    #[serde(default)]
+    pub dataset: Option<String>,
+    /// Its transfer-learning runs need ImageNet ResNet-18 weights.
+    #[serde(default)]
+    pub imagenet_weights: bool,
+    /// The lesson's title.
     pub title: String,
     #[serde(default)]
     pub minutes: u32,
-    /// Parts of `petri run` this lesson uses.
+    /// Runners of `petri run` this part uses.
     #[serde(default)]
     pub experiments: Vec<String>,
 }
@@ -22,7 +42,7 @@ pub struct FrontMatter {
 #[derive(Debug, Clone)]
 pub struct Lesson {
     pub dir: PathBuf,
-    pub meta: FrontMatter,
+    pub part: Part,
     /// The Markdown body, after the front matter.
     pub body: String,
     /// Line in `lesson.md` where the body starts (1-based).
@@ -179,7 +199,7 @@ pub fn parse_lesson(
         line: 1,
         message: "front matter is not closed by a `+++` line".into(),
     })?;
-    let meta: FrontMatter = toml::from_str(&rest[..end]).map_err(|e| Problem {
+    let part: Part = toml::from_str(&rest[..end]).map_err(|e| Problem {
         file: md.clone(),
         line: 1 + e.span().map_or(1, |s| line_of(&rest[..end], s.start)),
         message: format!("front matter: {}", e.message()),
@@ -200,7 +220,7 @@ pub fn parse_lesson(
     })?;
     Ok(Lesson {
         dir: dir.to_path_buf(),
-        meta,
+        part,
         body,
         body_line,
         check: check.questions,
@@ -308,14 +328,14 @@ pub fn check_lesson(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    if lesson.meta.id != folder {
+    if lesson.part.id != folder {
         problems.push(Problem {
             file: md.clone(),
             line: find_line(md_text, "id ="),
-            message: format!("id '{}' differs from its folder '{folder}'", lesson.meta.id),
+            message: format!("id '{}' differs from its folder '{folder}'", lesson.part.id),
         });
     }
-    for e in &lesson.meta.experiments {
+    for e in &lesson.part.experiments {
         if petri_engine::experiment::Part::parse(e).is_err() {
             problems.push(Problem {
                 file: md.clone(),
@@ -452,7 +472,7 @@ mod tests {
         std::fs::create_dir_all(&l).unwrap();
         std::fs::write(
             l.join("lesson.md"),
-            "+++\nid = \"01-x\"\ntitle = \"X\"\n+++\n# X\n\n```sh\npetri nope\n```\n",
+            "+++\nid = \"01-x\"\nname = \"x\"\nshort_title = \"X\"\ntitle = \"X\"\n+++\n# X\n\n```sh\npetri nope\n```\n",
         )
         .unwrap();
         std::fs::write(
@@ -464,7 +484,7 @@ mod tests {
         )
         .unwrap();
         let lesson = load_lesson(&l).unwrap();
-        assert_eq!(lesson.body_line, 5);
+        assert_eq!(lesson.body_line, 7);
         let problems = check_lesson(&lesson, &|c| {
             if c == "petri nope" {
                 Err("unknown".into())
@@ -475,7 +495,7 @@ mod tests {
         let text: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
         assert!(
             text.iter()
-                .any(|t| t.contains("lesson.md:8") && t.contains("petri nope")),
+                .any(|t| t.contains("lesson.md:10") && t.contains("petri nope")),
             "{text:?}"
         );
         assert!(
@@ -542,7 +562,7 @@ mod tests {
         std::fs::create_dir_all(&l).unwrap();
         std::fs::write(
             l.join("lesson.md"),
-            "+++\nid = \"02-y\"\ntitle = \"Y\"\n+++\nbody\n",
+            "+++\nid = \"02-y\"\nname = \"y\"\nshort_title = \"Y\"\ntitle = \"Y\"\n+++\nbody\n",
         )
         .unwrap();
         std::fs::write(
