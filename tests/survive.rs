@@ -199,7 +199,7 @@ fn a_tutor_run_outlives_its_tutor_and_shows_in_the_next_one() {
     let job = petri::jobs::spawn(
         env!("CARGO_BIN_EXE_petri").as_ref(),
         &state,
-        petri_engine::experiment::Part::Classification,
+        petri_engine::experiment::Suite::Classification,
         "01-classification",
         args,
     )
@@ -267,7 +267,7 @@ fn the_tutor_offers_to_resume_an_interrupted_run() {
     // The run the tutor would start on that file, killed after two epochs (the second's state
     // may not be saved yet when its line is printed; the first's is).
     let args = petri::app::ExperimentView::run_args(
-        petri_engine::experiment::Part::Augmentation,
+        petri_engine::experiment::Suite::Augmentation,
         &options,
         Some(&file),
     );

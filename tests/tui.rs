@@ -4,7 +4,7 @@
 use petri::app::{App, ExperimentView, Options, Screen};
 use petri::content;
 use petri::theme::Theme;
-use petri_engine::experiment::Part;
+use petri_engine::experiment::Suite;
 use petri_engine::train::{EpochRecord, Event};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -111,7 +111,7 @@ fn epoch(n: usize, train: f64, val: f64, acc: f64) -> Event {
 fn training_view_draws_a_scripted_run() {
     let tmp = tempfile::tempdir().unwrap();
     let mut app = app(tmp.path());
-    let mut view = ExperimentView::scripted(Part::Augmentation, "02-augmentation");
+    let mut view = ExperimentView::scripted(Suite::Augmentation, "02-augmentation");
     let mut events = vec![
         Event::RunStarted {
             name: "unmodified".into(),
@@ -306,7 +306,7 @@ fn sample(truth: &str, predicted: &str, shade: u8) -> petri_engine::train::Sampl
     }
 }
 
-fn finished_record(part: Part) -> petri_engine::experiment::ExperimentRecord {
+fn finished_record(part: Suite) -> petri_engine::experiment::ExperimentRecord {
     use petri_engine::experiment::record::{DataRef, ExperimentRecord};
     let mut r = ExperimentRecord::new(
         part,
@@ -331,8 +331,8 @@ fn finished_runs_show_results_side_by_side_and_test_samples() {
     let tmp = tempfile::tempdir().unwrap();
     let mut app = app(tmp.path());
     // Classification: two runs compared, a confusion heatmap, samples with labels.
-    let mut view = ExperimentView::scripted(Part::Augmentation, "02-augmentation");
-    let mut record = finished_record(Part::Augmentation);
+    let mut view = ExperimentView::scripted(Suite::Augmentation, "02-augmentation");
+    let mut record = finished_record(Suite::Augmentation);
     for (name, acc, auc) in [("unmodified", 0.821, 0.813), ("combined", 0.821, 0.856)] {
         let mut run = ModelRun::new(name);
         run.test.insert("accuracy".into(), acc);
@@ -350,7 +350,7 @@ fn finished_runs_show_results_side_by_side_and_test_samples() {
         sample("benign", "benign", 120),
         sample("benign", "benign", 200),
     ]));
-    let mut earlier = finished_record(Part::Augmentation);
+    let mut earlier = finished_record(Suite::Augmentation);
     let mut old = ModelRun::new("unmodified");
     old.test.insert("accuracy".into(), 0.79);
     old.test.insert("auc".into(), 0.80);
@@ -367,8 +367,8 @@ fn finished_runs_show_results_side_by_side_and_test_samples() {
     key(&mut app, KeyCode::Esc);
 
     // Regression: a table and bar chart of errors per model.
-    let mut view = ExperimentView::scripted(Part::Regression, "04-regression");
-    let mut record = finished_record(Part::Regression);
+    let mut view = ExperimentView::scripted(Suite::Regression, "04-regression");
+    let mut record = finished_record(Suite::Regression);
     for (name, mae, rmse) in [
         ("linear (all features)", 0.045, 0.068),
         ("tree (all features)", 0.164, 0.352),
@@ -421,7 +421,7 @@ fn augmentation_shows_each_transform_before_training() {
     assert_eq!(preview.len(), 12, "original + 5 transforms, for 2 images");
     assert_eq!(preview[1].truth, "horizontal flip");
     let mut app = app(tmp.path());
-    let mut view = ExperimentView::scripted(Part::Augmentation, "02-augmentation");
+    let mut view = ExperimentView::scripted(Suite::Augmentation, "02-augmentation");
     view.state.samples = preview;
     view.pane = petri::app::Pane::Samples;
     app.stack.push(Screen::Experiment(Box::new(view)));

@@ -6,7 +6,7 @@
 use crate::step::median;
 use petri::app::{App, ExperimentView, Options, Pane, Screen};
 use petri::theme::Theme;
-use petri_engine::experiment::Part;
+use petri_engine::experiment::Suite;
 use petri_engine::train::{EpochRecord, Event, Sample};
 use ratatui::backend::{CrosstermBackend, TestBackend};
 use ratatui::layout::Rect;
@@ -59,7 +59,7 @@ fn batch_event(epoch: usize, batch: usize) -> Event {
 
 /// A view part-way through a long run: 12 epochs of 100 batches, curves, 16 test samples.
 fn busy_view() -> ExperimentView {
-    let mut view = ExperimentView::scripted(Part::Classification, "01-classification");
+    let mut view = ExperimentView::scripted(Suite::Classification, "01-classification");
     view.state.apply(Event::RunStarted {
         name: "finetune".into(),
     });

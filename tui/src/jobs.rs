@@ -7,7 +7,7 @@
 
 use crate::run_spec::JobResult;
 use anyhow::{Context, Result};
-use petri_engine::experiment::Part;
+use petri_engine::experiment::Suite;
 use petri_engine::train::Event;
 use serde::{Deserialize, Serialize};
 use std::io::{BufRead, BufReader, Seek};
@@ -19,7 +19,7 @@ use std::time::Duration;
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobMeta {
     pub pid: u32,
-    pub part: Part,
+    pub part: Suite,
     /// The lesson whose progress gets the record.
     pub lesson_id: String,
     pub started_unix: u64,
@@ -48,7 +48,7 @@ pub fn jobs_dir(state_dir: &Path) -> PathBuf {
 pub fn spawn(
     petri: &Path,
     state_dir: &Path,
-    part: Part,
+    part: Suite,
     lesson_id: &str,
     args: Vec<String>,
 ) -> Result<Job> {

@@ -6,7 +6,7 @@
 use anyhow::Result;
 use clap::Args;
 use petri_engine::experiment::segment::SegmentationLoss;
-use petri_engine::experiment::{ClassWeights, DeviceChoice, Part, Profile, RunOptions};
+use petri_engine::experiment::{ClassWeights, DeviceChoice, Profile, RunOptions, Suite};
 use std::path::{Path, PathBuf};
 
 #[derive(Args)]
@@ -84,7 +84,7 @@ pub struct JobResult {
 /// The engine's options for `petri run` arguments, and where its records go: the one place
 /// they are built, for the command line and for the tutor's background runs alike.
 pub fn options(args: &RunArgs, data_dir: &Path) -> Result<(RunOptions, PathBuf)> {
-    let part = Part::parse(&args.part)?;
+    let part = Suite::parse(&args.part)?;
     let mut options = RunOptions::new(part, data_dir.to_path_buf());
     options.experiments = args.experiments.clone();
     options.data = args.data.clone();
@@ -99,7 +99,7 @@ pub fn options(args: &RunArgs, data_dir: &Path) -> Result<(RunOptions, PathBuf)>
         .map(ClassWeights::parse)
         .transpose()?;
     if let Some(loss) = &args.loss {
-        if part != Part::Segmentation {
+        if part != Suite::Segmentation {
             anyhow::bail!("--loss applies to the segmentation part only");
         }
         options.overrides.segmentation_loss = Some(SegmentationLoss::parse(loss)?);

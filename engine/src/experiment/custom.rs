@@ -4,7 +4,7 @@
 //! the run is reproducible from that file.
 
 use super::record::ExperimentRecord;
-use super::{ClassWeights, Part, RunOptions};
+use super::{ClassWeights, RunOptions, Suite};
 use crate::augment::Pipeline;
 use crate::data::class_folders;
 use crate::data::medmnist::{self, ImageSplit};
@@ -186,7 +186,7 @@ pub fn train(
                 }
                 path.to_path_buf()
             };
-            options.part = Part::Classification;
+            options.part = Suite::Classification;
             options.data = Some(data);
             options.overrides.augmentation = Some(Pipeline::new(plan.augmentation.clone()));
             let name = match (plan.pretrained, plan.augmentation.is_empty()) {
@@ -197,13 +197,13 @@ pub fn train(
             // The augmentation part's runner trains on augmented images; the classification
             // part's on the images as they are (or from ImageNet weights).
             if name == "augmented" {
-                options.part = Part::Augmentation;
+                options.part = Suite::Augmentation;
             }
             options.experiments = vec![name.to_string()];
             super::run(&options, events, stop)?
         }
         Runner::Segmentation => {
-            options.part = Part::Segmentation;
+            options.part = Suite::Segmentation;
             options.data = Some(path.to_path_buf());
             options.overrides.input_size = plan.input_size;
             options.overrides.augmentation = Some(Pipeline::new(plan.augmentation.clone()));
@@ -212,7 +212,7 @@ pub fn train(
             super::run(&options, events, stop)?
         }
         Runner::TableRegression => {
-            options.part = Part::Regression;
+            options.part = Suite::Regression;
             options.data = Some(path.to_path_buf());
             options.overrides.target = plan.target.clone();
             options.overrides.nn_hidden = Some(plan.hidden.clone());
@@ -223,7 +223,7 @@ pub fn train(
         }
         Runner::TableClasses => {
             // Table rows with a class target: the record is filed under classification.
-            options.part = Part::Classification;
+            options.part = Suite::Classification;
             options.data = Some(path.to_path_buf());
             options.overrides.target = plan.target.clone();
             options.overrides.nn_hidden = Some(plan.hidden.clone());

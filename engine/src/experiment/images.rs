@@ -4,7 +4,7 @@
 
 use super::classify::{AugmentMode, ImageClassifier, classification_metrics, predict_probs};
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
-use super::{ClassWeights, Part, Profile, RunOptions};
+use super::{ClassWeights, Profile, RunOptions, Suite};
 use crate::augment::Pipeline;
 use crate::data::fetchable::{Fetchable, Status};
 use crate::data::medmnist::{self, MedMnist};
@@ -33,13 +33,13 @@ pub struct ImagePreset {
     pub augmentation: Pipeline,
 }
 
-pub fn preset(part: Part, profile: Profile) -> ImagePreset {
+pub fn preset(part: Suite, profile: Profile) -> ImagePreset {
     let sgd = Optimizer::Sgd {
         lr: 0.001,
         momentum: 0.9,
     };
     match (part, profile) {
-        (Part::Classification, Profile::Paper) => ImagePreset {
+        (Suite::Classification, Profile::Paper) => ImagePreset {
             dataset: "pathmnist",
             epochs: 5,
             batch_size: 128,
@@ -48,7 +48,7 @@ pub fn preset(part: Part, profile: Profile) -> ImagePreset {
             val_limit: None,
             augmentation: Pipeline::default(),
         },
-        (Part::Classification, Profile::Quick) => ImagePreset {
+        (Suite::Classification, Profile::Quick) => ImagePreset {
             dataset: "pathmnist",
             epochs: 5,
             batch_size: 32,

@@ -21,34 +21,37 @@ use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 use std::sync::atomic::AtomicBool;
 
+/// The experiment suite of a course part (`petri run classification`): what trains, in parts
+/// 1-4. A lesson's front matter names the suites its part uses (`experiments =
+/// ["classification"]`); the course part itself is the tutor's `content::Part`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Part {
+pub enum Suite {
     Classification,
     Augmentation,
     Segmentation,
     Regression,
 }
 
-impl Part {
-    pub const ALL: [Part; 4] = [
-        Part::Classification,
-        Part::Augmentation,
-        Part::Segmentation,
-        Part::Regression,
+impl Suite {
+    pub const ALL: [Suite; 4] = [
+        Suite::Classification,
+        Suite::Augmentation,
+        Suite::Segmentation,
+        Suite::Regression,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
-            Part::Classification => "classification",
-            Part::Augmentation => "augmentation",
-            Part::Segmentation => "segmentation",
-            Part::Regression => "regression",
+            Suite::Classification => "classification",
+            Suite::Augmentation => "augmentation",
+            Suite::Segmentation => "segmentation",
+            Suite::Regression => "regression",
         }
     }
 
-    pub fn parse(s: &str) -> Result<Part> {
-        Part::ALL.into_iter().find(|p| p.name() == s.to_ascii_lowercase()).ok_or_else(|| {
+    pub fn parse(s: &str) -> Result<Suite> {
+        Suite::ALL.into_iter().find(|p| p.name() == s.to_ascii_lowercase()).ok_or_else(|| {
             Error::invalid(format!("unknown part '{s}': choose classification, augmentation, segmentation or regression"))
         })
     }
@@ -56,10 +59,10 @@ impl Part {
     /// The experiments of this part, in the order they run by default.
     pub fn experiments(self) -> &'static [&'static str] {
         match self {
-            Part::Classification => &["scratch", "frozen", "finetune"],
-            Part::Augmentation => &["unmodified", "augmented", "combined"],
-            Part::Segmentation => &["unet"],
-            Part::Regression => &["linear", "tree", "forest", "nn", "nn-deep"],
+            Suite::Classification => &["scratch", "frozen", "finetune"],
+            Suite::Augmentation => &["unmodified", "augmented", "combined"],
+            Suite::Segmentation => &["unet"],
+            Suite::Regression => &["linear", "tree", "forest", "nn", "nn-deep"],
         }
     }
 }
@@ -89,7 +92,7 @@ impl Profile {
 /// Everything a user can set for a run; `None` means the preset's value.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RunOptions {
-    pub part: Part,
+    pub part: Suite,
     /// Run only these experiments (default: all of the part's).
     pub experiments: Vec<String>,
     pub data: Option<PathBuf>,
@@ -164,7 +167,7 @@ impl ClassWeights {
 }
 
 impl RunOptions {
-    pub fn new(part: Part, data_dir: PathBuf) -> Self {
+    pub fn new(part: Suite, data_dir: PathBuf) -> Self {
         RunOptions {
             part,
             experiments: Vec::new(),
@@ -301,7 +304,7 @@ pub fn run(
     events: &dyn Fn(Event),
     stop: &AtomicBool,
 ) -> Result<ExperimentRecord> {
-    if options.resume && options.part == Part::Regression {
+    if options.resume && options.part == Suite::Regression {
         return Err(Error::invalid(
             "--resume: regression runs take seconds and keep no per-epoch state; run them again",
         ));
@@ -324,9 +327,9 @@ pub fn run(
         s.clear();
     }
     let record = match options.part {
-        Part::Classification | Part::Augmentation => images::run(options, events, stop),
-        Part::Segmentation => segment::run(options, events, stop),
-        Part::Regression => regression::run(options, events, stop),
+        Suite::Classification | Suite::Augmentation => images::run(options, events, stop),
+        Suite::Segmentation => segment::run(options, events, stop),
+        Suite::Regression => regression::run(options, events, stop),
     }?;
     if let Some(s) = &state
         && record

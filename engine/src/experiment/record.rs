@@ -1,7 +1,7 @@
 //! The record of an experiment: configuration, seed, versions, data checksum, per-epoch curves
 //! and final metrics, written atomically as JSON so a crash never leaves half a record.
 
-use super::{Part, Profile};
+use super::{Profile, Suite};
 use crate::metrics::MeanStd;
 use crate::train::{EpochRecord, Metrics, Outcome};
 use crate::{Result, atomic};
@@ -61,7 +61,7 @@ pub struct DataRef {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ExperimentRecord {
-    pub part: Part,
+    pub part: Suite,
     pub profile: Profile,
     pub seed: u64,
     pub device: String,
@@ -80,7 +80,7 @@ pub struct ExperimentRecord {
 
 impl ExperimentRecord {
     pub fn new(
-        part: Part,
+        part: Suite,
         profile: Profile,
         seed: u64,
         device: &str,

@@ -5,7 +5,7 @@
 
 use crate::theme::Theme;
 use petri_engine::data::fetchable::Fetchable;
-use petri_engine::experiment::{Part, Profile};
+use petri_engine::experiment::{Profile, Suite};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -35,7 +35,7 @@ pub enum Choice {
 }
 
 pub struct DataChoiceView {
-    pub part: Part,
+    pub part: Suite,
     pub lesson_id: String,
     pub options: Vec<DataOption>,
     pub cursor: usize,
@@ -48,7 +48,7 @@ pub struct DataChoiceView {
 
 impl DataChoiceView {
     /// The choices for `part`; `remembered` (the last choice) comes first when it still exists.
-    pub fn new(part: Part, lesson_id: &str, data_dir: &Path, remembered: Option<&str>) -> Self {
+    pub fn new(part: Suite, lesson_id: &str, data_dir: &Path, remembered: Option<&str>) -> Self {
         let mut options = Vec::new();
         let course = course_item(part);
         if let Some(item) = &course {
@@ -57,7 +57,7 @@ impl DataChoiceView {
                 usable: item.status(data_dir, false).is_usable(),
             });
         }
-        if matches!(part, Part::Classification | Part::Augmentation) {
+        if matches!(part, Suite::Classification | Suite::Augmentation) {
             // Any MedMNIST file present: the image runners read every one of them.
             let own = course.as_ref().map(|c| c.dest(data_dir));
             let mut files: Vec<PathBuf> =
@@ -229,14 +229,14 @@ impl DataChoiceView {
 }
 
 /// The part's own dataset as a fetchable item (none for regression: it is embedded).
-fn course_item(part: Part) -> Option<Fetchable> {
+fn course_item(part: Suite) -> Option<Fetchable> {
     match part {
-        Part::Classification | Part::Augmentation => {
+        Suite::Classification | Suite::Augmentation => {
             let preset = petri_engine::experiment::images::preset(part, Profile::Quick);
             Fetchable::named(preset.dataset, 28).ok()
         }
-        Part::Segmentation => Some(Fetchable::SkinAutofluorescence),
-        Part::Regression => None,
+        Suite::Segmentation => Some(Fetchable::SkinAutofluorescence),
+        Suite::Regression => None,
     }
 }
 

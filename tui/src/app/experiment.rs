@@ -7,7 +7,7 @@
 use super::Options;
 use crate::jobs::{self, Job, JobUpdate};
 use crate::theme::Theme;
-use petri_engine::experiment::{self, ExperimentRecord, Part};
+use petri_engine::experiment::{self, ExperimentRecord, Suite};
 use petri_engine::train::{EpochRecord, Event};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -146,7 +146,7 @@ pub enum Pane {
 }
 
 pub struct ExperimentView {
-    pub part: Part,
+    pub part: Suite,
     pub pane: Pane,
     /// Earlier records of this part (newest first), compared in the results pane.
     pub earlier: Vec<ExperimentRecord>,
@@ -165,12 +165,12 @@ pub struct ExperimentView {
 impl ExperimentView {
     /// The `petri run` arguments of a part's quick run from the tutor; `data` replaces the
     /// part's own dataset. Without ImageNet weights, part 1 runs from random weights only.
-    pub fn run_args(part: Part, options: &Options, data: Option<&std::path::Path>) -> Vec<String> {
+    pub fn run_args(part: Suite, options: &Options, data: Option<&std::path::Path>) -> Vec<String> {
         let mut args = vec![part.name().to_string()];
         if let Some(d) = data {
             args.extend(["--data".to_string(), d.display().to_string()]);
         }
-        if part == Part::Classification
+        if part == Suite::Classification
             && experiment::images::find_weights(&options.data_dir).is_none()
         {
             args.extend(["--experiment".to_string(), "scratch".to_string()]);
@@ -181,7 +181,7 @@ impl ExperimentView {
     /// Starts `petri run ARGS` as a background job, which keeps training when the terminal goes
     /// away; `resume` continues an interrupted run with the same arguments.
     pub fn start(
-        part: Part,
+        part: Suite,
         lesson_id: &str,
         options: &Options,
         run_args: Vec<String>,
@@ -190,7 +190,7 @@ impl ExperimentView {
         // Fail now, in the tutor, if the data is missing (the same options the job will build).
         let parsed = crate::run_spec::parse_args(&run_args)?;
         let (run, _) = crate::run_spec::options(&parsed, &options.data_dir)?;
-        if matches!(part, Part::Classification | Part::Augmentation) {
+        if matches!(part, Suite::Classification | Suite::Augmentation) {
             let preset = experiment::images::preset(part, run.profile);
             experiment::images::resolve_data(&run, preset.dataset)?;
         }
@@ -233,7 +233,7 @@ impl ExperimentView {
     /// Starts any training job (a course preset, a user's plan) on a worker thread; the
     /// record goes to `runs_dir`.
     pub fn start_job(
-        part: Part,
+        part: Suite,
         lesson_id: &str,
         runs_dir: std::path::PathBuf,
         job: impl FnOnce(&dyn Fn(Event), &AtomicBool) -> petri_engine::Result<ExperimentRecord>
@@ -257,7 +257,7 @@ impl ExperimentView {
     }
 
     /// A view with no worker, fed by `state.apply` (used by tests).
-    pub fn scripted(part: Part, lesson_id: &str) -> Self {
+    pub fn scripted(part: Suite, lesson_id: &str) -> Self {
         ExperimentView {
             part,
             pane: Pane::Training,

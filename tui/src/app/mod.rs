@@ -25,7 +25,7 @@ use crate::content::Lesson;
 use crate::progress::Progress;
 use crate::theme::Theme;
 use anyhow::Result;
-use petri_engine::experiment::Part;
+use petri_engine::experiment::Suite;
 use ratatui::Frame;
 use ratatui::crossterm::event::{self, Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use ratatui::layout::Rect;
@@ -104,7 +104,7 @@ impl App {
     }
 
     /// Starts a part's run in the background and shows it; the data choice is remembered.
-    fn start_run(&mut self, part: Part, lesson_id: &str, data: Option<PathBuf>, resume: bool) {
+    fn start_run(&mut self, part: Suite, lesson_id: &str, data: Option<PathBuf>, resume: bool) {
         let chosen = data.as_ref().map(|d| d.display().to_string());
         self.update_progress(|p| p.part(lesson_id).data = chosen);
         let args = ExperimentView::run_args(part, &self.options, data.as_deref());
@@ -337,11 +337,11 @@ impl App {
     /// Trains a plan from the "Your data" screen in the experiment view.
     fn train_plan(&mut self, path: PathBuf, plan: petri_engine::identify::Plan) {
         use petri_engine::data::registry::Task;
-        use petri_engine::experiment::{Part, RunOptions};
+        use petri_engine::experiment::{RunOptions, Suite};
         let part = match plan.task {
-            Task::Segmentation => Part::Segmentation,
-            Task::Regression => Part::Regression,
-            _ => Part::Classification,
+            Task::Segmentation => Suite::Segmentation,
+            Task::Regression => Suite::Regression,
+            _ => Suite::Classification,
         };
         let runs = petri_engine::data::layout::runs_dir(&self.options.data_dir);
         let options = RunOptions::new(part, self.options.data_dir.clone());
@@ -385,19 +385,12 @@ impl App {
                 let Some(l) = self.lessons.get(lesson_idx) else {
                     return;
                 };
-                let Some(part) = l.part.experiments.first() else {
+                let Some(&part) = l.part.experiments.first() else {
                     self.status = Some("this part has no experiment to run".into());
                     return;
                 };
-                let part = match Part::parse(part) {
-                    Ok(p) => p,
-                    Err(e) => {
-                        self.status = Some(e.to_string());
-                        return;
-                    }
-                };
                 let id = l.part.id.clone();
-                if part == Part::Regression {
+                if part == Suite::Regression {
                     // Its data is embedded: nothing to choose.
                     self.start_run(part, &id, None, false);
                 } else {

@@ -2,7 +2,7 @@
 
 use anyhow::{Context, Result};
 use clap::Args;
-use petri_engine::experiment::{DeviceChoice, Part, RunOptions};
+use petri_engine::experiment::{DeviceChoice, RunOptions, Suite};
 use petri_engine::identify::{self, Plan};
 use std::path::{Path, PathBuf};
 
@@ -89,7 +89,7 @@ pub fn train(args: TrainArgs, data_dir: &Path) -> Result<()> {
     let out_dir = args
         .out
         .unwrap_or_else(|| petri_engine::data::layout::runs_dir(data_dir));
-    let mut options = RunOptions::new(Part::Classification, data_dir.to_path_buf());
+    let mut options = RunOptions::new(Suite::Classification, data_dir.to_path_buf());
     options.device = DeviceChoice::parse(&args.device)?;
     options.checkpoints = Some(out_dir.join("checkpoints"));
     let path = args.path.clone();

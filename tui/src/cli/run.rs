@@ -9,7 +9,7 @@ use crate::run_spec::options;
 pub use crate::run_spec::{Interrupted, JobResult, RunArgs};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
-use petri_engine::experiment::{self, ExperimentRecord, Part};
+use petri_engine::experiment::{self, ExperimentRecord, Suite};
 use petri_engine::train::Event;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -277,7 +277,7 @@ pub fn render_record(record: &ExperimentRecord) -> String {
     for note in &record.notes {
         out += &format!("note: {note}\n");
     }
-    if record.part == Part::Regression {
+    if record.part == Suite::Regression {
         out += &format!(
             "\n{:<28} {:>17} {:>17} {:>17} {:>8}\n",
             "model", "MAE", "RMSE", "MSE", "R2"
