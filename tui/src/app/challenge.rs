@@ -2,6 +2,7 @@
 //! time, and the visible checks run on a background thread with the score breakdown.
 
 use super::Options;
+use super::notify::{Notification, Notifier};
 use crate::markdown;
 use crate::theme::Theme;
 use petri_grader::challenge::{Challenge, MARKER};
@@ -13,7 +14,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
 use std::cell::Cell;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, channel};
 use std::time::Instant;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,11 +24,7 @@ enum Pane {
 
 enum CheckState {
     Idle,
-    Running {
-        since: Instant,
-        id: String,
-        rx: Receiver<Result<SubmissionResult, String>>,
-    },
+    Running { since: Instant, id: String },
     Done(SubmissionResult),
     Failed(String),
 }
@@ -45,14 +41,22 @@ pub struct ChallengeView {
     data_dir: PathBuf,
     state_dir: PathBuf,
     check: CheckState,
+    /// Where a check reports (`Notification::Checked`).
+    notifier: Notifier,
     /// Lines and page height of the statement at the last draw.
     rendered: Cell<(usize, usize)>,
     pub message: Option<String>,
 }
 
 impl ChallengeView {
-    pub fn new(part_key: &str, challenges: Vec<Challenge>, options: &Options) -> Self {
+    pub fn new(
+        part_key: &str,
+        challenges: Vec<Challenge>,
+        options: &Options,
+        notifier: Notifier,
+    ) -> Self {
         ChallengeView {
+            notifier,
             part_key: part_key.to_string(),
             challenges,
             selected: 0,
@@ -187,7 +191,7 @@ impl ChallengeView {
                 return;
             }
         };
-        let (tx, rx) = channel();
+        let notifier = self.notifier.clone();
         let id = c.id.clone();
         std::thread::spawn(move || {
             let r = grader.grade(&c, &dir);
@@ -196,12 +200,11 @@ impl ChallengeView {
                 Some(e) => Err(format!("not your code's fault: {e}")),
                 None => Ok(r),
             };
-            let _ = tx.send(result);
+            let _ = notifier.send(Notification::Checked(Box::new(result)));
         });
         self.check = CheckState::Running {
             since: Instant::now(),
             id,
-            rx,
         };
     }
 
@@ -210,26 +213,22 @@ impl ChallengeView {
         self.check = CheckState::Done(result);
     }
 
-    /// Takes a finished check off the channel; returns the id of a challenge whose visible
-    /// checks all passed, for the progress file.
-    pub fn drain(&mut self) -> (bool, Option<String>) {
-        let CheckState::Running { rx, id, .. } = &self.check else {
-            return (false, None);
+    /// The check it was waiting for; returns the id of a challenge whose visible checks all
+    /// passed, for the progress file.
+    pub fn on_checked(&mut self, result: Result<SubmissionResult, String>) -> Option<String> {
+        let CheckState::Running { id, .. } = &self.check else {
+            return None;
         };
-        match rx.try_recv() {
-            Ok(Ok(r)) => {
-                let passed = r.passed().then(|| id.clone());
+        let id = id.clone();
+        match result {
+            Ok(r) => {
+                let passed = r.passed().then_some(id);
                 self.check = CheckState::Done(r);
-                (true, passed)
+                passed
             }
-            Ok(Err(e)) => {
+            Err(e) => {
                 self.check = CheckState::Failed(e);
-                (true, None)
-            }
-            Err(std::sync::mpsc::TryRecvError::Empty) => (true, None), // the timer moves
-            Err(std::sync::mpsc::TryRecvError::Disconnected) => {
-                self.check = CheckState::Failed("the check stopped without a result".into());
-                (true, None)
+                None
             }
         }
     }

@@ -5,6 +5,7 @@
 //! outlives the tutor; a plan from "Your data" trains on a worker thread of the tutor.
 
 use super::Options;
+use super::notify::{Notification, Notifier, RunId, next_run_id};
 use crate::jobs::{self, Job, JobUpdate};
 use crate::theme::Theme;
 use petri_engine::experiment::{self, ExperimentRecord, Suite};
@@ -17,7 +18,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Chart, Dataset, Gauge, GraphType, Paragraph, Sparkline, Wrap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{Receiver, TryRecvError};
 
 /// What the worker thread sends: training events, then the outcome.
 pub enum Message {
@@ -152,7 +152,10 @@ pub struct ExperimentView {
     pub earlier: Vec<ExperimentRecord>,
     pub lesson_id: String,
     pub state: RunState,
-    rx: Option<Receiver<Message>>,
+    /// Which run's notifications are this view's.
+    pub id: RunId,
+    /// Messages are still to come (the run has not ended).
+    running: bool,
     stop: Arc<AtomicBool>,
     runs_dir: std::path::PathBuf,
     saved: Option<String>,
@@ -186,6 +189,7 @@ impl ExperimentView {
         options: &Options,
         run_args: Vec<String>,
         resume: bool,
+        notifier: &Notifier,
     ) -> anyhow::Result<Self> {
         // Fail now, in the tutor, if the data is missing (the same options the job will build).
         let parsed = crate::run_spec::parse_args(&run_args)?;
@@ -204,17 +208,22 @@ impl ExperimentView {
             args.push("--resume".into());
         }
         let job = jobs::spawn(&options.petri, &options.state_dir, part, lesson_id, args)?;
-        Ok(Self::attach(job))
+        Ok(Self::attach(job, notifier))
     }
 
     /// Follows a background job: its events so far are replayed, then new ones as they come.
-    pub fn attach(job: Job) -> Self {
-        let (tx, rx) = std::sync::mpsc::channel();
+    pub fn attach(job: Job, notifier: &Notifier) -> Self {
+        let id = next_run_id();
         let (updates, from_job) = std::sync::mpsc::channel();
         job.follow(updates);
+        let notifier = notifier.clone();
         std::thread::spawn(move || {
             for u in from_job {
-                if tx.send(Message::Job(u)).is_err() {
+                let message = Message::Job(u);
+                if notifier
+                    .send(Notification::Run { run: id, message })
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -225,7 +234,8 @@ impl ExperimentView {
              connection, and shows here again when you reopen Petri",
             job.meta.pid
         ));
-        view.rx = Some(rx);
+        view.id = id;
+        view.running = true;
         view.job = Some(job);
         view
     }
@@ -236,21 +246,32 @@ impl ExperimentView {
         part: Suite,
         lesson_id: &str,
         runs_dir: std::path::PathBuf,
+        notifier: &Notifier,
         job: impl FnOnce(&dyn Fn(Event), &AtomicBool) -> petri_engine::Result<ExperimentRecord>
         + Send
         + 'static,
     ) -> anyhow::Result<Self> {
-        let (tx, rx) = std::sync::mpsc::channel();
+        let id = next_run_id();
+        let notifier = notifier.clone();
         let stop = Arc::new(AtomicBool::new(false));
         let worker_stop = stop.clone();
         std::thread::Builder::new()
             .name("petri-train".into())
             .spawn(move || {
-                let result = job(&|e| drop(tx.send(Message::Event(e))), &worker_stop);
-                let _ = tx.send(Message::Done(Box::new(result.map_err(|e| e.to_string()))));
+                let send = |message| drop(notifier.send(Notification::Run { run: id, message }));
+                // The view waits for Done: a panic must still end the run it shows.
+                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    job(&|e| send(Message::Event(e)), &worker_stop)
+                }));
+                let result = match result {
+                    Ok(r) => r.map_err(|e| e.to_string()),
+                    Err(_) => Err("the training thread ended unexpectedly".to_string()),
+                };
+                send(Message::Done(Box::new(result)));
             })?;
         let mut view = Self::scripted(part, lesson_id);
-        view.rx = Some(rx);
+        view.id = id;
+        view.running = true;
         view.stop = stop;
         view.runs_dir = runs_dir;
         Ok(view)
@@ -264,7 +285,8 @@ impl ExperimentView {
             earlier: Vec::new(),
             lesson_id: lesson_id.to_string(),
             state: RunState::default(),
-            rx: None,
+            id: next_run_id(),
+            running: false,
             stop: Arc::new(AtomicBool::new(false)),
             runs_dir: std::path::PathBuf::new(),
             saved: None,
@@ -274,7 +296,7 @@ impl ExperimentView {
     }
 
     pub fn is_running(&self) -> bool {
-        self.rx.is_some()
+        self.running
     }
 
     pub fn on_key(&mut self, key: KeyEvent) {
@@ -294,56 +316,36 @@ impl ExperimentView {
         }
     }
 
-    /// Takes every waiting message; returns whether anything arrived.
-    pub fn drain(&mut self) -> bool {
-        let Some(rx) = &self.rx else { return false };
-        let mut changed = false;
-        loop {
-            match rx.try_recv() {
-                Ok(Message::Event(e)) => {
-                    self.state.apply(e);
-                    changed = true;
-                }
-                Ok(Message::Done(result)) => {
-                    match *result {
-                        Ok(record) => {
-                            match record.save(&self.runs_dir) {
-                                Ok(p) => {
-                                    self.saved = Some(p.display().to_string());
-                                    self.unclaimed = self.saved.clone();
-                                }
-                                Err(e) => {
-                                    self.state.error =
-                                        Some(format!("could not save the run record: {e}"))
-                                }
+    /// A message of this view's run; returns whether the view changed.
+    pub fn on_message(&mut self, message: Message) -> bool {
+        match message {
+            Message::Event(e) | Message::Job(JobUpdate::Event(e)) => self.state.apply(e),
+            Message::Done(result) => {
+                match *result {
+                    Ok(record) => {
+                        match record.save(&self.runs_dir) {
+                            Ok(p) => {
+                                self.saved = Some(p.display().to_string());
+                                self.unclaimed = self.saved.clone();
                             }
-                            self.state.record = Some(record);
-                            self.pane = Pane::Results;
+                            Err(e) => {
+                                self.state.error =
+                                    Some(format!("could not save the run record: {e}"))
+                            }
                         }
-                        Err(e) => self.state.error = Some(e),
+                        self.state.record = Some(record);
+                        self.pane = Pane::Results;
                     }
-                    self.rx = None;
-                    return true;
+                    Err(e) => self.state.error = Some(e),
                 }
-                Ok(Message::Job(JobUpdate::Event(e))) => {
-                    self.state.apply(e);
-                    changed = true;
-                }
-                Ok(Message::Job(JobUpdate::Ended(result))) => {
-                    self.job_ended(result);
-                    self.rx = None;
-                    return true;
-                }
-                Err(TryRecvError::Empty) => return changed,
-                Err(TryRecvError::Disconnected) => {
-                    self.state
-                        .error
-                        .get_or_insert("the training thread ended unexpectedly".into());
-                    self.rx = None;
-                    return true;
-                }
+                self.running = false;
+            }
+            Message::Job(JobUpdate::Ended(result)) => {
+                self.job_ended(result);
+                self.running = false;
             }
         }
+        true
     }
 
     /// A background job ended: its record (saved by the job) is loaded and shown, and the job's
@@ -406,7 +408,7 @@ impl ExperimentView {
             Span::styled("finished", theme.good)
         } else if s.stopping {
             Span::styled("stopping at the next batch…", theme.warning)
-        } else if self.rx.is_some() {
+        } else if self.running {
             Span::styled("training", theme.accent)
         } else {
             Span::raw("")

@@ -9,6 +9,7 @@ mod experiment;
 mod help;
 mod home;
 mod lesson;
+mod notify;
 mod quiz;
 mod results;
 mod samples;
@@ -18,6 +19,7 @@ pub use challenge::ChallengeView;
 pub use data_choice::{DataChoiceView, DataOption};
 pub use experiment::{ExperimentView, Pane, augmentation_preview};
 pub use lesson::LessonView;
+pub use notify::{FetchProgress, Notification, Notifier};
 pub use quiz::QuizView;
 pub use your_data::YourDataView;
 
@@ -69,14 +71,11 @@ pub struct App {
     pub show_help: bool,
     pub status: Option<String>,
     pub quit: bool,
-    /// A dataset download started with `f` on home: progress arrives over this channel.
-    pub fetch: Option<(String, std::sync::mpsc::Receiver<FetchProgress>)>,
-}
-
-/// What the download thread reports.
-pub enum FetchProgress {
-    Bytes(u64, Option<u64>),
-    Done(Result<(), String>),
+    /// What a download started with `f` on home is fetching, while it runs.
+    pub fetch: Option<String>,
+    /// Every background worker reports through a clone of this, to `inbox`.
+    pub notifier: Notifier,
+    inbox: std::sync::mpsc::Receiver<Notification>,
 }
 
 impl App {
@@ -86,6 +85,7 @@ impl App {
             Ok(p) => (p, None),
             Err(e) => (Progress::default(), Some(format!("{e}"))),
         };
+        let (notifier, inbox) = std::sync::mpsc::channel();
         let mut app = App {
             options,
             theme,
@@ -98,6 +98,8 @@ impl App {
             status,
             quit: false,
             fetch: None,
+            notifier,
+            inbox,
         };
         app.reattach_runs();
         app
@@ -108,7 +110,7 @@ impl App {
         let chosen = data.as_ref().map(|d| d.display().to_string());
         self.update_progress(|p| p.part(lesson_id).data = chosen);
         let args = ExperimentView::run_args(part, &self.options, data.as_deref());
-        match ExperimentView::start(part, lesson_id, &self.options, args, resume) {
+        match ExperimentView::start(part, lesson_id, &self.options, args, resume, &self.notifier) {
             Ok(v) => self.show_run(v),
             Err(e) => self.status = Some(format!("{e}")),
         }
@@ -142,7 +144,8 @@ impl App {
             .into_iter()
             .rev()
         {
-            self.show_run(ExperimentView::attach(job));
+            let view = ExperimentView::attach(job, &self.notifier);
+            self.show_run(view);
         }
     }
 
@@ -278,60 +281,53 @@ impl App {
             return;
         }
         let names: Vec<String> = missing.iter().map(|i| i.name()).collect();
-        let (tx, rx) = std::sync::mpsc::channel();
+        let notifier = self.notifier.clone();
         std::thread::spawn(move || {
+            let send = |p| drop(notifier.send(Notification::Fetch(p)));
             let mut result = Ok(());
             for item in missing {
-                let progress_tx = tx.clone();
                 let name = item.name();
                 if let Err(e) = item.fetch(&data_dir, &mut |done, total| {
-                    let _ = progress_tx.send(FetchProgress::Bytes(done, total));
+                    send(FetchProgress::Bytes(done, total));
                 }) {
                     result = Err(format!("{name}: {e}"));
                     break;
                 }
             }
-            let _ = tx.send(FetchProgress::Done(result));
+            send(FetchProgress::Done(result));
         });
         let names = names.join(" and ");
         self.status = Some(format!("fetching {names}..."));
-        self.fetch = Some((names, rx));
+        self.fetch = Some(names);
     }
 
-    /// Takes download progress off its channel into the status line.
-    fn drain_fetch(&mut self) -> bool {
-        let Some((name, rx)) = &self.fetch else {
+    /// Download progress, into the status line.
+    fn on_fetch(&mut self, progress: FetchProgress) -> bool {
+        let Some(name) = self.fetch.clone() else {
             return false;
         };
-        let name = name.clone();
-        let mut changed = false;
-        while let Ok(msg) = rx.try_recv() {
-            changed = true;
-            match msg {
-                FetchProgress::Bytes(done, Some(total)) if total > 0 => {
-                    self.status = Some(format!(
-                        "fetching {name}: {}% ({:.1} of {:.1} MB)",
-                        done * 100 / total,
-                        done as f64 / 1e6,
-                        total as f64 / 1e6
-                    ))
-                }
-                FetchProgress::Bytes(done, _) => {
-                    self.status = Some(format!("fetching {name}: {:.1} MB", done as f64 / 1e6))
-                }
-                FetchProgress::Done(Ok(())) => {
-                    self.status = Some(format!("{name} fetched and checked"));
-                    self.fetch = None;
-                    break;
-                }
-                FetchProgress::Done(Err(e)) => {
-                    self.status = Some(format!("could not fetch {name}: {e}"));
-                    self.fetch = None;
-                    break;
-                }
+        match progress {
+            FetchProgress::Bytes(done, Some(total)) if total > 0 => {
+                self.status = Some(format!(
+                    "fetching {name}: {}% ({:.1} of {:.1} MB)",
+                    done * 100 / total,
+                    done as f64 / 1e6,
+                    total as f64 / 1e6
+                ))
+            }
+            FetchProgress::Bytes(done, _) => {
+                self.status = Some(format!("fetching {name}: {:.1} MB", done as f64 / 1e6))
+            }
+            FetchProgress::Done(Ok(())) => {
+                self.status = Some(format!("{name} fetched and checked"));
+                self.fetch = None;
+            }
+            FetchProgress::Done(Err(e)) => {
+                self.status = Some(format!("could not fetch {name}: {e}"));
+                self.fetch = None;
             }
         }
-        changed
+        true
     }
 
     /// Trains a plan from the "Your data" screen in the experiment view.
@@ -350,7 +346,7 @@ impl App {
                         stop: &std::sync::atomic::AtomicBool| {
             petri_engine::experiment::custom::train(&path, &plan, &options, &work, events, stop)
         };
-        match ExperimentView::start_job(part, "your-data", runs, job) {
+        match ExperimentView::start_job(part, "your-data", runs, &self.notifier, job) {
             Ok(v) => self.stack.push(Screen::Experiment(Box::new(v))),
             Err(e) => self.status = Some(format!("{e}")),
         }
@@ -404,7 +400,9 @@ impl App {
                         )));
                 }
             }
-            Open::YourData => self.stack.push(Screen::YourData(Box::default())),
+            Open::YourData => self.stack.push(Screen::YourData(Box::new(YourDataView::new(
+                self.notifier.clone(),
+            )))),
             Open::Challenges => {
                 let Some(l) = self.lessons.get(lesson_idx) else {
                     return;
@@ -417,7 +415,12 @@ impl App {
                         if mine.is_empty() {
                             self.status = Some("this part has no challenges".into());
                         } else {
-                            let view = ChallengeView::new(&l.part.id, mine, &self.options);
+                            let view = ChallengeView::new(
+                                &l.part.id,
+                                mine,
+                                &self.options,
+                                self.notifier.clone(),
+                            );
                             self.stack.push(Screen::Challenges(Box::new(view)));
                         }
                     }
@@ -429,37 +432,98 @@ impl App {
 
     /// Drains background work (training events); returns whether anything changed.
     pub fn tick(&mut self) -> bool {
-        let mut changed = self.drain_fetch();
-        let mut finished = Vec::new();
-        let mut passed = Vec::new();
-        for screen in &mut self.stack {
-            match screen {
-                Screen::Experiment(v) => {
-                    changed |= v.drain();
-                    if let Some((part, record)) = v.take_saved_record() {
-                        finished.push((part, record));
-                    }
-                }
-                Screen::YourData(v) => changed |= v.drain(),
-                Screen::Challenges(v) => {
-                    let (moved, ok) = v.drain();
-                    changed |= moved;
-                    if let Some(id) = ok {
-                        passed.push((v.part_key.clone(), id));
-                    }
-                }
-                _ => {}
-            }
-        }
-        for (part, id) in passed {
-            self.update_progress(|p| {
-                p.part(&part).challenges_passed.insert(id);
-            });
-        }
-        for (part, record) in finished {
-            self.update_progress(|p| p.part(&part).runs.push(record));
+        let mut changed = false;
+        while let Ok(n) = self.inbox.try_recv() {
+            changed |= self.handle(n);
         }
         changed
+    }
+
+    /// Waits up to `timeout` for the next notification.
+    pub fn next_notification(&self, timeout: Duration) -> Option<Notification> {
+        self.inbox.recv_timeout(timeout).ok()
+    }
+
+    /// Gives a notification to what it concerns; returns whether the screen changed.
+    pub fn handle(&mut self, n: Notification) -> bool {
+        match n {
+            Notification::Input(e) => self.on_input(e),
+            Notification::Fetch(p) => self.on_fetch(p),
+            Notification::Run { run, message } => {
+                let mut finished = None;
+                let mut changed = false;
+                for screen in &mut self.stack {
+                    if let Screen::Experiment(v) = screen
+                        && v.id == run
+                    {
+                        changed = v.on_message(message);
+                        finished = v.take_saved_record();
+                        break;
+                    }
+                }
+                if let Some((part, record)) = finished {
+                    self.update_progress(|p| p.part(&part).runs.push(record));
+                }
+                changed
+            }
+            Notification::Identified(found) => self.stack.iter_mut().any(|s| match s {
+                Screen::YourData(v) => v.on_identified((*found).clone()),
+                _ => false,
+            }),
+            Notification::Checked(result) => {
+                let mut passed = None;
+                let mut changed = false;
+                for screen in &mut self.stack {
+                    if let Screen::Challenges(v) = screen
+                        && v.is_checking()
+                    {
+                        passed = v.on_checked(*result).map(|id| (v.part_key.clone(), id));
+                        changed = true;
+                        break;
+                    }
+                }
+                if let Some((part, id)) = passed {
+                    self.update_progress(|p| {
+                        p.part(&part).challenges_passed.insert(id);
+                    });
+                }
+                changed
+            }
+        }
+    }
+
+    /// Something is under way whose screen shows time passing (a clock, a spinner).
+    pub fn busy(&self) -> bool {
+        self.fetch.is_some()
+            || self.stack.iter().any(|s| match s {
+                Screen::Experiment(v) => v.is_running(),
+                Screen::Challenges(v) => v.is_checking(),
+                Screen::YourData(v) => v.is_identifying(),
+                _ => false,
+            })
+    }
+
+    /// A terminal event: keys, the mouse wheel (scrolls like the arrow keys), a resize.
+    fn on_input(&mut self, e: Event) -> bool {
+        match e {
+            Event::Key(key) => {
+                self.status = None;
+                self.on_key(key);
+                true
+            }
+            Event::Resize(..) => true,
+            Event::Mouse(m) => {
+                use ratatui::crossterm::event::MouseEventKind;
+                let code = match m.kind {
+                    MouseEventKind::ScrollDown => KeyCode::Down,
+                    MouseEventKind::ScrollUp => KeyCode::Up,
+                    _ => return false,
+                };
+                self.on_key(KeyEvent::new(code, KeyModifiers::NONE));
+                true
+            }
+            _ => false,
+        }
     }
 
     pub fn draw(&self, frame: &mut Frame) {
@@ -539,34 +603,28 @@ pub fn run(options: Options, lessons: Vec<Lesson>) -> Result<()> {
     }
     let mut app = App::new(options, lessons, theme);
     let result = (|| -> Result<()> {
+        // Terminal input is one more notification: the loop below waits on one channel.
+        let input = app.notifier.clone();
+        std::thread::Builder::new()
+            .name("petri-input".into())
+            .spawn(move || {
+                while let Ok(e) = event::read() {
+                    if input.send(Notification::Input(e)).is_err() {
+                        return;
+                    }
+                }
+            })?;
         let mut dirty = true;
         while !app.quit {
-            dirty |= app.tick();
             if dirty {
                 terminal.draw(|f| app.draw(f))?;
-                dirty = false;
             }
-            if event::poll(Duration::from_millis(50))? {
-                match event::read()? {
-                    Event::Key(key) => {
-                        app.status = None;
-                        app.on_key(key);
-                    }
-                    Event::Resize(..) => {}
-                    // The wheel scrolls like the arrow keys.
-                    Event::Mouse(m) => {
-                        use ratatui::crossterm::event::MouseEventKind;
-                        let code = match m.kind {
-                            MouseEventKind::ScrollDown => KeyCode::Down,
-                            MouseEventKind::ScrollUp => KeyCode::Up,
-                            _ => continue,
-                        };
-                        app.on_key(KeyEvent::new(code, KeyModifiers::NONE));
-                    }
-                    _ => continue,
-                }
-                dirty = true;
-            }
+            // Clocks on screen move once a second while something runs; otherwise the loop
+            // sleeps until a key or a worker's report arrives.
+            dirty = match app.next_notification(Duration::from_secs(1)) {
+                Some(n) => app.handle(n) | app.tick(),
+                None => app.busy(),
+            };
         }
         Ok(())
     })();

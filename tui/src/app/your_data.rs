@@ -2,6 +2,7 @@
 //! the target column), Enter identifies it on a background thread, Ctrl-T trains the plan in
 //! the experiment view.
 
+use super::notify::{Notification, Notifier};
 use crate::theme::Theme;
 use petri_engine::identify::{self, Identification};
 use ratatui::Frame;
@@ -11,7 +12,6 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use std::cell::Cell;
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, TryRecvError, channel};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Field {
@@ -21,7 +21,7 @@ enum Field {
 
 enum State {
     Idle,
-    Identifying(Receiver<Result<Identification, String>>),
+    Identifying,
     Done(Box<Identification>),
     Failed(String),
 }
@@ -39,16 +39,12 @@ pub struct YourDataView {
     state: State,
     scroll: usize,
     rendered: Cell<(usize, usize)>,
-}
-
-impl Default for YourDataView {
-    fn default() -> Self {
-        Self::new()
-    }
+    /// Where the identification reports (`Notification::Identified`).
+    notifier: Notifier,
 }
 
 impl YourDataView {
-    pub fn new() -> Self {
+    pub fn new(notifier: Notifier) -> Self {
         YourDataView {
             path: String::new(),
             target: String::new(),
@@ -56,6 +52,7 @@ impl YourDataView {
             state: State::Idle,
             scroll: 0,
             rendered: Cell::new((0, 10)),
+            notifier,
         }
     }
 
@@ -103,13 +100,13 @@ impl YourDataView {
             return;
         }
         let target = Some(self.target.trim().to_string()).filter(|t| !t.is_empty());
-        let (tx, rx) = channel();
+        let notifier = self.notifier.clone();
         std::thread::spawn(move || {
-            let _ =
-                tx.send(identify::identify(&path, target.as_deref()).map_err(|e| e.to_string()));
+            let found = identify::identify(&path, target.as_deref()).map_err(|e| e.to_string());
+            let _ = notifier.send(Notification::Identified(Box::new(found)));
         });
         self.scroll = 0;
-        self.state = State::Identifying(rx);
+        self.state = State::Identifying;
     }
 
     /// A finished identification (tests set one directly).
@@ -117,18 +114,19 @@ impl YourDataView {
         self.state = State::Done(Box::new(id));
     }
 
-    pub fn drain(&mut self) -> bool {
-        let State::Identifying(rx) = &self.state else {
+    pub fn is_identifying(&self) -> bool {
+        matches!(self.state, State::Identifying)
+    }
+
+    /// The identification it was waiting for.
+    pub fn on_identified(&mut self, found: Result<Identification, String>) -> bool {
+        if !matches!(self.state, State::Identifying) {
             return false;
-        };
-        match rx.try_recv() {
-            Ok(Ok(id)) => self.state = State::Done(Box::new(id)),
-            Ok(Err(e)) => self.state = State::Failed(e),
-            Err(TryRecvError::Empty) => return false,
-            Err(TryRecvError::Disconnected) => {
-                self.state = State::Failed("identification stopped".into())
-            }
         }
+        self.state = match found {
+            Ok(id) => State::Done(Box::new(id)),
+            Err(e) => State::Failed(e),
+        };
         true
     }
 
@@ -180,7 +178,7 @@ impl YourDataView {
                 ),
                 Line::raw("warns about the data, and proposes a plan; Ctrl-T then trains it."),
             ],
-            State::Identifying(_) => vec![Line::raw("Reading the data...")],
+            State::Identifying => vec![Line::raw("Reading the data...")],
             State::Failed(e) => vec![Line::styled(e.clone(), theme.bad)],
             State::Done(id) => id
                 .render()
