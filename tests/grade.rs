@@ -46,8 +46,8 @@ fn shared_data() -> Option<PathBuf> {
     }
 }
 
-/// Grades the submission folders under `subs`; returns results.jsonl by submission name.
-fn grade(challenge: &str, subs: &Path, out: &Path, data: &Path, extra: &[&str]) -> Vec<Value> {
+/// `petri grade --challenge CHALLENGE SUBS --out OUT EXTRA...` with the real challenges.
+fn grade_output(challenge: &str, subs: &Path, out: &Path, data: &Path, extra: &[&str]) -> Output {
     let mut args = vec![
         "grade",
         "--challenge",
@@ -57,18 +57,19 @@ fn grade(challenge: &str, subs: &Path, out: &Path, data: &Path, extra: &[&str]) 
         out.to_str().unwrap(),
     ];
     args.extend_from_slice(extra);
-    let o = petri(&args, &root().join("challenges"), data);
+    petri(&args, &root().join("challenges"), data)
+}
+
+/// Grades the submission folders under `subs`; returns results.jsonl by submission name.
+fn grade(challenge: &str, subs: &Path, out: &Path, data: &Path, extra: &[&str]) -> Vec<Value> {
+    let o = grade_output(challenge, subs, out, data, extra);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         o.status.success(),
         "grading failed: {err}\n{}",
         String::from_utf8_lossy(&o.stdout)
     );
-    std::fs::read_to_string(out.join("results.jsonl"))
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    read_results(out)
 }
 
 fn by_name<'a>(results: &'a [Value], name: &str) -> &'a Value {
@@ -85,6 +86,17 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
         }
     }
+}
+
+/// Dice submissions in `tmp/subs`: each student gets a copy of the challenge's `reference` or
+/// `starter`. Returns the folder.
+fn dice_class(tmp: &Path, students: &[(&str, &str)]) -> PathBuf {
+    let subs = tmp.join("subs");
+    let dice = root().join("challenges/segmentation/dice");
+    for (name, which) in students {
+        copy_dir(&dice.join(which), &subs.join(name));
+    }
+    subs
 }
 
 /// A scratch folder the sandbox users can reach (tempdir's are private to root).
@@ -595,15 +607,7 @@ fn petri_env(args: &[&str], data_dir: &Path, env: &[(&str, &Path)]) -> Output {
 #[test]
 fn grader_faults_are_errors_never_zeros_and_exit_3() {
     let tmp = scratch();
-    let subs = tmp.path().join("subs");
-    copy_dir(
-        &root().join("challenges/segmentation/dice/reference"),
-        &subs.join("ada"),
-    );
-    copy_dir(
-        &root().join("challenges/segmentation/dice/starter"),
-        &subs.join("bob"),
-    );
+    let subs = dice_class(tmp.path(), &[("ada", "reference"), ("bob", "starter")]);
     // No toolchain: no cargo in CARGO_HOME or on PATH, and no kit built yet.
     let out = tmp.path().join("no-toolchain");
     let o = petri_env(
@@ -712,11 +716,7 @@ fn a_build_killed_from_outside_is_not_graded_and_a_spinning_one_costs_only_itsel
         text.replace("hints = [", "build_time_limit_s = 8\nhints = ["),
     )
     .unwrap();
-    let subs = tmp.path().join("subs");
-    copy_dir(
-        &root().join("challenges/segmentation/dice/reference"),
-        &subs.join("good"),
-    );
+    let subs = dice_class(tmp.path(), &[("good", "reference")]);
     let spin = "#[allow(long_running_const_eval)]\nconst SPIN: u64 = { let mut i = 0u64; while i < u64::MAX { i += 1; } i };\n";
     for name in ["spins", "zz-killed"] {
         std::fs::create_dir_all(subs.join(name)).unwrap();
@@ -798,24 +798,17 @@ fn a_build_killed_from_outside_is_not_graded_and_a_spinning_one_costs_only_itsel
 #[test]
 fn reports_grow_resume_after_a_crash_and_regrade_some() {
     let tmp = scratch();
-    let subs = tmp.path().join("subs");
     let dice = root().join("challenges/segmentation/dice");
-    copy_dir(&dice.join("reference"), &subs.join("ada"));
-    copy_dir(&dice.join("starter"), &subs.join("bob"));
-    copy_dir(&dice.join("reference"), &subs.join("cy"));
+    let subs = dice_class(
+        tmp.path(),
+        &[
+            ("ada", "reference"),
+            ("bob", "starter"),
+            ("cy", "reference"),
+        ],
+    );
     let out = tmp.path().join("out");
-    let run = |extra: &[&str]| -> Output {
-        let mut args = vec![
-            "grade",
-            "--challenge",
-            "dice",
-            subs.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        petri(&args, &root().join("challenges"), tmp.path())
-    };
+    let run = |extra: &[&str]| grade_output("dice", &subs, &out, tmp.path(), extra);
     let o = run(&[]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
@@ -880,17 +873,7 @@ fn shards_merge_into_what_one_machine_writes() {
         copy_dir(&dice.join(from), &subs.join(name));
     }
     let grade_into = |out: &Path, extra: &[&str]| {
-        let mut args = vec![
-            "grade",
-            "--challenge",
-            "dice",
-            subs.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ];
-        args.extend_from_slice(extra);
-        let o = petri(&args, &root().join("challenges"), tmp.path());
-        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        grade("dice", &subs, out, tmp.path(), extra);
     };
     let whole = tmp.path().join("whole");
     grade_into(&whole, &["--jobs", "2"]);
@@ -977,13 +960,9 @@ fn shards_merge_into_what_one_machine_writes() {
 fn a_stopped_run_keeps_what_finished_and_resumes() {
     use std::io::{BufRead, BufReader};
     let tmp = scratch();
-    let subs = tmp.path().join("subs");
-    for i in 0..6 {
-        copy_dir(
-            &root().join("challenges/segmentation/dice/reference"),
-            &subs.join(format!("s{i}")),
-        );
-    }
+    let names: Vec<String> = (0..6).map(|i| format!("s{i}")).collect();
+    let students: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "reference")).collect();
+    let subs = dice_class(tmp.path(), &students);
     let out = tmp.path().join("out");
     let mut child = Command::new(env!("CARGO_BIN_EXE_petri"))
         .args(["grade", "--challenge", "dice", "--out"])
