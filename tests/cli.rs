@@ -173,10 +173,55 @@ fn fetch_rejects_unknown_names_and_sizes() {
         &petri(&["data", "fetch", "nosuchmnist"], tmp.path()),
         &["unknown dataset 'nosuchmnist'"],
     );
-    assert_clean_failure(
-        &petri(&["data", "fetch", "breast", "--size", "32"], tmp.path()),
-        &["--size 32"],
+    let o = petri(&["data", "fetch", "breast", "--size", "32"], tmp.path());
+    assert_clean_failure(&o, &["'32' is not a MedMNIST size: use 28, 64, 128 or 224"]);
+    assert_eq!(o.status.code(), Some(2), "a bad value is a usage error");
+}
+
+/// Conventions of a command-line program: usage errors exit 2 with the choices, `--version`
+/// names the commit and backends, completions and a man page, help with examples, and global
+/// flags only where they do something.
+#[test]
+fn usage_errors_exit_2_and_the_program_describes_itself() {
+    let tmp = tempfile::tempdir().unwrap();
+    for args in [
+        &["run", "nope"][..],
+        &["run", "regression", "--device", "tpu"],
+        &["run", "regression", "--profile", "slow"],
+        &["grade", "--challenge", "dice", ".", "--format", "xml"],
+    ] {
+        let o = petri(args, tmp.path());
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains("possible values"), "{args:?}: {err}");
+    }
+    let (out, _) = text(&petri(&["--version"], tmp.path()));
+    assert!(
+        out.starts_with("petri ") && out.contains("commit ") && out.contains("backends: cpu"),
+        "{out}"
     );
+    let (out, _) = text(&petri(&["completions", "bash"], tmp.path()));
+    assert!(out.contains("_petri()"), "{out}");
+    let (out, _) = text(&petri(&["man"], tmp.path()));
+    assert!(out.contains(".TH petri 1"), "{out}");
+    for cmd in [
+        "run",
+        "data",
+        "identify",
+        "train",
+        "challenge",
+        "grade",
+        "doctor",
+    ] {
+        let (out, _) = text(&petri(&[cmd, "--help"], tmp.path()));
+        assert!(out.contains("Example"), "{cmd} --help has no examples");
+        assert!(
+            !out.contains("--mouse") && !out.contains("--ascii"),
+            "{cmd}: {out}"
+        );
+    }
+    let (out, _) = text(&petri(&["run", "--help"], tmp.path()));
+    assert!(!out.contains("--lessons"), "{out}");
 }
 
 #[test]

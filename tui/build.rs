@@ -4,7 +4,45 @@
 use std::fmt::Write;
 use std::path::Path;
 
+/// `petri --version`: the version, the commit it was built from, and the training backends
+/// compiled in (GPU backends are cargo features).
+fn version() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(manifest)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    let commit =
+        git(&["rev-parse", "--short=12", "HEAD"]).unwrap_or_else(|| "unknown commit".into());
+    if let Some(dir) = git(&["rev-parse", "--git-dir"]) {
+        let dir = manifest.join(dir);
+        println!("cargo:rerun-if-changed={}", dir.join("HEAD").display());
+        println!(
+            "cargo:rerun-if-changed={}",
+            dir.join("refs/heads").display()
+        );
+    }
+    let mut backends = vec!["cpu"];
+    if std::env::var_os("CARGO_FEATURE_WGPU").is_some() {
+        backends.push("vulkan (wgpu)");
+    }
+    if std::env::var_os("CARGO_FEATURE_CUDA").is_some() {
+        backends.push("cuda");
+    }
+    println!(
+        "cargo:rustc-env=PETRI_VERSION={} (commit {commit}; backends: {})",
+        env!("CARGO_PKG_VERSION"),
+        backends.join(", ")
+    );
+}
+
 fn main() {
+    version();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../lessons");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut dirs: Vec<_> = std::fs::read_dir(&root)

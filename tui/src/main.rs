@@ -11,38 +11,73 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     name = "petri",
-    version,
-    about = "Learn to identify and train deep networks on biomedical data"
+    version = env!("PETRI_VERSION"),
+    about = "Learn to identify and train deep networks on biomedical data",
+    after_help = "\
+With no command, petri opens the tutor (on a terminal) or prints the course overview.
+
+Examples:
+  petri                                  the tutor: lessons, checks, runs, challenges
+  petri doctor                           what will work on this machine
+  petri data fetch breastmnist           download a course dataset
+  petri run regression --seed 1          a part's experiments, headless
+  petri identify my-images/ --plan p.toml && petri train my-images/ --plan p.toml
+  petri completions bash > ~/.local/share/bash-completion/completions/petri
+
+Exit status: 0 success; 1 failure; 2 usage (a bad flag or value); 3 some submissions could not
+be graded (`petri grade`); 130 stopped by Ctrl-C, SIGTERM or a hang-up (what finished is saved)."
 )]
 struct Cli {
     /// Where datasets are kept [default: $PETRI_DATA, else your data dir + /petri]
     #[arg(long, global = true, value_name = "DIR")]
     data_dir: Option<PathBuf>,
-    /// Use plain ASCII instead of Braille and block glyphs
-    #[arg(long, global = true)]
+    /// The tutor: plain ASCII instead of Braille and block glyphs (also when TERM=dumb or linux)
+    #[arg(long)]
     ascii: bool,
-    /// Let the tutor use the mouse (the wheel scrolls); off by default
-    #[arg(long, global = true)]
+    /// The tutor: let it use the mouse (the wheel scrolls); off by default
+    #[arg(long)]
     mouse: bool,
-    /// Read lessons from this folder instead of the copy built into petri [env: PETRI_LESSONS]
-    #[arg(long, global = true, value_name = "DIR")]
+    /// The tutor: read lessons from this folder instead of the copy built into petri [env:
+    /// PETRI_LESSONS]
+    #[arg(long, value_name = "DIR")]
     lessons: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
+/// `--lessons`, on the commands that read lessons (and their subcommands).
+#[derive(clap::Args, Default)]
+struct LessonsDir {
+    /// Read lessons from this folder instead of the copy built into petri [env: PETRI_LESSONS]
+    #[arg(long = "lessons", global = true, value_name = "DIR")]
+    dir: Option<PathBuf>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// List, fetch, inspect and verify datasets
+    #[command(
+        after_help = "Examples:\n  petri data list\n  petri data fetch pathmnist --size 64\n  petri data info ~/scans/ --json\n  petri data verify"
+    )]
     Data {
         #[command(subcommand)]
         command: cli::data::DataCommand,
     },
     /// Run a course experiment headless: progress, a run record, final metrics
+    #[command(
+        after_help = "Examples:\n  petri run regression\n  petri run classification --experiment finetune --device cuda --seed 3\n  petri run segmentation --loss ce+dice --class-weights balanced\n  petri run augmentation --data ~/medmnist/chestmnist.npz --epochs 5\n  petri run classification --resume        # after Ctrl-C or a dropped connection"
+    )]
     Run(cli::run::RunArgs),
     /// Print a lesson (e.g. `petri lesson classification`)
-    Lesson { part: String },
+    #[command(after_help = "Examples:\n  petri lesson 1\n  petri lesson segmentation | less")]
+    Lesson {
+        /// The part: its number (1), name (classification) or lesson id (01-classification)
+        part: String,
+        #[command(flatten)]
+        lessons: LessonsDir,
+    },
     /// Answer a lesson's knowledge check line by line; the score is saved
+    #[command(after_help = "Examples:\n  petri quiz classification\n  petri quiz 3 --fresh")]
     Quiz {
         /// The part: its number (1), name (classification) or lesson id (01-classification)
         part: String,
@@ -50,15 +85,28 @@ enum Command {
         /// attempt's order is kept)
         #[arg(long)]
         fresh: bool,
+        #[command(flatten)]
+        lessons: LessonsDir,
     },
     /// Identify the task of your own data and propose a training plan
+    #[command(
+        after_help = "Examples:\n  petri identify my-images/\n  petri identify cohort.csv --target survival_months --plan plan.toml\n  petri identify scans.npz --json"
+    )]
     Identify(cli::identify::IdentifyArgs),
     /// Train on your own data with a plan from `petri identify`
+    #[command(
+        after_help = "Examples:\n  petri train my-images/ --plan plan.toml\n  petri train cohort.csv --plan plan.toml --device cuda"
+    )]
     Train(cli::identify::TrainArgs),
     /// Challenges: list, start one, check your work, get a hint
+    #[command(
+        after_help = "Examples:\n  petri challenge list\n  petri challenge start dice && cd petri-dice\n  petri challenge check        # exit 1 while a visible check fails\n  petri challenge hint"
+    )]
     Challenge {
         #[command(subcommand)]
         command: cli::challenge::ChallengeCommand,
+        #[command(flatten)]
+        lessons: LessonsDir,
     },
     /// Grade submissions of a challenge (instructors, CI): reports for Gradescope, JUnit, CSV
     Grade(cli::grade::GradeArgs),
@@ -69,11 +117,29 @@ enum Command {
     GradeWorker { task: String, dir: PathBuf },
     /// What will work here: each part's data and weights, free space, the state dir, the GPU
     /// backends in this binary and whether each device opens (exit 1 when a part cannot run)
-    Doctor,
+    #[command(after_help = "Example:\n  petri doctor && petri run classification")]
+    Doctor {
+        #[command(flatten)]
+        lessons: LessonsDir,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell)
+    #[command(
+        after_help = "Examples:\n  petri completions bash > ~/.local/share/bash-completion/completions/petri\n  petri completions zsh > ~/.zfunc/_petri\n  petri completions fish > ~/.config/fish/completions/petri.fish"
+    )]
+    Completions {
+        /// The shell to complete for
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) on stdout
+    #[command(after_help = "Example:\n  petri man > ~/.local/share/man/man1/petri.1 && man petri")]
+    Man,
     /// Check the course content
+    #[command(after_help = "Example:\n  petri content check --lessons lessons/")]
     Content {
         #[command(subcommand)]
         command: ContentCommand,
+        #[command(flatten)]
+        lessons: LessonsDir,
     },
 }
 
@@ -81,6 +147,15 @@ enum Command {
 enum ContentCommand {
     /// Parse every lesson and knowledge check; report problems with file and line
     Check,
+}
+
+/// Writes generated text to stdout; a reader that stops early (`| head`) is not an error.
+fn print_all(bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    match std::io::stdout().write_all(bytes) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// Whether a `petri ...` line from a lesson is a valid command line.
@@ -94,7 +169,18 @@ fn main() -> ExitCode {
     petri_engine::allocator::tune_for_training();
     let cli = Cli::parse();
     let data_dir = paths::data_dir(cli.data_dir.as_deref());
-    let lessons_dir = lessons::source(cli.lessons.as_deref());
+    // `--lessons` of the command that reads lessons, else the tutor's.
+    let flag = match &cli.command {
+        Some(
+            Command::Lesson { lessons, .. }
+            | Command::Quiz { lessons, .. }
+            | Command::Challenge { lessons, .. }
+            | Command::Doctor { lessons }
+            | Command::Content { lessons, .. },
+        ) => lessons.dir.clone(),
+        _ => cli.lessons.clone(),
+    };
+    let lessons_dir = lessons::source(flag.as_deref());
     let state_dir = paths::state_dir(&data_dir);
     let result = match cli.command {
         None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
@@ -116,15 +202,15 @@ fn main() -> ExitCode {
         }),
         Some(Command::Data { command }) => cli::data::run(command, &data_dir),
         Some(Command::Run(args)) => cli::run::run(args, &data_dir),
-        Some(Command::Lesson { part }) => {
+        Some(Command::Lesson { part, .. }) => {
             cli::content::lesson(lessons_dir.as_deref(), &part, &state_dir)
         }
-        Some(Command::Quiz { part, fresh }) => {
+        Some(Command::Quiz { part, fresh, .. }) => {
             cli::content::quiz(lessons_dir.as_deref(), &part, &state_dir, fresh)
         }
         Some(Command::Identify(args)) => cli::identify::identify(args),
         Some(Command::Train(args)) => cli::identify::train(args, &data_dir),
-        Some(Command::Challenge { command }) => {
+        Some(Command::Challenge { command, .. }) => {
             cli::challenge::run(command, &data_dir, &state_dir, lessons_dir.as_deref())
         }
         Some(Command::Grade(args)) => cli::grade::grade(args, &data_dir, &state_dir),
@@ -132,8 +218,23 @@ fn main() -> ExitCode {
         Some(Command::GradeWorker { task, dir }) => cli::challenge::worker(&task, &dir),
         Some(Command::Content {
             command: ContentCommand::Check,
+            ..
         }) => cli::content::check(lessons_dir.as_deref(), &command_ok),
-        Some(Command::Doctor) => {
+        Some(Command::Completions { shell }) => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "petri", &mut out);
+            print_all(&out)
+        }
+        Some(Command::Man) => {
+            use clap::CommandFactory;
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(anyhow::Error::from)
+                .and_then(|()| print_all(&out))
+        }
+        Some(Command::Doctor { .. }) => {
             let lessons = lessons::load_ok(lessons_dir.as_deref()).unwrap_or_default();
             let (text, ok) = petri::doctor::report(&data_dir, &state_dir, &lessons);
             print!("{text}");

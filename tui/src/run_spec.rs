@@ -11,7 +11,8 @@ use std::path::{Path, PathBuf};
 
 #[derive(Args)]
 pub struct RunArgs {
-    /// classification, augmentation, segmentation or regression
+    /// The part whose experiments run
+    #[arg(value_parser = ["classification", "augmentation", "segmentation", "regression"])]
     pub part: String,
     /// Run only this experiment (repeatable), e.g. scratch, combined, forest
     #[arg(long = "experiment", short = 'e')]
@@ -20,23 +21,26 @@ pub struct RunArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// quick (minutes on a laptop CPU) or paper (the original's epochs and data)
-    #[arg(long, default_value = "quick")]
+    #[arg(long, default_value = "quick", value_parser = ["quick", "paper"])]
     pub profile: String,
-    #[arg(long)]
+    /// Train every model this many epochs instead of the profile's
+    #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
     /// Use at most N training images (regression: N random splits)
     #[arg(long)]
     pub limit: Option<usize>,
-    /// cpu, cuda or vulkan
-    #[arg(long, default_value = "cpu")]
+    /// Where training runs (cuda and vulkan need a binary built with that feature)
+    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda", "vulkan"])]
     pub device: String,
+    /// Seed of every random choice (splits, initialisation, augmentation, batches); recorded
+    /// with the result
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Loss weight per class (classification, augmentation, segmentation): `balanced` or e.g. `1,1,5`
     #[arg(long)]
     pub class_weights: Option<String>,
     /// Segmentation loss: ce (per-pixel cross-entropy) or ce+dice (plus soft Dice)
-    #[arg(long)]
+    #[arg(long, value_parser = ["ce", "ce+dice"])]
     pub loss: Option<String>,
     /// Where the run record goes [default: <data dir>/runs]
     #[arg(long)]

@@ -14,9 +14,13 @@ pub enum ChallengeCommand {
     /// List the challenges with their kind and points
     List,
     /// Print a challenge's statement and where its starter goes
-    Show { id: String },
+    Show {
+        /// The challenge: `segmentation/dice`, or `dice` when the name is unique
+        id: String,
+    },
     /// Copy a challenge's starter (never its reference) into a folder to work in
     Start {
+        /// The challenge: `segmentation/dice`, or `dice` when the name is unique
         id: String,
         /// Folder to create [default: ./petri-<name>]
         #[arg(long)]

@@ -19,11 +19,12 @@ pub enum DataCommand {
         /// A name from `petri data list` (e.g. breastmnist, path, chest)
         name: String,
         /// Image size for MedMNIST: 28, 64, 128 or 224
-        #[arg(long, default_value_t = 28)]
+        #[arg(long, default_value_t = 28, value_parser = medmnist_size)]
         size: u32,
     },
     /// Describe a dataset file or folder: kind, task, shapes, splits, class balance
     Info {
+        /// A .npz, a folder of class folders, an images + masks folder, a CSV, or a weights file
         path: PathBuf,
         /// Print JSON instead of text
         #[arg(long)]
@@ -31,6 +32,16 @@ pub enum DataCommand {
     },
     /// Check downloaded files against their checksums
     Verify,
+}
+
+/// `--size`: one of MedMNIST's four (a usage error otherwise, exit 2).
+fn medmnist_size(s: &str) -> std::result::Result<u32, String> {
+    match s.parse::<u32>() {
+        Ok(n @ (28 | 64 | 128 | 224)) => Ok(n),
+        _ => Err(format!(
+            "'{s}' is not a MedMNIST size: use 28, 64, 128 or 224"
+        )),
+    }
 }
 
 pub fn run(command: DataCommand, data_dir: &Path) -> Result<()> {

@@ -71,10 +71,11 @@ pub struct GradeArgs {
     /// Where reports go
     #[arg(long, default_value = "grades")]
     pub out: PathBuf,
-    /// Report formats besides results.jsonl, comma-separated: gradescope, junit, csv (json is
-    /// accepted: results.jsonl is always written)
-    #[arg(long, default_value = "gradescope,junit,json,csv")]
-    pub format: String,
+    /// Report formats besides results.jsonl, comma-separated (json: results.jsonl, which is
+    /// always written)
+    #[arg(long, value_delimiter = ',', default_value = "gradescope,junit,json,csv",
+          value_parser = ["gradescope", "junit", "json", "jsonl", "csv"])]
+    pub format: Vec<String>,
     /// Where the kit that code submissions link is built once per machine [default:
     /// $PETRI_GRADE_KIT, else grade-kit in the state dir]
     #[arg(long, value_name = "DIR")]
@@ -113,9 +114,11 @@ pub struct MergeArgs {
     /// Where the merged reports go
     #[arg(long, default_value = "grades")]
     pub out: PathBuf,
-    /// Report formats besides results.jsonl, comma-separated: gradescope, junit, csv
-    #[arg(long, default_value = "gradescope,junit,json,csv")]
-    pub format: String,
+    /// Report formats besides results.jsonl, comma-separated (json: results.jsonl, which is
+    /// always written)
+    #[arg(long, value_delimiter = ',', default_value = "gradescope,junit,json,csv",
+          value_parser = ["gradescope", "junit", "json", "jsonl", "csv"])]
+    pub format: Vec<String>,
 }
 
 /// Some submissions could not be graded through the grader's fault (exit status 3).
@@ -237,7 +240,7 @@ pub fn grade(args: GradeArgs, data_dir: &Path, state_dir: &Path) -> Result<()> {
         );
         return Ok(());
     }
-    let formats = Format::parse_list(&args.format)?;
+    let formats = Format::parse_list(&args.format.join(","))?;
     let all = submissions(&c, &args.submissions)?;
     let single = all.len() == 1;
     let mut subs: Vec<PathBuf> = match args.shard {
@@ -402,7 +405,7 @@ fn summary(r: &SubmissionResult) -> String {
 
 /// `petri grade-merge`: the shards' results as one run's reports.
 pub fn merge(args: MergeArgs) -> Result<()> {
-    let formats = Format::parse_list(&args.format)?;
+    let formats = Format::parse_list(&args.format.join(","))?;
     let mut results = Vec::new();
     for dir in &args.shards {
         let journal = dir.join("results.jsonl");
