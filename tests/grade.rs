@@ -1048,3 +1048,47 @@ fn the_network_starter_fails_its_practice_check() {
         "{out}"
     );
 }
+
+/// A full disk under the grader's scratch space is the grader's fault, not the student's. Needs
+/// root (it mounts a 256 KB tmpfs as TMPDIR); skipped with a message otherwise.
+#[test]
+fn a_full_disk_is_not_graded_as_the_students() {
+    let tmp = scratch();
+    let small = tmp.path().join("small");
+    std::fs::create_dir_all(&small).unwrap();
+    let mounted = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=256k,mode=0755", "tmpfs"])
+        .arg(&small)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !mounted {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root)");
+        return;
+    }
+    let subs = dice_class(tmp.path(), &[("ada", "reference")]);
+    let out = tmp.path().join("out");
+    let o = petri_env(
+        &[
+            "grade",
+            "--challenge",
+            "dice",
+            subs.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        tmp.path(),
+        &[("TMPDIR", &small)],
+    );
+    let _ = Command::new("umount").arg(&small).status();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(3), "{stderr}");
+    let r = &read_results(&out)[0];
+    assert_eq!(r["score"], Value::Null, "{r:#}");
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap()
+            .contains("free space and grade again"),
+        "{r:#}"
+    );
+}

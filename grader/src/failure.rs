@@ -31,6 +31,33 @@ impl Failure {
     }
 }
 
+/// Below this much free space, a failed build or run is blamed on the disk: a linker on a full
+/// disk dies of SIGBUS (measured: lld on a full tmpfs) rather than saying "no space".
+const LOW_SPACE: u64 = 64 << 20;
+
+/// The grader's fault when the file system holding `dir` is (nearly) full.
+pub fn disk_full(dir: &std::path::Path) -> Option<Failure> {
+    let free = free_bytes(dir)?;
+    (free < LOW_SPACE).then(|| {
+        Failure::Grader(format!(
+            "the disk holding {} is full ({} KB free): free space and grade again",
+            dir.display(),
+            free / 1024
+        ))
+    })
+}
+
+/// Bytes free for this user on the file system holding `dir`.
+fn free_bytes(dir: &std::path::Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    // SAFETY: statvfs fills the struct it is given; the path is a valid C string.
+    unsafe {
+        let mut s: libc::statvfs = std::mem::zeroed();
+        (libc::statvfs(c.as_ptr(), &mut s) == 0).then(|| s.f_bavail as u64 * s.f_frsize as u64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -328,6 +328,12 @@ impl Grader {
                 "could not start the submission's program: {why}"
             )));
         }
+        if !done.success() || !dir.join("response.json").is_file() {
+            // A run that could not write for want of space is not the submission's failure.
+            if let Some(full) = crate::failure::disk_full(dir) {
+                return Err(full);
+            }
+        }
         if !done.success() {
             let mut reason = done.reason(&limits);
             if matches!(program, Program::Worker(_))

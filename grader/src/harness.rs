@@ -375,6 +375,9 @@ pub fn build(
         }
         _ => {}
     }
+    if let Some(full) = crate::failure::disk_full(work) {
+        return Err(full);
+    }
     let grader_side = [
         ("No space left on device", "the disk is full"),
         ("Disk quota exceeded", "the disk quota is exhausted"),
