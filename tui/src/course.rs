@@ -55,7 +55,12 @@ pub fn plain_overview(data_dir: &Path, lessons: &[Lesson]) -> String {
     }
     let _ = writeln!(
         out,
-        "\nstdout is not a terminal, so the tutor did not open. Commands that work anywhere:"
+        "\n{}, so the tutor did not open. Commands that work anywhere:",
+        if crate::term::dumb() {
+            "TERM=dumb cannot draw full screen"
+        } else {
+            "stdout is not a terminal"
+        }
     );
     for (cmd, what) in [
         ("petri data list", "datasets, present or not"),

@@ -15,4 +15,5 @@ pub mod markdown;
 pub mod paths;
 pub mod progress;
 pub mod run_spec;
+pub mod term;
 pub mod theme;

@@ -183,7 +183,10 @@ fn main() -> ExitCode {
     let lessons_dir = lessons::source(flag.as_deref());
     let state_dir = paths::state_dir(&data_dir);
     let result = match cli.command {
-        None if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() => {
+        None if petri::term::interactive(
+            std::io::stdout().is_terminal() && std::io::stdin().is_terminal(),
+        ) =>
+        {
             lessons::load_ok(lessons_dir.as_deref()).and_then(|l| {
                 app::run(
                     app::Options {

@@ -52,11 +52,9 @@ impl Theme {
     }
 
     /// Colour unless `NO_COLOR` is set (https://no-color.org).
+    /// `--ascii`, `TERM` and `NO_COLOR` decide (see `term.rs`).
     pub fn from_env(ascii: bool) -> Self {
-        Theme::new(
-            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
-            ascii,
-        )
+        Theme::new(crate::term::colours(), crate::term::ascii_only(ascii))
     }
 
     pub fn bar(&self) -> &'static str {

@@ -129,7 +129,7 @@ pub fn list(data_dir: &Path) -> String {
 
 /// A progress display for a download: a bar on a terminal, a line per tenth otherwise.
 pub fn with_progress<T>(job: impl FnOnce(&mut dyn FnMut(u64, Option<u64>)) -> T) -> T {
-    if std::io::stderr().is_terminal() {
+    if crate::term::interactive(std::io::stderr().is_terminal()) {
         let bar = ProgressBar::new(0);
         bar.set_style(
             ProgressStyle::with_template(

@@ -95,7 +95,7 @@ pub fn run_headless(
             .spawn(move || job(&|e| drop(tx.send(e)), &stop))
             .context("cannot start the training thread")?
     };
-    let mut progress = Progress::new(std::io::stderr().is_terminal());
+    let mut progress = Progress::new(crate::term::interactive(std::io::stderr().is_terminal()));
     for event in rx {
         if let Some(file) = &mut log {
             use std::io::Write;
