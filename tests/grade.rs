@@ -1092,3 +1092,62 @@ fn a_full_disk_is_not_graded_as_the_students() {
         "{r:#}"
     );
 }
+
+/// An installed binary works from anywhere: with the checkout out of reach it unpacks the
+/// embedded challenges (never their references) and `petri-core` into the cache dir, and a
+/// student's check builds the kit from them.
+#[test]
+fn an_installed_binary_checks_challenges_without_the_checkout() {
+    let tmp = scratch();
+    let bin = tmp.path().join("bin/petri");
+    std::fs::create_dir_all(bin.parent().unwrap()).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_petri"), &bin).unwrap();
+    let cache = tmp.path().join("cache");
+    let run = |args: &[&str]| {
+        Command::new(&bin)
+            .args(args)
+            .current_dir(tmp.path())
+            .env("PETRI_NO_CHECKOUT", "1")
+            .env("XDG_CACHE_HOME", &cache)
+            .env("PETRI_STATE", tmp.path().join("state"))
+            .env("PETRI_GRADE_KIT", tmp.path().join("kit"))
+            .env_remove("PETRI_CHALLENGES")
+            .output()
+            .unwrap()
+    };
+    let o = run(&["challenge", "list"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("segmentation/dice"));
+    let work = tmp.path().join("work");
+    let o = run(&[
+        "challenge",
+        "start",
+        "dice",
+        "--dir",
+        work.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = run(&["challenge", "check", work.to_str().unwrap()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{out}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(out.contains("0.00 / 2 points"), "{out}");
+    let unpacked: Vec<PathBuf> = std::fs::read_dir(cache.join("petri"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert!(
+        unpacked.iter().any(|p| p.join("src/rng.rs").is_file()),
+        "{unpacked:?}"
+    );
+    let challenges = unpacked
+        .iter()
+        .find(|p| p.join("segmentation/dice/challenge.toml").is_file())
+        .expect("challenges unpacked");
+    assert!(!challenges.join("segmentation/dice/reference").exists());
+}

@@ -41,8 +41,73 @@ fn version() {
     );
 }
 
+/// Every file below `dir` (relative paths, sorted), skipping folders named in `skip`.
+fn files_below(dir: &Path, skip: &[&str]) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().into_owned();
+            if p.is_dir() {
+                if !skip.contains(&name.as_str()) {
+                    stack.push(p);
+                }
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// What an installed binary needs from the source tree at run time, embedded so that it works
+/// from anywhere: the challenges (never their references), `petri-core`'s source with a
+/// standalone manifest, and `Cargo.lock`, for the grader's kit.
+fn tree() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut out = String::new();
+    let mut list = |name: &str, dir: &Path, skip: &[&str]| {
+        println!("cargo:rerun-if-changed={}", dir.display());
+        writeln!(out, "pub static {name}: &[(&str, &[u8])] = &[").unwrap();
+        for f in files_below(dir, skip) {
+            let rel = f.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            writeln!(
+                out,
+                "    ({rel:?}, include_bytes!({:?})),",
+                f.display().to_string()
+            )
+            .unwrap();
+        }
+        out.push_str("];\n");
+    };
+    list("CHALLENGES", &root.join("challenges"), &["reference"]);
+    list("CORE_SRC", &root.join("core/src"), &[]);
+    let lock = root.join("Cargo.lock");
+    println!("cargo:rerun-if-changed={}", lock.display());
+    writeln!(
+        out,
+        "pub static LOCK: &str = include_str!({:?});",
+        lock.display().to_string()
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "pub static CORE_MANIFEST: &str = \"[package]\\nname = \\\"petri-core\\\"\\nversion = \\\"{}\\\"\\nedition = \\\"2024\\\"\\n\\n[dependencies]\\n\";",
+        env!("CARGO_PKG_VERSION")
+    )
+    .unwrap();
+    let dest = Path::new(&std::env::var("OUT_DIR").unwrap()).join("embedded_tree.rs");
+    std::fs::write(dest, out).unwrap();
+}
+
 fn main() {
     version();
+    tree();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../lessons");
     println!("cargo:rerun-if-changed={}", root.display());
     let mut dirs: Vec<_> = std::fs::read_dir(&root)

@@ -31,10 +31,9 @@ pub struct BuildEnv {
 }
 
 impl BuildEnv {
-    /// The `petri-core` this binary was built with, and the usual toolchain locations.
-    pub fn from_checkout(kit_dir: PathBuf) -> BuildEnv {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-        let core_dir = root.join("core");
+    /// `petri-core`'s source in `core_dir`, the kit kept in `kit_dir`, and the usual toolchain
+    /// locations (`$CARGO_HOME`, `$RUSTUP_HOME`, else under the home dir).
+    pub fn new(core_dir: PathBuf, lock_file: Option<PathBuf>, kit_dir: PathBuf) -> BuildEnv {
         let home = std::env::var_os("HOME")
             .map(PathBuf::from)
             .unwrap_or_default();
@@ -43,14 +42,20 @@ impl BuildEnv {
                 .map(PathBuf::from)
                 .unwrap_or(home.join(d))
         };
-        let lock = root.join("Cargo.lock");
         BuildEnv {
             core_dir: core_dir.canonicalize().unwrap_or(core_dir),
             kit_dir,
-            lock_file: lock.is_file().then_some(lock),
+            lock_file,
             cargo_home: from_env("CARGO_HOME", ".cargo"),
             rustup_home: from_env("RUSTUP_HOME", ".rustup"),
         }
+    }
+
+    /// The `petri-core` of the checkout this crate was built from.
+    pub fn from_checkout(kit_dir: PathBuf) -> BuildEnv {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let lock = root.join("Cargo.lock");
+        BuildEnv::new(root.join("core"), lock.is_file().then_some(lock), kit_dir)
     }
 
     /// cargo from `CARGO_HOME`, else the first on `PATH`.

@@ -29,12 +29,24 @@ pub fn progress_file(state_dir: &Path) -> PathBuf {
     state_dir.join("progress.json")
 }
 
-/// `$PETRI_CHALLENGES`, else the `challenges/` folder of the checkout petri was built from.
+/// `$PETRI_CHALLENGES`, else the `challenges/` folder of the checkout petri was built from,
+/// else the copy embedded in the binary (see `installed.rs`).
 pub fn challenges_dir() -> PathBuf {
     if let Some(dir) = std::env::var_os("PETRI_CHALLENGES").filter(|v| !v.is_empty()) {
         return PathBuf::from(dir);
     }
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../challenges")
+    crate::installed::challenges()
+}
+
+/// How this machine builds code submissions: the kit in `kit_dir` (default in the state dir),
+/// from `petri-core`'s source (the checkout's, or the embedded copy).
+pub fn build_env(state_dir: &Path, kit_dir: Option<PathBuf>) -> petri_grader::harness::BuildEnv {
+    let (core_dir, lock_file) = crate::installed::kit_sources();
+    petri_grader::harness::BuildEnv::new(
+        core_dir,
+        lock_file,
+        kit_dir.unwrap_or_else(|| grade_kit_dir(state_dir)),
+    )
 }
 
 /// `$PETRI_GRADE_KIT`, else `grade-kit` in the state dir: where the kit that every code

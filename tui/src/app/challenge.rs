@@ -180,9 +180,7 @@ impl ChallengeView {
             self.message = Some("press s to start the challenge first".into());
             return;
         }
-        let build = petri_grader::harness::BuildEnv::from_checkout(crate::paths::grade_kit_dir(
-            &self.state_dir,
-        ));
+        let build = crate::paths::build_env(&self.state_dir, None);
         let worker = std::env::current_exe().unwrap_or_else(|_| "petri".into());
         let grader = match petri_grader::Grader::new(build, worker, self.data_dir.clone(), false) {
             Ok(g) => g,

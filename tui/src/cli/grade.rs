@@ -167,9 +167,7 @@ pub fn grader(
     kit_dir: Option<PathBuf>,
     hidden: bool,
 ) -> Result<Grader> {
-    let build = petri_grader::harness::BuildEnv::from_checkout(
-        kit_dir.unwrap_or_else(|| crate::paths::grade_kit_dir(state_dir)),
-    );
+    let build = crate::paths::build_env(state_dir, kit_dir);
     let worker = std::env::current_exe().context("cannot find the petri binary")?;
     Ok(Grader::new(build, worker, data_dir.to_path_buf(), hidden)?)
 }
