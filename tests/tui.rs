@@ -543,3 +543,57 @@ fn a_run_asks_for_its_data_and_remembers_the_choice() {
         Some(&petri::app::DataOption::Path(copy.clone()))
     );
 }
+
+/// `--ascii` (and TERM=linux/dumb): every cell of every screen is ASCII, borders, charts and
+/// gauges included.
+#[test]
+fn ascii_mode_draws_only_ascii() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = app(tmp.path());
+    app.theme = Theme::new(false, true);
+    let all_ascii = |app: &App| {
+        let s = screen(app, 100, 30);
+        let bad: Vec<char> = s.chars().filter(|c| !c.is_ascii()).collect();
+        assert!(bad.is_empty(), "non-ASCII {bad:?} in\n{s}");
+    };
+    all_ascii(&app);
+    let mut view = ExperimentView::scripted(Suite::Augmentation, "02-augmentation");
+    view.state.apply(Event::Started {
+        epochs: 2,
+        batches_per_epoch: 4,
+        examples: 100,
+        trainable_params: 1000,
+    });
+    for b in 1..=4 {
+        view.state.apply(Event::Batch {
+            epoch: 1,
+            batch: b,
+            batches: 4,
+            loss: 1.0 / b as f32,
+            examples_per_sec: 10.0,
+            eta_secs: 3.0,
+        });
+    }
+    app.stack.push(Screen::Experiment(Box::new(view)));
+    all_ascii(&app);
+    key(&mut app, KeyCode::Char('?'));
+    all_ascii(&app);
+}
+
+/// At the smallest size the tutor draws (60x16) the `?` help scrolls to its last key.
+#[test]
+fn help_scrolls_at_the_minimum_size() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = app(tmp.path());
+    key(&mut app, KeyCode::Char('?'));
+    let first = screen(&app, 60, 16);
+    assert!(first.contains("arrows scroll"), "{first}");
+    assert!(!first.contains("identify the data"), "{first}");
+    for _ in 0..30 {
+        key(&mut app, KeyCode::Down);
+    }
+    let last = screen(&app, 60, 16);
+    assert!(last.contains("identify the data"), "{last}");
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.show_help);
+}

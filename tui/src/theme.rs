@@ -82,3 +82,40 @@ impl Theme {
         if self.ascii { "> " } else { "▶ " }
     }
 }
+
+/// Replaces every non-ASCII glyph of a drawn frame with an ASCII one (`--ascii`, `TERM=linux`,
+/// `TERM=dumb`): box borders become `+ - |`, blocks and bars `# : .`, Braille chart dots `*`,
+/// arrows `< > ^ v`. One pass over the buffer, so no widget can slip a glyph through.
+pub fn asciify(buffer: &mut ratatui::buffer::Buffer) {
+    for cell in buffer.content.iter_mut() {
+        let sym = cell.symbol();
+        if sym.is_ascii() {
+            continue;
+        }
+        let c = sym.chars().next().unwrap_or(' ');
+        let ascii = match c {
+            '─' | '━' | '═' | '╌' | '╍' | '┄' | '┅' | '┈' | '┉' | '╴' | '╶' | '╸' | '╺' => {
+                "-"
+            }
+            '│' | '┃' | '║' | '╎' | '╏' | '┆' | '┇' | '┊' | '┋' | '╵' | '╷' | '╹' | '╻' => {
+                "|"
+            }
+            '\u{2500}'..='\u{257f}' => "+",
+            '░' | '▁' | '▂' | '▃' => ".",
+            '▒' | '▄' | '▅' => ":",
+            '\u{2580}'..='\u{259f}' => "#",
+            '\u{2800}' => " ",
+            '\u{2801}'..='\u{28ff}' => "*",
+            '←' => "<",
+            '→' => ">",
+            '↑' => "^",
+            '↓' => "v",
+            '•' | '●' | '◦' | '○' => "*",
+            '…' => ".",
+            '±' => "~",
+            '×' => "x",
+            _ => "?",
+        };
+        cell.set_symbol(ascii);
+    }
+}

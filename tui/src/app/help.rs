@@ -4,7 +4,7 @@ use crate::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Clear, Paragraph};
+use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
 
 const KEYS: &[(&str, &str)] = &[
     ("Everywhere", ""),
@@ -48,7 +48,9 @@ const KEYS: &[(&str, &str)] = &[
     ),
 ];
 
-pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
+/// The keys, wrapped to the popup and scrolled from line `scroll` (clamped), so every key is
+/// readable at any terminal size.
+pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, scroll: u16) {
     let lines: Vec<Line> = KEYS
         .iter()
         .map(|(k, v)| {
@@ -59,16 +61,52 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme) {
             }
         })
         .collect();
-    let height = (lines.len() as u16 + 2).min(area.height);
+    let width = 78.min(area.width);
+    let needed: u16 = lines
+        .iter()
+        .map(|l| wrapped_rows(&l.to_string(), width.saturating_sub(2) as usize))
+        .sum();
+    let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let height = (needed + 2).min(area.height);
     let [popup] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
         .areas(area);
-    let [popup] = Layout::horizontal([Constraint::Length(78.min(area.width))])
+    let [popup] = Layout::horizontal([Constraint::Length(width)])
         .flex(Flex::Center)
         .areas(popup);
+    let visible = height.saturating_sub(2);
+    let scroll = scroll.min(needed.saturating_sub(visible));
+    let title = if needed > visible {
+        format!(
+            " Keys {}/{} (arrows scroll, Esc closes) ",
+            scroll + visible,
+            needed
+        )
+    } else {
+        " Keys (Esc closes) ".to_string()
+    };
     frame.render_widget(Clear, popup);
     frame.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" Keys (Esc closes) ")),
+        paragraph
+            .scroll((scroll, 0))
+            .block(Block::bordered().title(title)),
         popup,
     );
+}
+
+/// Rows a line takes when wrapped at word boundaries into `width` columns.
+fn wrapped_rows(text: &str, width: usize) -> u16 {
+    let width = width.max(1);
+    let (mut rows, mut used) = (1u16, 0usize);
+    for word in text.split(' ') {
+        let w = unicode_width::UnicodeWidthStr::width(word);
+        let need = if used == 0 { w } else { used + 1 + w };
+        if need <= width {
+            used = need;
+        } else {
+            rows += 1 + (w.saturating_sub(1) / width) as u16;
+            used = w % width;
+        }
+    }
+    rows
 }

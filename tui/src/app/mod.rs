@@ -69,6 +69,8 @@ pub struct App {
     pub stack: Vec<Screen>,
     pub selected: usize,
     pub show_help: bool,
+    /// First line of the `?` help shown (it scrolls when the terminal is short).
+    pub help_scroll: u16,
     pub status: Option<String>,
     pub quit: bool,
     /// What a download started with `f` on home is fetching, while it runs.
@@ -95,6 +97,7 @@ impl App {
             stack: Vec::new(),
             selected: 0,
             show_help: false,
+            help_scroll: 0,
             status,
             quit: false,
             fetch: None,
@@ -167,11 +170,18 @@ impl App {
             return;
         }
         if self.show_help {
-            if matches!(
-                key.code,
-                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter
-            ) {
-                self.show_help = false;
+            match key.code {
+                KeyCode::Esc | KeyCode::Char('?') | KeyCode::Char('q') | KeyCode::Enter => {
+                    self.show_help = false;
+                    self.help_scroll = 0;
+                }
+                KeyCode::Down | KeyCode::Char('j') | KeyCode::PageDown => {
+                    self.help_scroll = self.help_scroll.saturating_add(1)
+                }
+                KeyCode::Up | KeyCode::Char('k') | KeyCode::PageUp => {
+                    self.help_scroll = self.help_scroll.saturating_sub(1)
+                }
+                _ => {}
             }
             return;
         }
@@ -573,7 +583,10 @@ impl App {
             );
         }
         if self.show_help {
-            help::draw(frame, area, &self.theme);
+            help::draw(frame, area, &self.theme, self.help_scroll);
+        }
+        if self.theme.ascii {
+            crate::theme::asciify(frame.buffer_mut());
         }
     }
 }

@@ -83,7 +83,8 @@ fn regression(r: &ExperimentRecord, width: usize, theme: &Theme) -> Vec<Line<'st
         format!("{:<name_w$} {:>16} {:>16}", "model", "MAE", "RMSE"),
         theme.h3,
     )];
-    let fmt = |v: Option<(f64, f64)>| v.map_or("-".into(), |(m, s)| format!("{m:.3} ± {s:.3}"));
+    let pm = if theme.ascii { "+/-" } else { "±" };
+    let fmt = |v: Option<(f64, f64)>| v.map_or("-".into(), |(m, s)| format!("{m:.3} {pm} {s:.3}"));
     for m in &r.runs {
         let name: String = m.name.chars().take(name_w).collect();
         lines.push(Line::raw(format!(
