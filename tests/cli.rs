@@ -67,6 +67,11 @@ fn data_info_describes_breastmnist() {
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert!(out.contains("train 546 / val 78 / test 156"), "{out}");
+    // The shared copy's labels were re-saved: its splits are BreastMNIST's, its checksum not.
+    assert!(
+        out.contains("breastmnist's splits and shape, but not the official file"),
+        "{out}"
+    );
     assert!(out.contains("binary classification, 2 classes"), "{out}");
     assert!(out.contains("grey 28x28"), "{out}");
     assert!(
@@ -371,10 +376,15 @@ fn custom_npz_loads_with_inferred_task() {
 #[test]
 fn bad_csv_missing_and_non_numeric_values() {
     let tmp = tempfile::tempdir().unwrap();
-    let p = write(tmp.path(), "holes.csv", b"a,b,c\n1,2,3\n4,,6\n");
-    assert_clean_failure(
-        &info(&p),
-        &["holes.csv", "missing value at line 3, column 'b'"],
+    // A missing value is reported as `petri identify` and `petri train` treat it: the row is
+    // left out (the same rule everywhere), not an error here and a warning there.
+    let p = write(tmp.path(), "holes.csv", b"a,b,c\n1,2,3\n4,,6\n7,8,9\n");
+    let o = info(&p);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("rows: 2, columns: 3") && out.contains("1 more row(s) have a missing value"),
+        "{out}"
     );
     let p = write(tmp.path(), "words.csv", b"a,b,c\n1,2,3\n4,five,6\n");
     assert_clean_failure(
@@ -1034,4 +1044,53 @@ fn a_new_lesson_folder_is_a_new_part_everywhere() {
         &with(&["content", "check"]),
         &["name 'regression' is also the name of 04-regression"],
     );
+}
+
+/// ImageNet weights are looked for where people have them (torch hub's cache here), or named
+/// with `--weights`; a named file that is not there, or the flag on another part, is refused.
+#[test]
+fn weights_are_found_in_torch_hubs_cache_or_named_with_a_flag() {
+    let Some(shared) = shared_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = shared.join("medmnist/breastmnist.npz");
+    let data = data.to_str().unwrap();
+    let run = [
+        "run",
+        "classification",
+        "-e",
+        "frozen",
+        "--data",
+        data,
+        "--epochs",
+        "1",
+    ];
+    let mut args = run.to_vec();
+    args.extend(["--limit", "16", "--weights", "/nope/r.pth"]);
+    assert_clean_failure(
+        &petri(&args, tmp.path()),
+        &["--weights /nope/r.pth: no such file"],
+    );
+    assert_clean_failure(
+        &petri(&["run", "segmentation", "--weights", "x.pth"], tmp.path()),
+        &["--weights applies to the classification part only"],
+    );
+    let hub = tmp.path().join("torch/hub/checkpoints");
+    std::fs::create_dir_all(&hub).unwrap();
+    std::fs::write(hub.join("resnet18-f37072fd.pth"), b"not a checkpoint").unwrap();
+    let runs = tmp.path().join("runs");
+    let mut args = run.to_vec();
+    args.extend(["--limit", "16", "--out", runs.to_str().unwrap()]);
+    let o = Command::new(env!("CARGO_BIN_EXE_petri"))
+        .args(&args)
+        .arg("--data-dir")
+        .arg(tmp.path().join("data"))
+        .env("TORCH_HOME", tmp.path().join("torch"))
+        .env("HF_HUB_CACHE", tmp.path().join("no-hf"))
+        .env_remove("PETRI_DATA")
+        .output()
+        .unwrap();
+    // The broken file in the cache is the one it tried to load.
+    assert_clean_failure(&o, &["resnet18-f37072fd.pth"]);
+    let (_, err) = text(&o);
+    assert!(err.contains(hub.to_str().unwrap()), "{err}");
 }

@@ -42,6 +42,10 @@ pub struct RunArgs {
     /// Segmentation loss: ce (per-pixel cross-entropy) or ce+dice (plus soft Dice)
     #[arg(long, value_parser = ["ce", "ce+dice"])]
     pub loss: Option<String>,
+    /// ImageNet ResNet-18 weights for frozen and finetune (classification): torchvision's .pth
+    /// or timm's model.safetensors [default: the data dir, torch hub's and timm's caches]
+    #[arg(long, value_name = "FILE")]
+    pub weights: Option<PathBuf>,
     /// Where the run record goes [default: <data dir>/runs]
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -102,6 +106,14 @@ pub fn options(args: &RunArgs, data_dir: &Path) -> Result<(RunOptions, PathBuf)>
         .as_deref()
         .map(ClassWeights::parse)
         .transpose()?;
+    if let Some(w) = &args.weights {
+        if part != Suite::Classification {
+            anyhow::bail!(
+                "--weights applies to the classification part only (its frozen and finetune runs)"
+            );
+        }
+        options.weights = Some(w.clone());
+    }
     if let Some(loss) = &args.loss {
         if part != Suite::Segmentation {
             anyhow::bail!("--loss applies to the segmentation part only");

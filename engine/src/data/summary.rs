@@ -21,8 +21,11 @@ pub struct SplitSummary {
 pub enum Summary {
     Medmnist {
         path: PathBuf,
-        /// The registry flag for an official file.
+        /// The registry flag of the MedMNIST set whose splits and shape the file has.
         flag: Option<String>,
+        /// Whether it is that set's official file, by checksum: `None` when the registry has
+        /// no checksum for this image size.
+        official: Option<bool>,
         task: Task,
         channels: usize,
         height: usize,
@@ -33,6 +36,10 @@ pub enum Summary {
     Table {
         path: PathBuf,
         layout: String,
+        /// Rows with a missing value (empty, NA, NaN, null, ?), which training leaves out, as
+        /// `petri identify` and `petri train` do.
+        rows_with_missing: usize,
+        /// Rows without a missing value.
         rows: usize,
         columns: Vec<String>,
         categorical: Vec<tabular::Categorical>,
@@ -78,9 +85,19 @@ pub fn describe(path: &Path) -> Result<Summary> {
                 class_counts: s.class_counts(n).into_iter().map(|c| c as u64).collect(),
             })
             .collect();
+        // Split sizes alone do not make a file official: a re-saved copy has them too.
+        let official = match (d.flag.as_deref(), d.train.height) {
+            (Some(flag), 28) => super::registry::MEDMNIST
+                .iter()
+                .find(|i| i.flag == flag)
+                .and_then(|i| i.md5_28)
+                .map(|md5| crate::download::digests(path).is_ok_and(|(got, _)| got == md5)),
+            _ => None,
+        };
         Ok(Summary::Medmnist {
             path: path.to_path_buf(),
             flag: d.flag.clone(),
+            official,
             task: d.task,
             channels: d.train.channels,
             height: d.train.height,
@@ -89,7 +106,7 @@ pub fn describe(path: &Path) -> Result<Summary> {
             splits,
         })
     } else if matches!(ext.as_str(), "csv" | "tsv" | "txt") {
-        let t = tabular::read_csv(path)?;
+        let (t, rows_with_missing) = tabular::read_csv_dropping_missing(path)?;
         let layout = if t.sklearn_preamble.is_some() {
             "scikit-learn (size line, no header)"
         } else if t.had_header {
@@ -97,11 +114,13 @@ pub fn describe(path: &Path) -> Result<Summary> {
         } else {
             "no header"
         };
+        let layout = format!("{layout}, {}", t.dialect.describe());
         let breast_cancer =
             t.rows.len() == 569 && super::breast_cancer::BreastCancer::from_table(&t).is_ok();
         Ok(Summary::Table {
             path: path.to_path_buf(),
-            layout: layout.to_string(),
+            layout,
+            rows_with_missing,
             rows: t.rows.len(),
             columns: t.columns.clone(),
             categorical: t.categorical.clone(),

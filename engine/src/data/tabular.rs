@@ -26,6 +26,123 @@ pub struct Table {
     /// Text of a first line that was not a header but a scikit-learn style size line
     /// (`569,30,malignant,benign`), kept so callers can recognise that layout.
     pub sklearn_preamble: Option<Vec<String>>,
+    /// How the file writes its fields.
+    pub dialect: Dialect,
+}
+
+/// How a CSV file separates fields: `,`, `;` (spreadsheets in locales that write decimals with
+/// a comma, which then get read as decimal commas) or a tab, sniffed from its first lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dialect {
+    pub delimiter: u8,
+    pub decimal_comma: bool,
+}
+
+impl Dialect {
+    /// `;`-separated, decimal commas: for people.
+    pub fn describe(&self) -> String {
+        let sep = match self.delimiter {
+            b'\t' => "tab".to_string(),
+            d => format!("'{}'", d as char),
+        };
+        if self.decimal_comma {
+            format!("{sep}-separated, decimal commas")
+        } else {
+            format!("{sep}-separated")
+        }
+    }
+
+    /// The delimiter that splits the first lines of `text` into the same number of fields
+    /// (more than one), preferring the one giving most fields; `,` when none does.
+    pub fn sniff(text: &str) -> Dialect {
+        let lines: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .take(20)
+            .collect();
+        // The last sampled line may be cut off by the sample's end.
+        let lines = if lines.len() > 2 {
+            &lines[..lines.len() - 1]
+        } else {
+            &lines[..]
+        };
+        let fields = |line: &str, d: u8| {
+            let mut n = 1;
+            let mut quoted = false;
+            for b in line.bytes() {
+                match b {
+                    b'"' => quoted = !quoted,
+                    _ if b == d && !quoted => n += 1,
+                    _ => {}
+                }
+            }
+            n
+        };
+        // A size line (scikit-learn's layout) may differ from the rest: judge from line 2 on.
+        let judged = if lines.len() > 2 { &lines[1..] } else { lines };
+        let delimiter = [b',', b';', b'\t']
+            .into_iter()
+            .filter_map(|d| {
+                let n = fields(judged.first()?, d);
+                (n > 1 && judged.iter().all(|l| fields(l, d) == n)).then_some((d, n))
+            })
+            .max_by_key(|&(_, n)| n)
+            .map_or(b',', |(d, _)| d);
+        let decimal_comma = delimiter != b','
+            && lines.iter().any(|l| {
+                l.split(delimiter as char)
+                    .any(|cell| is_decimal_comma(cell.trim()))
+            });
+        Dialect {
+            delimiter,
+            decimal_comma,
+        }
+    }
+}
+
+/// `3,14` or `-0,5`: a number written with a decimal comma.
+fn is_decimal_comma(cell: &str) -> bool {
+    let cell = cell.strip_prefix(['-', '+']).unwrap_or(cell);
+    match cell.split_once(',') {
+        Some((a, b)) => {
+            !a.is_empty()
+                && !b.is_empty()
+                && a.bytes().all(|c| c.is_ascii_digit())
+                && b.bytes().all(|c| c.is_ascii_digit())
+        }
+        None => false,
+    }
+}
+
+/// Every record of a CSV file as text, in its own dialect (decimal commas made points),
+/// blank lines left out.
+pub fn records(path: &Path) -> Result<(Vec<Vec<String>>, Dialect)> {
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let sample = String::from_utf8_lossy(&bytes[..bytes.len().min(64 << 10)]);
+    let dialect = Dialect::sniff(&sample);
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .delimiter(dialect.delimiter)
+        .from_reader(bytes.as_slice());
+    let mut records: Vec<Vec<String>> = Vec::new();
+    for rec in reader.records() {
+        let rec = rec.map_err(|e| Error::format(path, format!("not valid CSV: {e}")))?;
+        records.push(
+            rec.iter()
+                .map(|c| {
+                    if dialect.decimal_comma && is_decimal_comma(c) {
+                        c.replacen(',', ".", 1)
+                    } else {
+                        c.to_string()
+                    }
+                })
+                .collect(),
+        );
+    }
+    records.retain(|r| !(r.len() == 1 && r[0].is_empty()));
+    Ok((records, dialect))
 }
 
 impl Table {
@@ -100,21 +217,7 @@ pub fn read_csv_dropping_missing(path: &Path) -> Result<(Table, usize)> {
 }
 
 fn read(path: &Path, drop_missing: bool) -> Result<(Table, usize)> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| match e.into_kind() {
-            csv::ErrorKind::Io(io) => Error::io(path, io),
-            other => Error::format(path, format!("{other:?}")),
-        })?;
-    let mut records: Vec<Vec<String>> = Vec::new();
-    for rec in reader.records() {
-        let rec = rec.map_err(|e| Error::format(path, format!("not valid CSV: {e}")))?;
-        records.push(rec.iter().map(str::to_string).collect());
-    }
-    records.retain(|r| !(r.len() == 1 && r[0].is_empty()));
+    let (mut records, dialect) = records(path)?;
     if records.len() < 2 {
         return Err(Error::format(
             path,
@@ -236,6 +339,7 @@ fn read(path: &Path, drop_missing: bool) -> Result<(Table, usize)> {
     Ok((
         Table {
             path: path.to_path_buf(),
+            dialect,
             columns,
             rows,
             categorical,
@@ -249,6 +353,24 @@ fn read(path: &Path, drop_missing: bool) -> Result<(Table, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn delimiters_and_decimal_commas_are_sniffed() {
+        let eu = Dialect::sniff("a;b;y\n1,5;2;3,25\n2,5;3;4,5\n");
+        assert_eq!((eu.delimiter, eu.decimal_comma), (b';', true));
+        let tab = Dialect::sniff("a\tb\n1\t2\n3\t4\n");
+        assert_eq!((tab.delimiter, tab.decimal_comma), (b'\t', false));
+        // Commas inside quotes do not count; a size line first does not decide.
+        let plain = Dialect::sniff("569,30,malignant,benign\n\"x,y\",1,2\n\"z,w\",3,4\n");
+        assert_eq!((plain.delimiter, plain.decimal_comma), (b',', false));
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("eu.csv");
+        std::fs::write(&p, "a;b;y\n1,5;2;3,25\n2,5;NA;4,5\n3,0;4;5,75\n").unwrap();
+        let (t, dropped) = read_csv_dropping_missing(&p).unwrap();
+        assert_eq!(dropped, 1);
+        assert_eq!(t.columns, ["a", "b", "y"]);
+        assert_eq!(t.rows, vec![vec![1.5, 2.0, 3.25], vec![3.0, 4.0, 5.75]]);
+    }
 
     fn write(text: &str) -> (tempfile::TempDir, PathBuf) {
         let dir = tempfile::tempdir().unwrap();

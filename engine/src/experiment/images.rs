@@ -96,14 +96,62 @@ pub fn resolve_data(options: &RunOptions, dataset: &str) -> Result<PathBuf> {
     }
 }
 
-/// ImageNet ResNet-18 weights in the data dir (torchvision's file, or timm's), if present.
+/// ImageNet ResNet-18 weights, where people usually have them: the data dir (torchvision's
+/// file, timm's under either name), torch hub's cache (`$TORCH_HOME/hub/checkpoints`), and the
+/// Hugging Face cache timm downloads into (`models--timm--resnet18.*`). The first found.
 pub fn find_weights(data_dir: &Path) -> Option<PathBuf> {
-    [
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let env_dir = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let cache = env_dir("XDG_CACHE_HOME").unwrap_or_else(|| home.join(".cache"));
+    let torch = env_dir("TORCH_HOME").unwrap_or_else(|| cache.join("torch"));
+    let hf_hub = env_dir("HF_HUB_CACHE")
+        .or_else(|| env_dir("HF_HOME").map(|h| h.join("hub")))
+        .unwrap_or_else(|| cache.join("huggingface/hub"));
+    let mut candidates = vec![
         layout::resnet18_weights(data_dir),
         layout::weights_dir(data_dir).join(layout::RESNET18_TIMM_FILE),
-    ]
-    .into_iter()
-    .find(|p| p.is_file())
+        layout::weights_dir(data_dir).join("model.safetensors"),
+        torch.join("hub/checkpoints").join(layout::RESNET18_FILE),
+    ];
+    // timm: models--timm--resnet18.tv_in1k (torchvision's weights), .a1_in1k, ...
+    let mut timm: Vec<PathBuf> = std::fs::read_dir(&hf_hub)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| {
+            e.file_name()
+                .to_string_lossy()
+                .starts_with("models--timm--resnet18.")
+        })
+        .flat_map(|e| {
+            std::fs::read_dir(e.path().join("snapshots"))
+                .into_iter()
+                .flatten()
+                .flatten()
+        })
+        .map(|snap| snap.path().join("model.safetensors"))
+        .collect();
+    timm.sort();
+    candidates.extend(timm);
+    candidates.into_iter().find(|p| p.is_file())
+}
+
+/// The weights a run uses: `--weights FILE` when given (it must exist), else `find_weights`.
+pub fn weights_for(options: &RunOptions) -> Result<Option<PathBuf>> {
+    match &options.weights {
+        Some(w) if w.is_file() => Ok(Some(w.clone())),
+        Some(w) => Err(Error::invalid(format!(
+            "--weights {}: no such file (give torchvision's resnet18-f37072fd.pth or timm's model.safetensors)",
+            w.display()
+        ))),
+        None => Ok(find_weights(&options.data_dir)),
+    }
 }
 
 /// The first test images of each class (up to 8 in all) with the model's answers.
@@ -260,7 +308,7 @@ pub fn run(
             "scratch" | "unmodified" => (AugmentMode::Unmodified, None),
             "augmented" => (AugmentMode::Augmented, None),
             "combined" => (AugmentMode::Combined, None),
-            "frozen" | "finetune" => match find_weights(&options.data_dir) {
+            "frozen" | "finetune" => match weights_for(options)? {
                 Some(w) => (AugmentMode::Unmodified, Some(w)),
                 None if options.experiments.is_empty() => {
                     let note = format!(

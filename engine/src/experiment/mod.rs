@@ -107,6 +107,10 @@ pub struct RunOptions {
     pub checkpoints: Option<PathBuf>,
     /// Loss weights per class, classification or segmentation (`None`: unweighted).
     pub class_weights: Option<ClassWeights>,
+    /// ImageNet weights for the classification part's frozen and finetune runs (`None`: found
+    /// in the data dir or the usual caches).
+    #[serde(default)]
+    pub weights: Option<PathBuf>,
     /// Settings that replace the preset's (`petri train` runs a user's plan through these).
     pub overrides: Overrides,
     /// Where interrupted runs keep their per-epoch state (`None`: not saved). Each set of
@@ -180,6 +184,7 @@ impl RunOptions {
             seed: 0,
             checkpoints: None,
             class_weights: None,
+            weights: None,
             overrides: Overrides::default(),
             resume_dir: None,
             resume: false,

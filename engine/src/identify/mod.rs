@@ -612,18 +612,7 @@ fn from_segmentation(root: &Path) -> Result<Identification> {
 
 /// The table as text: column names and rows of cells (missing values kept as they are).
 fn raw_table(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_path(path)
-        .map_err(|e| Error::format(path, e.to_string()))?;
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    for r in reader.records() {
-        let r = r.map_err(|e| Error::format(path, format!("not valid CSV: {e}")))?;
-        rows.push(r.iter().map(str::to_string).collect());
-    }
-    rows.retain(|r| !(r.len() == 1 && r[0].is_empty()));
+    let (mut rows, _) = crate::data::tabular::records(path)?;
     if rows.len() < 2 {
         return Err(Error::format(path, "has fewer than two rows"));
     }

@@ -240,6 +240,7 @@ pub fn render_summary(s: &Summary) -> String {
         Summary::Medmnist {
             path,
             flag,
+            official,
             task,
             channels,
             height,
@@ -250,10 +251,15 @@ pub fn render_summary(s: &Summary) -> String {
             out += &format!("{}\n", path.display());
             out += &format!(
                 "  kind: MedMNIST .npz ({})\n",
-                flag.as_deref().map_or(
-                    "custom dataset, task inferred from labels".to_string(),
-                    |f| format!("official {f}")
-                )
+                match (flag.as_deref(), official) {
+                    (None, _) => "custom dataset, task inferred from labels".to_string(),
+                    (Some(f), Some(true)) => format!("official {f}, checksum matches"),
+                    (Some(f), Some(false)) => format!(
+                        "{f}'s splits and shape, but not the official file: its MD5 differs from MedMNIST's"
+                    ),
+                    (Some(f), None) =>
+                        format!("{f}'s splits and shape; no official checksum known for this size"),
+                }
             );
             out += &format!("  task: {task}, {} classes\n", class_names.len());
             let colour = if *channels == 1 {
@@ -295,6 +301,7 @@ pub fn render_summary(s: &Summary) -> String {
         Summary::Table {
             path,
             layout,
+            rows_with_missing,
             rows,
             columns,
             categorical,
@@ -302,6 +309,11 @@ pub fn render_summary(s: &Summary) -> String {
         } => {
             out += &format!("{}\n  kind: CSV table ({layout})\n", path.display());
             out += &format!("  rows: {rows}, columns: {}\n", columns.len());
+            if *rows_with_missing > 0 {
+                out += &format!(
+                    "  {rows_with_missing} more row(s) have a missing value (empty, NA, NaN, null or ?): training leaves them out, as `petri identify` says\n"
+                );
+            }
             if *breast_cancer {
                 out += "  recognised: Breast Cancer Wisconsin Diagnostic (the regression part's data)\n";
             }
