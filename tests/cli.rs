@@ -200,6 +200,9 @@ fn usage_errors_exit_2_and_the_program_describes_itself() {
         assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
         assert!(err.contains("possible values"), "{args:?}: {err}");
     }
+    // A flag that parses but does not fit the command is a usage error too.
+    let o = petri(&["run", "regression", "--loss", "ce"], tmp.path());
+    assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
     let (out, _) = text(&petri(&["--version"], tmp.path()));
     assert!(
         out.starts_with("petri ") && out.contains("commit ") && out.contains("backends: cpu"),

@@ -49,8 +49,14 @@ struct Cli {
 #[derive(clap::Args, Default)]
 struct LessonsDir {
     /// Read lessons from this folder instead of the copy built into petri [env: PETRI_LESSONS]
-    #[arg(long = "lessons", global = true, value_name = "DIR")]
-    dir: Option<PathBuf>,
+    // Its own id: a global arg shares its id with the subcommands' (`check DIR` is `dir`).
+    #[arg(
+        long = "lessons",
+        id = "lessons_folder",
+        global = true,
+        value_name = "DIR"
+    )]
+    lessons_folder: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -177,7 +183,7 @@ fn main() -> ExitCode {
             | Command::Challenge { lessons, .. }
             | Command::Doctor { lessons }
             | Command::Content { lessons, .. },
-        ) => lessons.dir.clone(),
+        ) => lessons.lessons_folder.clone(),
         _ => cli.lessons.clone(),
     };
     let lessons_dir = lessons::source(flag.as_deref());
@@ -252,6 +258,10 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.downcast_ref::<petri::run_spec::Usage>().is_some() => {
+            eprintln!("error: {e}\n\nFor more information, try '--help'.");
+            ExitCode::from(2)
+        }
         Err(e) if e.downcast_ref::<cli::grade::Ungraded>().is_some() => {
             eprintln!("error: {e}");
             ExitCode::from(3)

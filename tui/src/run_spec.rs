@@ -108,15 +108,17 @@ pub fn options(args: &RunArgs, data_dir: &Path) -> Result<(RunOptions, PathBuf)>
         .transpose()?;
     if let Some(w) = &args.weights {
         if part != Suite::Classification {
-            anyhow::bail!(
+            return Err(Usage(
                 "--weights applies to the classification part only (its frozen and finetune runs)"
-            );
+                    .into(),
+            )
+            .into());
         }
         options.weights = Some(w.clone());
     }
     if let Some(loss) = &args.loss {
         if part != Suite::Segmentation {
-            anyhow::bail!("--loss applies to the segmentation part only");
+            return Err(Usage("--loss applies to the segmentation part only".into()).into());
         }
         options.overrides.segmentation_loss = Some(SegmentationLoss::parse(loss)?);
     }
@@ -156,3 +158,16 @@ pub fn interrupted(args: &[String], data_dir: &Path) -> Option<usize> {
         .max();
     Some(epochs.unwrap_or(0))
 }
+
+/// A flag that parses but does not fit the rest of the command line (`main` exits 2 for it,
+/// as for clap's own usage errors).
+#[derive(Debug)]
+pub struct Usage(pub String);
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Usage {}

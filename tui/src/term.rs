@@ -25,3 +25,12 @@ pub fn ascii_only(asked: bool) -> bool {
 pub fn colours() -> bool {
     std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && !dumb()
 }
+
+/// Progress bar glyphs (filled, tip, empty): ASCII on a console that lacks block glyphs.
+pub fn bar_chars() -> &'static str {
+    if ascii_only(false) {
+        "#>-"
+    } else {
+        "█▉░"
+    }
+}

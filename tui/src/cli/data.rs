@@ -135,7 +135,8 @@ pub fn with_progress<T>(job: impl FnOnce(&mut dyn FnMut(u64, Option<u64>)) -> T)
             ProgressStyle::with_template(
                 "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
             )
-            .expect("valid template"),
+            .expect("valid template")
+            .progress_chars(crate::term::bar_chars()),
         );
         let r = job(&mut |done, total| {
             if let Some(t) = total {

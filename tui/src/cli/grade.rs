@@ -257,14 +257,12 @@ pub fn grade(args: GradeArgs, data_dir: &Path, state_dir: &Path) -> Result<()> {
             .collect();
         let unknown: Vec<&String> = args.only.iter().filter(|n| !names.contains(n)).collect();
         if !unknown.is_empty() {
-            bail!(
+            let names: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
+            return Err(crate::run_spec::Usage(format!(
                 "--only names submissions that are not among those given: {}",
-                unknown
-                    .iter()
-                    .map(|s| s.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
+                names.join(", ")
+            ))
+            .into());
         }
         subs.retain(|p| args.only.contains(&petri_grader::grade::submission_name(p)));
     }

@@ -204,7 +204,8 @@ impl Progress {
                     let bar = ProgressBar::new((epochs * batches_per_epoch) as u64);
                     bar.set_style(
                         ProgressStyle::with_template("   {bar:30} {pos}/{len} batches  {msg}")
-                            .expect("valid template"),
+                            .expect("valid template")
+                            .progress_chars(crate::term::bar_chars()),
                     );
                     self.bar = Some(bar);
                 }
