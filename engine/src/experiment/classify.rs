@@ -146,6 +146,10 @@ impl ImageClassifier<'_> {
 impl Learner for ImageClassifier<'_> {
     type Model = ResNet;
 
+    fn classes(&self) -> Option<usize> {
+        (self.task != Task::MultiLabel).then_some(self.num_classes)
+    }
+
     fn train_len(&self) -> usize {
         match self.mode {
             AugmentMode::Combined => 2 * self.train.len(),

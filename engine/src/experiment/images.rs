@@ -392,6 +392,7 @@ pub fn run(
         run.trainable_params = Some(crate::model::trainable_params(&fitted.model));
         run.checkpoint = super::save_model_checkpoint(options, name, &fitted.model, &record)?;
         run.outcome = fitted.outcome;
+        run.diagnoses = fitted.diagnoses;
         run.epochs = fitted.epochs;
         let model = fitted.model.valid();
         let probs = predict_probs(&model, &data.test, data.task, &norm, &plain);

@@ -30,6 +30,9 @@ pub struct ModelRun {
     /// The epoch after which training continued from saved state (`--resume`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed_after: Option<usize>,
+    /// What the coach saw in the curves (over-fitting, divergence, ...).
+    #[serde(default)]
+    pub diagnoses: Vec<crate::train::coach::Diagnosis>,
     pub seconds: f64,
 }
 
@@ -46,6 +49,7 @@ impl ModelRun {
             repeated: BTreeMap::new(),
             checkpoint: None,
             resumed_after: None,
+            diagnoses: Vec::new(),
             seconds: 0.0,
         }
     }

@@ -503,6 +503,7 @@ pub fn run(
     run.trainable_params = Some(crate::model::trainable_params(&fitted.model));
     run.checkpoint = super::save_model_checkpoint(options, "unet", &fitted.model, &record)?;
     run.outcome = fitted.outcome;
+    run.diagnoses = fitted.diagnoses;
     run.epochs = fitted.epochs;
     let model = fitted.model.valid();
     let pred = predict_masks(&model, &test, &normalization, &plain);

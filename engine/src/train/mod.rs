@@ -3,6 +3,7 @@
 //! next batch, and keeps every random choice tied to the run's seed.
 
 pub mod checkpoint;
+pub mod coach;
 pub mod contiguous;
 pub mod events;
 pub mod sgd;
@@ -92,6 +93,11 @@ pub trait Learner {
 
     /// Metrics on the validation split, computed from the model's predictions.
     fn validate(&self, model: &Self::Model, device: &Device) -> Metrics;
+
+    /// Classes of a single-label classification (its chance loss is ln of it), for the coach.
+    fn classes(&self) -> Option<usize> {
+        None
+    }
 }
 
 /// How a run ended.
@@ -108,6 +114,8 @@ pub struct Fitted<M> {
     pub outcome: Outcome,
     /// The epoch this process continued after, when it resumed a saved state.
     pub resumed_after: Option<usize>,
+    /// What the coach saw in the curves (also sent as notes while training).
+    pub diagnoses: Vec<coach::Diagnosis>,
 }
 
 /// Trains `model` on `learner`'s data. `device` must be an autodiff device.
@@ -151,6 +159,8 @@ pub fn fit_with<L: Learner>(
     }
     let mut optim = config.optimizer.build();
     let mut records = Vec::new();
+    let mut coach = coach::Coach::new(learner.classes());
+    let mut diagnoses = Vec::new();
     let mut resumed_after = None;
     if let Some(c) = checkpoint
         && let Some(r) = c.load(model.clone(), config)?
@@ -208,6 +218,7 @@ pub fn fit_with<L: Learner>(
                     epochs: records,
                     outcome: Outcome::Stopped,
                     resumed_after,
+                    diagnoses,
                 });
             }
             let t = Instant::now();
@@ -245,14 +256,23 @@ pub fn fit_with<L: Learner>(
         };
         events(Event::Epoch(record.clone()));
         records.push(record);
+        for d in coach.epoch(&records) {
+            events(Event::Note(d.to_string()));
+            diagnoses.push(d);
+        }
         if let Some(c) = checkpoint {
             c.save(&model, &optim, config, &records)?;
         }
+    }
+    for d in coach.finish(&records) {
+        events(Event::Note(d.to_string()));
+        diagnoses.push(d);
     }
     Ok(Fitted {
         model,
         epochs: records,
         outcome: Outcome::Finished,
         resumed_after,
+        diagnoses,
     })
 }

@@ -259,6 +259,25 @@ fn check_parts(lessons: &[Lesson]) -> Vec<Problem> {
             });
         }
     }
+    for (part, heading) in petri_engine::train::coach::SECTIONS_CITED {
+        let found = crate::course::part_named(lessons, part).is_some_and(|_| {
+            lessons.iter().any(|l| {
+                l.part.name == part
+                    && l.body
+                        .lines()
+                        .any(|line| line.trim_start_matches('#').trim() == heading)
+            })
+        });
+        if !found {
+            problems.push(Problem {
+                file: std::path::PathBuf::from("engine/src/train/coach.rs"),
+                line: 1,
+                message: format!(
+                    "the coach cites the section '{heading}' of lesson '{part}', which has no such heading"
+                ),
+            });
+        }
+    }
     for cited in petri_engine::identify::LESSONS_CITED {
         if crate::course::part_named(lessons, cited).is_none() {
             problems.push(Problem {
