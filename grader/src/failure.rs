@@ -13,6 +13,13 @@ pub enum Failure {
 }
 
 impl Failure {
+    /// The reason, whoever's fault it is.
+    pub fn reason(self) -> String {
+        match self {
+            Failure::Submission(s) | Failure::Grader(s) => s,
+        }
+    }
+
     /// An I/O error of the grader's own files: disk full, permissions, a vanished folder.
     pub fn io(what: &str, path: &std::path::Path, e: std::io::Error) -> Failure {
         let hint = match e.raw_os_error() {

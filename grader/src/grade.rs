@@ -167,11 +167,8 @@ impl Grader {
         let slot = NEXT_SLOT.fetch_add(1, Ordering::Relaxed);
         let work = self.work_dir.join(format!("{slot:03}-{}", sanitize(name)));
         let result = (|| {
-            std::fs::create_dir_all(&work).map_err(|e| {
-                match Failure::io("create its scratch folder", &work, e) {
-                    Failure::Grader(s) | Failure::Submission(s) => s,
-                }
-            })?;
+            std::fs::create_dir_all(&work)
+                .map_err(|e| Failure::io("create its scratch folder", &work, e).reason())?;
             let (program, files) = match self.prepare(challenge, task, submission, &work) {
                 Ok(p) => p,
                 Err(Failure::Grader(why)) => return Err(why),

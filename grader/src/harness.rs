@@ -115,9 +115,7 @@ pub fn kit(env: &BuildEnv, say: &dyn Fn(&str)) -> Result<Kit, String> {
             env.cargo_home.join("bin").display()
         )
     })?;
-    let io = |what: &str, p: &Path, e: std::io::Error| match Failure::io(what, p, e) {
-        Failure::Grader(s) | Failure::Submission(s) => s,
-    };
+    let io = |what: &str, p: &Path, e: std::io::Error| Failure::io(what, p, e).reason();
     let sysroot = {
         let rustc = cargo.with_file_name("rustc");
         let rustc = if rustc.is_file() {
