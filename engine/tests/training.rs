@@ -13,7 +13,9 @@ use petri_engine::model::resnet::{ResNetConfig, Stem};
 use petri_engine::model::unet::UNetConfig;
 use petri_engine::model::{init_seeded, trainable_params};
 use petri_engine::rng::Rng;
-use petri_engine::train::{Event, Fitted, Learner, Optimizer, Outcome, TrainConfig, fit};
+use petri_engine::train::{
+    Event, Fitted, Learner, Optimizer, Outcome, TrainConfig, TrainingSettings, fit,
+};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicBool;
 
@@ -108,9 +110,11 @@ fn train_toy_classifier(seed: u64) -> (Vec<f32>, f64) {
             .init(d)
     });
     let config = TrainConfig {
-        epochs: 3,
-        batch_size: 16,
-        optimizer: Optimizer::Adam { lr: 0.001 },
+        settings: TrainingSettings {
+            epochs: 3,
+            batch_size: 16,
+            optimizer: Optimizer::Adam { lr: 0.001 },
+        },
         seed,
     };
     let (fitted, losses) = fit_recording_losses(&learner, model, &config, &device);
@@ -202,9 +206,11 @@ fn unet_learns_a_toy_segmentation_with_either_loss() {
                 .init(d)
         });
         let config = TrainConfig {
-            epochs: 6,
-            batch_size: 4,
-            optimizer: Optimizer::Adam { lr: 0.01 },
+            settings: TrainingSettings {
+                epochs: 6,
+                batch_size: 4,
+                optimizer: Optimizer::Adam { lr: 0.01 },
+            },
             seed: 0,
         };
         let (fitted, losses) = fit_recording_losses(&learner, model, &config, &device);
@@ -238,11 +244,13 @@ fn a_stop_request_ends_the_run_at_the_next_batch() {
         ResNetConfig::new(2).with_in_channels(1).init(d)
     });
     let config = TrainConfig {
-        epochs: 5,
-        batch_size: 8,
-        optimizer: Optimizer::Sgd {
-            lr: 0.01,
-            momentum: 0.9,
+        settings: TrainingSettings {
+            epochs: 5,
+            batch_size: 8,
+            optimizer: Optimizer::Sgd {
+                lr: 0.01,
+                momentum: 0.9,
+            },
         },
         seed: 0,
     };

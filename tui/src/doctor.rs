@@ -148,6 +148,18 @@ pub fn report(data_dir: &Path, state_dir: &Path, lessons: &[Lesson]) -> (String,
                 Err(e) => e,
             }
         );
+        if d == DeviceChoice::Cuda && cfg!(feature = "cuda") {
+            out += &format!(
+                "          libdevice: {}\n",
+                match petri_engine::experiment::device::cuda_libdevice() {
+                    Some(p) => p.display().to_string(),
+                    None => "not found: kernels with math functions need nvvm/libdevice/libdevice.10.bc; \
+                             install the CUDA toolkit or `pip install nvidia-cuda-nvcc-cu12` and set CUDA_PATH \
+                             to the folder holding nvvm/"
+                        .to_string(),
+                }
+            );
+        }
     }
     let ok = parts.iter().all(PartReport::can_run) && state_ok.is_ok();
     if !ok {

@@ -157,15 +157,16 @@ pub fn train(
     let runner = Runner::for_plan(plan)?;
     check(plan, runner)?;
     let mut options = base.clone();
-    options.epochs = Some(plan.epochs);
-    options.overrides.batch_size = Some(plan.batch_size);
-    options.overrides.optimizer = Some(plan.optimizer().map_err(Error::invalid)?);
+    options.overrides.training = Some(plan.training);
     options.class_weights = plan
         .class_weights
         .as_deref()
         .map(ClassWeights::parse)
         .transpose()?;
-    options.overrides.split = Some(plan.split);
+    // Images: the split made class folders into a file above (an .npz has its own splits).
+    if runner != Runner::Images {
+        options.overrides.split = Some(plan.split);
+    }
     options.seed = plan.seed;
     let mut record = match runner {
         Runner::Images => {
@@ -227,7 +228,8 @@ pub fn train(
             options.data = Some(path.to_path_buf());
             options.overrides.target = plan.target.clone();
             options.overrides.nn_hidden = Some(plan.hidden.clone());
-            super::table_classify::run(&options, events, stop)?
+            let spec = super::spec::TableClassSpec::build(&options)?;
+            super::table_classify::run(&spec, events, stop)?
         }
     };
     report_metric(&mut record, &plan.metric);

@@ -55,10 +55,42 @@ fn cuda() -> Result<Device> {
 
 #[cfg(not(feature = "cuda"))]
 fn cuda() -> Result<Device> {
-    Err(Error::invalid(
-        "this petri was built without CUDA: rebuild with `cargo build --release --features cuda` (needs the internet \
-         while building), or use --device vulkan with a `--features wgpu` build",
-    ))
+    let here = match nvidia_driver() {
+        Some(v) => format!("this machine has an NVIDIA GPU (driver {v}), but "),
+        None => String::new(),
+    };
+    Err(Error::invalid(format!(
+        "{here}this petri was built without CUDA: build it with `cargo build --release --features cuda` \
+         (downloads LLVM while building) or, where only package registries are reachable, `scripts/build-cuda` \
+         (LLVM from PyPI); see the README's GPU section"
+    )))
+}
+
+/// The loaded NVIDIA kernel driver's version, when there is one (Linux).
+pub fn nvidia_driver() -> Option<String> {
+    let text = std::fs::read_to_string("/proc/driver/nvidia/version").ok()?;
+    let line = text.lines().next()?;
+    // "NVRM version: NVIDIA UNIX x86_64 Kernel Module  550.54.15  Tue Mar  5 22:23:56 UTC 2024"
+    let version = line
+        .split_once("Kernel Module")
+        .and_then(|(_, rest)| rest.split_whitespace().next())
+        .unwrap_or(line);
+    Some(version.to_string())
+}
+
+/// CUDA's math library for kernels (`nvvm/libdevice/libdevice.10.bc`), where the CUDA backend
+/// looks for it: `$CUDA_PATH`, then /usr/local/cuda, /opt/cuda, /usr/lib/cuda, /usr. Kernels
+/// that call math functions fail to compile without it.
+pub fn cuda_libdevice() -> Option<std::path::PathBuf> {
+    let file = std::path::Path::new("nvvm/libdevice/libdevice.10.bc");
+    match std::env::var_os("CUDA_PATH") {
+        Some(root) => Some(std::path::PathBuf::from(root).join(file)),
+        None => ["/usr/local/cuda", "/opt/cuda", "/usr/lib/cuda", "/usr"]
+            .iter()
+            .map(|r| std::path::Path::new(r).join(file))
+            .find(|p| p.is_file()),
+    }
+    .filter(|p| p.is_file())
 }
 
 #[cfg(feature = "wgpu")]

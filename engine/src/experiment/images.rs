@@ -4,7 +4,8 @@
 
 use super::classify::{AugmentMode, ImageClassifier, classification_metrics, predict_probs};
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
-use super::{ClassWeights, Profile, RunOptions, Suite};
+use super::spec::ImageSpec;
+use super::{ClassWeights, Profile, Suite};
 use crate::augment::Pipeline;
 use crate::data::fetchable::{Fetchable, Status};
 use crate::data::medmnist::{self, MedMnist};
@@ -13,7 +14,7 @@ use crate::data::{layout, registry};
 use crate::metrics::classification as cls;
 use crate::model::resnet::{ResNet, ResNetConfig};
 use crate::model::weights::import_imagenet_resnet18;
-use crate::train::{Event, Optimizer, TrainConfig, fit_with};
+use crate::train::{Event, Optimizer, TrainConfig, TrainingSettings, fit_with};
 use crate::{Error, Result};
 use burn::module::Module;
 use std::path::{Path, PathBuf};
@@ -24,9 +25,7 @@ use std::time::Instant;
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ImagePreset {
     pub dataset: &'static str,
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub optimizer: Optimizer,
+    pub training: TrainingSettings,
     /// Training images used (a seeded random subset), `None` for all.
     pub train_limit: Option<usize>,
     pub val_limit: Option<usize>,
@@ -41,18 +40,22 @@ pub fn preset(part: Suite, profile: Profile) -> ImagePreset {
     match (part, profile) {
         (Suite::Classification, Profile::Paper) => ImagePreset {
             dataset: "pathmnist",
-            epochs: 5,
-            batch_size: 128,
-            optimizer: sgd,
+            training: TrainingSettings {
+                optimizer: sgd,
+                epochs: 5,
+                batch_size: 128,
+            },
             train_limit: None,
             val_limit: None,
             augmentation: Pipeline::default(),
         },
         (Suite::Classification, Profile::Quick) => ImagePreset {
             dataset: "pathmnist",
-            epochs: 5,
-            batch_size: 32,
-            optimizer: sgd,
+            training: TrainingSettings {
+                optimizer: sgd,
+                epochs: 5,
+                batch_size: 32,
+            },
             train_limit: Some(3000),
             val_limit: Some(1000),
             augmentation: Pipeline::default(),
@@ -62,9 +65,11 @@ pub fn preset(part: Suite, profile: Profile) -> ImagePreset {
         // over seeds 0-3 was 0.776-0.827, at 10 it was 0.801-0.821.
         (_, _) => ImagePreset {
             dataset: "breastmnist",
-            epochs: 10,
-            batch_size: 16,
-            optimizer: sgd,
+            training: TrainingSettings {
+                optimizer: sgd,
+                epochs: 10,
+                batch_size: 16,
+            },
             train_limit: None,
             val_limit: None,
             augmentation: Pipeline::course_default(),
@@ -73,13 +78,13 @@ pub fn preset(part: Suite, profile: Profile) -> ImagePreset {
 }
 
 /// Where the data for a run is: `--data`, else the preset's dataset in the data dir.
-pub fn resolve_data(options: &RunOptions, dataset: &str) -> Result<PathBuf> {
-    if let Some(p) = &options.data {
-        return Ok(p.clone());
+pub fn resolve_data(data: Option<&Path>, data_dir: &Path, dataset: &str) -> Result<PathBuf> {
+    if let Some(p) = data {
+        return Ok(p.to_path_buf());
     }
     let item = Fetchable::named(dataset, 28)?;
-    let path = item.dest(&options.data_dir);
-    match item.status(&options.data_dir, false) {
+    let path = item.dest(data_dir);
+    match item.status(data_dir, false) {
         s if s.is_usable() => Ok(path),
         Status::Misplaced { found, expected } => Err(Error::invalid(format!(
             "{dataset} is at {}, but Petri reads it from {}: move it there",
@@ -143,14 +148,14 @@ pub fn find_weights(data_dir: &Path) -> Option<PathBuf> {
 }
 
 /// The weights a run uses: `--weights FILE` when given (it must exist), else `find_weights`.
-pub fn weights_for(options: &RunOptions) -> Result<Option<PathBuf>> {
-    match &options.weights {
-        Some(w) if w.is_file() => Ok(Some(w.clone())),
+pub fn weights_for(given: Option<&Path>, data_dir: &Path) -> Result<Option<PathBuf>> {
+    match given {
+        Some(w) if w.is_file() => Ok(Some(w.to_path_buf())),
         Some(w) => Err(Error::invalid(format!(
             "--weights {}: no such file (give torchvision's resnet18-f37072fd.pth or timm's model.safetensors)",
             w.display()
         ))),
-        None => Ok(find_weights(&options.data_dir)),
+        None => Ok(find_weights(data_dir)),
     }
 }
 
@@ -232,27 +237,24 @@ fn subset(split: &mut medmnist::ImageSplit, limit: Option<usize>, seed: u64, nam
 }
 
 pub fn run(
-    options: &RunOptions,
+    spec: &ImageSpec,
     events: &dyn Fn(Event),
     stop: &AtomicBool,
 ) -> Result<ExperimentRecord> {
     let started = Instant::now();
-    let mut preset = preset(options.part, options.profile);
-    let o = &options.overrides;
-    preset.batch_size = o.batch_size.unwrap_or(preset.batch_size);
-    preset.optimizer = o.optimizer.unwrap_or(preset.optimizer);
-    if let Some(p) = &o.augmentation {
-        preset.augmentation = p.clone();
-    }
-    let experiments = options.selected()?;
-    let path = resolve_data(options, preset.dataset)?;
-    let mut data: MedMnist = medmnist::load(&path)?;
-    let train_limit = options.limit.or(preset.train_limit);
-    subset(&mut data.train, train_limit, options.seed, "train-subset");
-    subset(&mut data.val, preset.val_limit, options.seed, "val-subset");
-    preset.augmentation.validate().map_err(Error::invalid)?;
+    let preset = &spec.preset;
+    let ctx = &spec.run;
+    let path = &spec.data;
+    let mut data: MedMnist = medmnist::load(path)?;
+    subset(
+        &mut data.train,
+        preset.train_limit,
+        ctx.seed,
+        "train-subset",
+    );
+    subset(&mut data.val, preset.val_limit, ctx.seed, "val-subset");
 
-    let class_weights = match &options.class_weights {
+    let class_weights = match &spec.class_weights {
         None => None,
         Some(ClassWeights::Balanced) if data.task != registry::Task::MultiLabel => Some(
             super::classify::balanced_class_weights(&data.train.class_counts(data.num_classes())),
@@ -272,22 +274,16 @@ pub fn run(
         }
     };
     let config = TrainConfig {
-        epochs: options.epochs.unwrap_or(preset.epochs),
-        batch_size: preset.batch_size,
-        optimizer: preset.optimizer,
-        seed: options.seed,
+        settings: preset.training,
+        seed: ctx.seed,
     };
-    let device = options.device.training_device()?;
+    let device = ctx.device.training_device()?;
     let plain = device.clone().without_autodiff();
     let norm = Normalization::uniform(data.train.channels, 0.5, 0.5);
-    let mut record = ExperimentRecord::new(
-        options.part,
-        options.profile,
-        options.seed,
-        options.device.name(),
+    let mut record = ctx.record(
         DataRef {
             path: path.display().to_string(),
-            sha256: file_sha256(&path),
+            sha256: file_sha256(path),
             description: format!(
                 "{} ({}), train {} / val {} / test {} images",
                 data.flag
@@ -303,18 +299,18 @@ pub fn run(
     );
     record.class_names = data.class_names.clone();
 
-    for name in &experiments {
+    for name in &ctx.experiments {
         let (mode, pretrained) = match name.as_str() {
             "scratch" | "unmodified" => (AugmentMode::Unmodified, None),
             "augmented" => (AugmentMode::Augmented, None),
             "combined" => (AugmentMode::Combined, None),
-            "frozen" | "finetune" => match weights_for(options)? {
-                Some(w) => (AugmentMode::Unmodified, Some(w)),
-                None if options.experiments.is_empty() => {
+            "frozen" | "finetune" => match &spec.imagenet_weights {
+                Some(w) => (AugmentMode::Unmodified, Some(w.clone())),
+                None if !ctx.named => {
                     let note = format!(
                         "skipped '{name}': it needs ImageNet ResNet-18 weights, which are not in {}; \
                          `petri data fetch resnet18` gets them",
-                        layout::weights_dir(&options.data_dir).display()
+                        layout::weights_dir(&ctx.data_dir).display()
                     );
                     events(Event::Note(note.clone()));
                     record.notes.push(note);
@@ -326,13 +322,13 @@ pub fn run(
                          torchvision's {} (or timm's {}, same tensor names) in {}",
                         layout::RESNET18_FILE,
                         layout::RESNET18_TIMM_FILE,
-                        layout::weights_dir(&options.data_dir).display()
+                        layout::weights_dir(&ctx.data_dir).display()
                     )));
                 }
             },
             other => return Err(Error::invalid(format!("unknown experiment '{other}'"))),
         };
-        if let Some(done) = super::already_finished(options, name, events)? {
+        if let Some(done) = ctx.already_finished(name, events)? {
             record.runs.push(done);
             continue;
         }
@@ -362,7 +358,7 @@ pub fn run(
             }
             // Random initialisation really is random here: no weights are loaded (the
             // original's "scratch" run silently loaded ImageNet weights).
-            None => crate::model::init_seeded(&device, options.seed, |d| {
+            None => crate::model::init_seeded(&device, ctx.seed, |d| {
                 ResNetConfig::new(data.num_classes())
                     .with_in_channels(data.train.channels)
                     .init(d)
@@ -385,12 +381,12 @@ pub fn run(
             &device,
             events,
             stop,
-            options.training_checkpoint(name).as_ref(),
+            ctx.training_checkpoint(name).as_ref(),
         )?;
         let mut run = ModelRun::new(name.clone());
         run.resumed_after = fitted.resumed_after;
         run.trainable_params = Some(crate::model::trainable_params(&fitted.model));
-        run.checkpoint = super::save_model_checkpoint(options, name, &fitted.model, &record)?;
+        run.checkpoint = ctx.save_model(name, &fitted.model, &record)?;
         run.outcome = fitted.outcome;
         run.diagnoses = fitted.diagnoses;
         run.epochs = fitted.epochs;
@@ -416,7 +412,7 @@ pub fn run(
         }
         run.seconds = run_start.elapsed().as_secs_f64();
         let stopped = run.outcome == crate::train::Outcome::Stopped;
-        super::finish_model(options, &mut record, &run)?;
+        ctx.finish_model(&mut record, &run)?;
         record.runs.push(run);
         if stopped {
             break;

@@ -10,10 +10,12 @@ pub mod images;
 pub mod record;
 pub mod regression;
 pub mod segment;
+pub mod spec;
 pub mod table_classify;
 
 pub use device::DeviceChoice;
 pub use record::{ExperimentRecord, ModelRun};
+pub use spec::Spec;
 
 use crate::train::Event;
 use crate::{Error, Result};
@@ -122,12 +124,14 @@ pub struct RunOptions {
     pub resume: bool,
 }
 
-/// Preset settings a caller can replace; `None` keeps the preset's.
+/// Preset settings a caller can replace; `None` keeps the preset's. `spec::Spec::build` turns
+/// them into each runner's spec and refuses the ones a runner cannot use.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Overrides {
-    pub batch_size: Option<usize>,
-    pub optimizer: Option<crate::train::Optimizer>,
+    /// Optimiser, learning rate, momentum, epochs, batch size (a plan's); `RunOptions::epochs`
+    /// still replaces the epochs.
+    pub training: Option<crate::train::TrainingSettings>,
     /// Training augmentation of the image parts.
     pub augmentation: Option<crate::augment::Pipeline>,
     /// Hidden layers of the regression part's `nn` model.
@@ -189,11 +193,6 @@ impl RunOptions {
             resume_dir: None,
             resume: false,
         }
-    }
-
-    /// Where model `name` of this experiment saves its per-epoch state, if anywhere.
-    pub(crate) fn training_checkpoint(&self, name: &str) -> Option<crate::train::Checkpointing> {
-        self.resume_state().map(|s| s.training(name))
     }
 
     /// The resumable state of a run with these options, where options ask for one.
@@ -279,29 +278,6 @@ impl ResumeState {
     }
 }
 
-/// Saves a trained model into `options.checkpoints` as `PART-NAME-UNIXTIME-seedSEED.safetensors`
-/// (never over another run's weights: each record points to its own file), with the run's
-/// config in its metadata; returns the path written.
-fn save_model_checkpoint<M: burn::module::Module>(
-    options: &RunOptions,
-    name: &str,
-    model: &M,
-    record: &ExperimentRecord,
-) -> Result<Option<String>> {
-    let Some(dir) = &options.checkpoints else {
-        return Ok(None);
-    };
-    let config = &record.config;
-    let path = crate::atomic::reserve_new_path(&dir.join(format!(
-        "{}-{name}-{}-seed{}.safetensors",
-        options.part.name(),
-        record.started_unix,
-        options.seed
-    )))?;
-    crate::model::weights::save_checkpoint(model, &path, config)?;
-    Ok(Some(path.display().to_string()))
-}
-
 /// Runs a part's experiments, reporting progress through `events`. A stop request ends the
 /// current training at its next batch; what finished is still in the record.
 pub fn run(
@@ -314,6 +290,8 @@ pub fn run(
             "--resume: regression runs take seconds and keep no per-epoch state; run them again",
         ));
     }
+    // Every setting is checked, and the data found, before any state is touched.
+    let spec = Spec::build(options)?;
     let state = options.resume_state();
     if options.resume && !state.as_ref().is_some_and(ResumeState::exists) {
         return Err(Error::invalid(format!(
@@ -331,10 +309,10 @@ pub fn run(
         )));
         s.clear();
     }
-    let record = match options.part {
-        Suite::Classification | Suite::Augmentation => images::run(options, events, stop),
-        Suite::Segmentation => segment::run(options, events, stop),
-        Suite::Regression => regression::run(options, events, stop),
+    let record = match spec {
+        Spec::Images(spec) => images::run(&spec, events, stop),
+        Spec::Segmentation(spec) => segment::run(&spec, events, stop),
+        Spec::Regression(spec) => regression::run(&spec, events, stop),
     }?;
     if let Some(s) = &state
         && record
@@ -345,51 +323,4 @@ pub fn run(
         s.clear();
     }
     Ok(record)
-}
-
-/// A model of the experiment that finished before an interruption, replayed to `events` as if
-/// it had just trained, when resuming.
-pub(crate) fn already_finished(
-    options: &RunOptions,
-    name: &str,
-    events: &dyn Fn(Event),
-) -> Result<Option<ModelRun>> {
-    let Some(done) = options
-        .resume_state()
-        .map(|s| s.finished(name))
-        .transpose()?
-        .flatten()
-    else {
-        return Ok(None);
-    };
-    events(Event::RunStarted {
-        name: name.to_string(),
-    });
-    events(Event::Note(format!(
-        "{name} had finished before the interruption: its results are kept"
-    )));
-    for e in &done.epochs {
-        events(Event::Epoch(e.clone()));
-    }
-    Ok(Some(done))
-}
-
-/// Keeps a finished model's results for a later `--resume`, and notes a resumed one in the
-/// record.
-pub(crate) fn finish_model(
-    options: &RunOptions,
-    record: &mut ExperimentRecord,
-    run: &ModelRun,
-) -> Result<()> {
-    if let Some(k) = run.resumed_after {
-        record
-            .notes
-            .push(format!("{} resumed after epoch {k}", run.name));
-    }
-    if run.outcome == crate::train::Outcome::Finished
-        && let Some(s) = options.resume_state()
-    {
-        s.save_finished(run)?;
-    }
-    Ok(())
 }

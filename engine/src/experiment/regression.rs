@@ -4,13 +4,14 @@
 //! top-k by univariate F-score chosen on each training split only. Errors are in radius units,
 //! and every split trains a fresh model.
 
+use super::Profile;
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
-use super::{Profile, RunOptions};
+use super::spec::RegressionSpec;
 use crate::data::breast_cancer::{BreastCancer, RadiusRegression};
 use crate::metrics::{MeanStd, regression as reg};
 use crate::model::mlp::{Mlp, MlpConfig};
 use crate::rng::Rng;
-use crate::train::{Event, Learner, Metrics, Optimizer, TrainConfig, fit};
+use crate::train::{Event, Learner, Metrics, Optimizer, TrainConfig, TrainingSettings, fit};
 use crate::{Error, Result};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -31,9 +32,7 @@ pub struct RegressionPreset {
     pub splits: usize,
     pub test_fraction: f64,
     pub top_k: usize,
-    pub nn_epochs: usize,
-    pub nn_batch_size: usize,
-    pub nn_optimizer: Optimizer,
+    pub nn_training: TrainingSettings,
     pub nn_deep_hidden: Vec<usize>,
     pub forest_trees: usize,
 }
@@ -43,9 +42,11 @@ pub fn preset(profile: Profile) -> RegressionPreset {
         splits: if profile == Profile::Paper { 50 } else { 10 },
         test_fraction: 1.0 / 3.0,
         top_k: 5,
-        nn_epochs: if profile == Profile::Paper { 400 } else { 200 },
-        nn_batch_size: 32,
-        nn_optimizer: Optimizer::Adam { lr: 0.003 },
+        nn_training: TrainingSettings {
+            optimizer: Optimizer::Adam { lr: 0.003 },
+            epochs: if profile == Profile::Paper { 400 } else { 200 },
+            batch_size: 32,
+        },
         nn_deep_hidden: vec![64, 32],
         forest_trees: 100,
     }
@@ -272,19 +273,14 @@ pub fn fit_network(
 }
 
 pub fn run(
-    options: &RunOptions,
+    spec: &RegressionSpec,
     events: &dyn Fn(Event),
     stop: &AtomicBool,
 ) -> Result<ExperimentRecord> {
     let started = Instant::now();
-    let mut preset = preset(options.profile);
-    preset.nn_optimizer = options.overrides.optimizer.unwrap_or(preset.nn_optimizer);
-    preset.nn_batch_size = options.overrides.batch_size.unwrap_or(preset.nn_batch_size);
-    if let Some([_, _, test]) = options.overrides.split {
-        preset.test_fraction = test;
-    }
-    let models = options.selected()?;
-    let (problem, data_ref) = match (&options.data, &options.overrides.target) {
+    let preset = &spec.preset;
+    let models = &spec.run.experiments;
+    let (problem, data_ref) = match (&spec.data, &spec.target) {
         (Some(path), Some(target)) => {
             let (table, dropped) = crate::data::tabular::read_csv_dropping_missing(path)?;
             let (feature_names, x, y) = table.features_and_target(target)?;
@@ -327,26 +323,20 @@ pub fn run(
             },
         ),
     };
-    let splits = options.limit.unwrap_or(preset.splits).max(1);
-    let device = options.device.training_device()?;
+    let splits = preset.splits;
+    let device = spec.run.device.training_device()?;
     let nn_config = |seed| TrainConfig {
-        epochs: options.epochs.unwrap_or(preset.nn_epochs),
-        batch_size: preset.nn_batch_size,
-        optimizer: preset.nn_optimizer,
+        settings: preset.nn_training,
         seed,
     };
-    let mut record = ExperimentRecord::new(
-        options.part,
-        options.profile,
-        options.seed,
-        options.device.name(),
+    let mut record = spec.run.record(
         data_ref,
         serde_json::json!({
             "preset": preset,
             "splits": splits,
-            "target": options.overrides.target.clone().unwrap_or_else(|| "mean radius".into()),
+            "target": spec.target.clone().unwrap_or_else(|| "mean radius".into()),
             "features": problem.feature_names,
-            "nn_train": nn_config(options.seed),
+            "nn_train": nn_config(spec.run.seed),
             "test_fraction": preset.test_fraction,
         }),
     );
@@ -359,7 +349,7 @@ pub fn run(
     let mut stopped = false;
     'splits: for s in 0..splits {
         events(Event::Note(format!("split {} of {splits}", s + 1)));
-        let split_seed = options.seed.wrapping_add(s as u64);
+        let split_seed = spec.run.seed.wrapping_add(s as u64);
         let parts = crate::data::split::random_split(
             problem.y.len(),
             &[1.0 - preset.test_fraction, preset.test_fraction],
@@ -383,7 +373,7 @@ pub fn run(
         let all: Vec<usize> = (0..problem.feature_names.len()).collect();
         for (set, keep) in [("all features", &all), ("top-k features", &top)] {
             let (xtr_s, xte_s) = (columns(&xtr, keep), columns(&xte, keep));
-            for model in &models {
+            for model in models {
                 if stop.load(Ordering::Relaxed) {
                     stopped = true;
                     break 'splits;
@@ -392,7 +382,7 @@ pub fn run(
                 let pred = match model.as_str() {
                     "nn" | "nn-deep" => {
                         let hidden = if model == "nn" {
-                            options.overrides.nn_hidden.clone().unwrap_or_default()
+                            spec.nn_hidden.clone()
                         } else {
                             preset.nn_deep_hidden.clone()
                         };
@@ -424,7 +414,7 @@ pub fn run(
         }
     }
 
-    for model in &models {
+    for model in models {
         for set in ["all features", "top-k features"] {
             let key = (model.clone(), set);
             let Some(e) = errors.get(&key) else { continue };

@@ -3,8 +3,9 @@
 //! are never augmented (the original notebook augmented them). The skin autofluorescence set is
 //! used when present; any image + mask folder works with `--data`.
 
+use super::Profile;
 use super::record::{DataRef, ExperimentRecord, ModelRun};
-use super::{Profile, RunOptions};
+use super::spec::SegmentationSpec;
 use crate::augment::{Pipeline, Transform};
 use crate::data::image::{Image, Mask};
 use crate::data::segmentation::{self, Prepare, Sample};
@@ -12,7 +13,7 @@ use crate::data::split::{Normalization, group_split};
 use crate::metrics::{mean_defined, segmentation as seg};
 use crate::model::unet::{UNet, UNetConfig};
 use crate::rng::Rng;
-use crate::train::{Event, Learner, Metrics, Optimizer, TrainConfig, fit_with};
+use crate::train::{Event, Learner, Metrics, Optimizer, TrainConfig, TrainingSettings, fit_with};
 use crate::{Error, Result};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -24,9 +25,7 @@ use std::time::Instant;
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct SegmentationPreset {
     pub prepare: Prepare,
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub optimizer: Optimizer,
+    pub training: TrainingSettings,
     pub depth: usize,
     pub base_channels: usize,
     /// Fractions for train / val / test when the folder has no split folders.
@@ -70,9 +69,11 @@ pub fn preset(profile: Profile) -> SegmentationPreset {
         },
         // Quick: 20 epochs of the small resized tiles (about 6 minutes on 2 cores for the
         // nuclei set); the nucleus classes' Dice was still rising at 12.
-        epochs: if profile == Profile::Paper { 10 } else { 20 },
-        batch_size: 8,
-        optimizer: Optimizer::Adam { lr: 0.001 },
+        training: TrainingSettings {
+            optimizer: Optimizer::Adam { lr: 0.001 },
+            epochs: if profile == Profile::Paper { 10 } else { 20 },
+            batch_size: 8,
+        },
         depth: 4,
         base_channels: 16,
         split: [0.7, 0.15, 0.15],
@@ -305,36 +306,15 @@ pub fn median_frequency_weights<'a>(
 }
 
 pub fn run(
-    options: &RunOptions,
+    spec: &SegmentationSpec,
     events: &dyn Fn(Event),
     stop: &AtomicBool,
 ) -> Result<ExperimentRecord> {
     let started = Instant::now();
-    let mut preset = preset(options.profile);
-    let o = &options.overrides;
-    preset.batch_size = o.batch_size.unwrap_or(preset.batch_size);
-    preset.optimizer = o.optimizer.unwrap_or(preset.optimizer);
-    preset.loss = o.segmentation_loss.unwrap_or(preset.loss);
-    preset.split = o.split.unwrap_or(preset.split);
-    if let Some(s) = o.input_size {
-        preset.prepare = Prepare::Resize(s);
-    }
-    options.selected()?;
-    let root = match &options.data {
-        Some(p) => p.clone(),
-        None => {
-            let skin = crate::data::layout::skin_dir(&options.data_dir);
-            if !skin.is_dir() {
-                return Err(Error::invalid(format!(
-                    "the skin autofluorescence set is not at {}: run `petri data fetch skin-autofluorescence`, \
-                     or pass --data FOLDER with images/ and masks/ (another segmentation set)",
-                    skin.display()
-                )));
-            }
-            skin
-        }
-    };
-    let data = segmentation::load(&root, None, preset.prepare)?;
+    let preset = &spec.preset;
+    let ctx = &spec.run;
+    let root = &spec.data;
+    let data = segmentation::load(root, None, preset.prepare)?;
     let classes = data.class_names.len();
     let background = data.class_names.iter().position(|n| n == "background");
 
@@ -350,9 +330,9 @@ pub fn run(
         let (mut train, mut val, mut test) = (get("train"), get("val"), get("test"));
         if val.is_empty() || test.is_empty() {
             let groups: Vec<usize> = train.iter().map(|s| s.source).collect();
-            let parts = group_split(&groups, &preset.split, options.seed).map_err(|e| {
+            let parts = group_split(&groups, &preset.split, ctx.seed).map_err(|e| {
                 Error::format(
-                    &root,
+                    root,
                     format!("has labelled pairs in train/ only, too few to split: {e}"),
                 )
             })?;
@@ -380,7 +360,7 @@ pub fn run(
                 preset.split[0] * 100.0,
                 preset.split[1] * 100.0,
                 preset.split[2] * 100.0,
-                options.seed
+                ctx.seed
             ));
         }
         val.shrink_to_fit();
@@ -389,13 +369,13 @@ pub fn run(
     } else {
         let all: Vec<Sample> = data.splits.values().flatten().cloned().collect();
         let groups: Vec<usize> = all.iter().map(|s| s.source).collect();
-        let parts = group_split(&groups, &preset.split, options.seed)?;
+        let parts = group_split(&groups, &preset.split, ctx.seed)?;
         let take = |p: &[usize]| p.iter().map(|&i| all[i].clone()).collect::<Vec<_>>();
         (take(&parts[0]), take(&parts[1]), take(&parts[2]))
     };
     let mut train = train;
-    if let Some(limit) = options.limit.filter(|&l| l < train.len()) {
-        let mut idx = Rng::derive(options.seed, "train-subset").permutation(train.len());
+    if let Some(limit) = spec.train_limit.filter(|&l| l < train.len()) {
+        let mut idx = Rng::derive(ctx.seed, "train-subset").permutation(train.len());
         idx.truncate(limit);
         idx.sort_unstable();
         train = idx.into_iter().map(|i| train[i].clone()).collect();
@@ -408,7 +388,7 @@ pub fn run(
         )));
     }
     let normalization = Normalization::fit(train.iter().map(|s| &s.image))?;
-    let class_weights = match &options.class_weights {
+    let class_weights = match &spec.class_weights {
         None => preset.class_weights.clone(),
         Some(super::ClassWeights::Given(w)) if w.len() != classes => {
             return Err(Error::invalid(format!(
@@ -421,18 +401,12 @@ pub fn run(
         Some(super::ClassWeights::Balanced) => Some(balanced_weights(&train, classes)),
     };
     let config = TrainConfig {
-        epochs: options.epochs.unwrap_or(preset.epochs),
-        batch_size: preset.batch_size,
-        optimizer: preset.optimizer,
-        seed: options.seed,
+        settings: preset.training,
+        seed: ctx.seed,
     };
-    let device = options.device.training_device()?;
+    let device = ctx.device.training_device()?;
     let plain = device.clone().without_autodiff();
-    let mut record = ExperimentRecord::new(
-        options.part,
-        options.profile,
-        options.seed,
-        options.device.name(),
+    let mut record = ctx.record(
         DataRef {
             path: root.display().to_string(),
             sha256: None,
@@ -458,7 +432,7 @@ pub fn run(
         record.notes.push(note);
     }
 
-    if let Some(done) = super::already_finished(options, "unet", events)? {
+    if let Some(done) = ctx.already_finished("unet", events)? {
         record.runs.push(done);
         record.seconds = started.elapsed().as_secs_f64();
         return Ok(record);
@@ -466,7 +440,7 @@ pub fn run(
     events(Event::RunStarted {
         name: "unet".into(),
     });
-    let model = crate::model::init_seeded(&device, options.seed, |d| {
+    let model = crate::model::init_seeded(&device, ctx.seed, |d| {
         UNetConfig::new(classes)
             .with_in_channels(train[0].image.channels)
             .with_depth(preset.depth)
@@ -479,7 +453,7 @@ pub fn run(
         num_classes: classes,
         normalization: normalization.clone(),
         // Paired flips unless the caller (a plan) gives its own transforms.
-        augment: o.augmentation.clone().unwrap_or_else(|| {
+        augment: spec.augmentation.clone().unwrap_or_else(|| {
             Pipeline::new(vec![
                 Transform::RandomHorizontalFlip { p: 0.5 },
                 Transform::RandomVerticalFlip { p: 0.5 },
@@ -496,12 +470,12 @@ pub fn run(
         &device,
         events,
         stop,
-        options.training_checkpoint("unet").as_ref(),
+        ctx.training_checkpoint("unet").as_ref(),
     )?;
     let mut run = ModelRun::new("unet");
     run.resumed_after = fitted.resumed_after;
     run.trainable_params = Some(crate::model::trainable_params(&fitted.model));
-    run.checkpoint = super::save_model_checkpoint(options, "unet", &fitted.model, &record)?;
+    run.checkpoint = ctx.save_model("unet", &fitted.model, &record)?;
     run.outcome = fitted.outcome;
     run.diagnoses = fitted.diagnoses;
     run.epochs = fitted.epochs;
@@ -528,7 +502,7 @@ pub fn run(
     run.per_class.insert("dice".into(), dice);
     run.per_class.insert("iou".into(), iou);
     run.seconds = started.elapsed().as_secs_f64();
-    super::finish_model(options, &mut record, &run)?;
+    ctx.finish_model(&mut record, &run)?;
     record.runs.push(run);
     record.seconds = started.elapsed().as_secs_f64();
     Ok(record)

@@ -3,14 +3,14 @@
 //! over repeated random splits, scaled with training-row statistics only. Reports accuracy and
 //! balanced accuracy (mean per-class recall) as mean ± std.
 
-use super::RunOptions;
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
 use super::regression::{Scaler, matrix, row_batch};
+use super::spec::TableClassSpec;
 use crate::metrics::MeanStd;
 use crate::metrics::classification as cls;
 use crate::model::mlp::{Mlp, MlpConfig};
 use crate::rng::Rng;
-use crate::train::{Event, Learner, Metrics, Optimizer, TrainConfig, fit};
+use crate::train::{Event, Learner, Metrics, TrainConfig, fit};
 use crate::{Error, Result};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -138,19 +138,12 @@ fn predict(
 
 /// Runs logistic, tree, forest and nn over repeated splits of a table with a class target.
 pub fn run(
-    options: &RunOptions,
+    spec: &TableClassSpec,
     events: &dyn Fn(Event),
     stop: &AtomicBool,
 ) -> Result<ExperimentRecord> {
     let started = Instant::now();
-    let (path, target) = match (&options.data, &options.overrides.target) {
-        (Some(p), Some(t)) => (p, t),
-        _ => {
-            return Err(Error::invalid(
-                "classifying table rows needs a CSV and its target column",
-            ));
-        }
-    };
+    let (path, target) = (&spec.data, &spec.target);
     let (table, dropped) = crate::data::tabular::read_csv_dropping_missing(path)?;
     let (names, x, y_raw) = table.features_and_target(target)?;
     // Class codes: the categorical levels, or the distinct numbers in order.
@@ -175,18 +168,13 @@ pub fn run(
         Some(c) => c.levels.clone(),
         None => levels.iter().map(|l| format!("{l}")).collect(),
     };
-    let splits = options.limit.unwrap_or(10).max(1);
-    let device = options.device.training_device()?;
+    let splits = spec.splits;
+    let device = spec.run.device.training_device()?;
     let config = |seed| TrainConfig {
-        epochs: options.epochs.unwrap_or(200),
-        batch_size: options.overrides.batch_size.unwrap_or(32),
-        optimizer: options
-            .overrides
-            .optimizer
-            .unwrap_or(Optimizer::Adam { lr: 0.003 }),
+        settings: spec.training,
         seed,
     };
-    let hidden = options.overrides.nn_hidden.clone().unwrap_or_default();
+    let hidden = &spec.nn_hidden;
     let mut description = format!(
         "{}: classify '{target}' ({classes} classes) from {} columns",
         path.display(),
@@ -195,17 +183,13 @@ pub fn run(
     if dropped > 0 {
         description.push_str(&format!(", {dropped} rows with missing values left out"));
     }
-    let mut record = ExperimentRecord::new(
-        options.part,
-        options.profile,
-        options.seed,
-        options.device.name(),
+    let mut record = spec.run.record(
         DataRef {
             path: path.display().to_string(),
             sha256: file_sha256(path),
             description,
         },
-        serde_json::json!({ "target": target, "splits": splits, "features": names, "nn_train": config(options.seed), "nn_hidden": hidden }),
+        serde_json::json!({ "target": target, "splits": splits, "features": names, "nn_train": config(spec.run.seed), "nn_hidden": hidden, "test_fraction": spec.test_fraction }),
     );
     record.class_names = class_names;
     let models = ["logistic", "tree", "forest", "nn"];
@@ -213,8 +197,8 @@ pub fn run(
     let mut stopped = false;
     'splits: for s in 0..splits {
         events(Event::Note(format!("split {} of {splits}", s + 1)));
-        let seed = options.seed.wrapping_add(s as u64);
-        let test = options.overrides.split.map_or(1.0 / 3.0, |s| s[2]);
+        let seed = spec.run.seed.wrapping_add(s as u64);
+        let test = spec.test_fraction;
         let parts = crate::data::split::random_split(y.len(), &[1.0 - test, test], seed)?;
         let xtr: Vec<Vec<f64>> = parts[0].iter().map(|&i| x[i].clone()).collect();
         let ytr: Vec<i32> = parts[0].iter().map(|&i| y[i]).collect();
@@ -232,7 +216,7 @@ pub fn run(
                 &xte,
                 classes,
                 &config(seed),
-                &hidden,
+                hidden,
                 &device,
                 events,
                 stop,

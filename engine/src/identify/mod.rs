@@ -14,6 +14,7 @@ use crate::data::image::Image;
 use crate::data::medmnist::{self, ImageSplit};
 use crate::data::registry::Task;
 use crate::data::segmentation;
+use crate::train::{Optimizer, TrainingSettings};
 use crate::{Error, Result};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -227,11 +228,11 @@ fn image_plan(
             "cross-entropy".into()
         },
         class_weights: (imbalanced && !multilabel).then(|| "balanced".into()),
-        optimizer: "adam".into(),
-        learning_rate: 0.0005,
-        momentum: 0.0,
-        epochs: if small { 10 } else { 5 },
-        batch_size: if n_train < 1000 { 16 } else { 64 },
+        training: TrainingSettings {
+            optimizer: Optimizer::Adam { lr: 0.0005 },
+            epochs: if small { 10 } else { 5 },
+            batch_size: if n_train < 1000 { 16 } else { 64 },
+        },
         hidden: vec![],
         augmentation: vec![
             Transform::RandomHorizontalFlip { p: 0.5 },
@@ -256,7 +257,7 @@ fn image_plan(
         Reason { item: "pretrained", choice: "false".into(), why: format!("set true when ImageNet weights are in the data dir: fine-tuning beats random weights{}", if small { ", most of all with few images like these" } else { "" }), lesson: L_CLASSIFY },
         Reason { item: "loss", choice: plan.loss.clone(), why: if multilabel { "several independent yes/no labels: a sigmoid and binary cross-entropy per label, not a softmax".into() } else { "one class per image: softmax cross-entropy".into() }, lesson: L_PROTOCOL },
         Reason { item: "optimizer", choice: "adam, lr 0.0005".into(), why: "Adam with a small learning rate trains a ResNet from scratch without tuning; SGD 0.001 with momentum 0.9 is the course's setting".into(), lesson: L_CLASSIFY },
-        Reason { item: "epochs", choice: plan.epochs.to_string(), why: "watch the validation loss per epoch: stop when it rises".into(), lesson: L_CLASSIFY },
+        Reason { item: "epochs", choice: plan.training.epochs.to_string(), why: "watch the validation loss per epoch: stop when it rises".into(), lesson: L_CLASSIFY },
         Reason { item: "transform", choice: "flip + mild crop".into(), why: "label-preserving changes only: a mirrored or slightly cropped tissue patch is the same class; strong crops can cut out what defines it".into(), lesson: L_AUGMENT },
         Reason { item: "metric", choice: plan.metric.clone(), why: if imbalanced { "with imbalanced classes, accuracy is high for a model that ignores the minority".into() } else { "accuracy is meaningful when classes are balanced; AUC does not depend on a threshold".into() }, lesson: L_PROTOCOL },
     ];
@@ -568,11 +569,11 @@ fn from_segmentation(root: &Path) -> Result<Identification> {
         pretrained: false,
         loss: "cross-entropy".into(),
         class_weights: (!rare.is_empty()).then(|| "balanced".into()),
-        optimizer: "adam".into(),
-        learning_rate: 0.001,
-        momentum: 0.0,
-        epochs: 20,
-        batch_size: 8,
+        training: TrainingSettings {
+            optimizer: Optimizer::Adam { lr: 0.001 },
+            epochs: 20,
+            batch_size: 8,
+        },
         hidden: vec![],
         augmentation: vec![
             Transform::RandomHorizontalFlip { p: 0.5 },
@@ -776,11 +777,11 @@ fn from_table(path: &Path, target: &str) -> Result<Identification> {
             "cross-entropy".into()
         },
         class_weights: None,
-        optimizer: "adam".into(),
-        learning_rate: 0.003,
-        momentum: 0.0,
-        epochs: 300,
-        batch_size: 32,
+        training: TrainingSettings {
+            optimizer: Optimizer::Adam { lr: 0.003 },
+            epochs: 300,
+            batch_size: 32,
+        },
         hidden: vec![],
         augmentation: vec![],
         metric: if regression {
@@ -844,7 +845,11 @@ impl Identification {
         let _ = writeln!(
             s,
             "    {:<14} {} lr {}, {} epochs, batch {}",
-            "training", p.optimizer, p.learning_rate, p.epochs, p.batch_size
+            "training",
+            p.training.optimizer.name(),
+            p.training.optimizer.lr(),
+            p.training.epochs,
+            p.training.batch_size
         );
         s
     }

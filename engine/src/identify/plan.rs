@@ -3,6 +3,7 @@
 
 use crate::augment::Transform;
 use crate::data::registry::Task;
+use crate::train::TrainingSettings;
 use serde::{Deserialize, Serialize};
 
 /// One decision of the plan, for people: what, why, and where the course explains it.
@@ -31,12 +32,9 @@ pub struct Plan {
     /// `balanced` or none.
     #[serde(default)]
     pub class_weights: Option<String>,
-    pub optimizer: String,
-    pub learning_rate: f64,
-    #[serde(default)]
-    pub momentum: f64,
-    pub epochs: usize,
-    pub batch_size: usize,
+    /// `optimizer`, `learning_rate`, `momentum`, `epochs`, `batch_size`, written flat.
+    #[serde(flatten)]
+    pub training: TrainingSettings,
     /// Hidden layer sizes (mlp).
     #[serde(default)]
     pub hidden: Vec<usize>,
@@ -54,21 +52,16 @@ pub struct Plan {
 }
 
 impl Plan {
-    pub fn optimizer(&self) -> Result<crate::train::Optimizer, String> {
-        crate::train::Optimizer::named(&self.optimizer, self.learning_rate, self.momentum)
+    /// A plan file's text; errors name the file and the field.
+    pub fn parse(text: &str, file: &str) -> Result<Plan, String> {
+        let plan: Plan =
+            toml::from_str(text).map_err(|e| crate::train::settings::toml_error(file, &e))?;
+        plan.validate().map_err(|e| format!("{file}: {e}"))?;
+        Ok(plan)
     }
 
+    /// What the fields cannot say alone (the training settings check themselves when read).
     pub fn validate(&self) -> Result<(), String> {
-        self.optimizer()?;
-        if !(self.learning_rate > 0.0 && self.learning_rate.is_finite()) {
-            return Err(format!(
-                "learning_rate = {} must be positive",
-                self.learning_rate
-            ));
-        }
-        if self.epochs == 0 || self.batch_size == 0 {
-            return Err("epochs and batch_size must be at least 1".into());
-        }
         let s: f64 = self.split.iter().sum();
         if (s - 1.0).abs() > 1e-6 || self.split.iter().any(|f| *f < 0.0) || self.split[0] <= 0.0 {
             return Err(format!(

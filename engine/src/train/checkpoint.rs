@@ -127,25 +127,27 @@ impl Checkpointing {
         let state: State = serde_json::from_str(&text)
             .map_err(|e| Error::format(&state_path, format!("damaged checkpoint state: {e}")))?;
         if state.config.seed != config.seed
-            || state.config.batch_size != config.batch_size
-            || state.config.optimizer != config.optimizer
+            || state.config.settings.batch_size != config.settings.batch_size
+            || state.config.settings.optimizer != config.settings.optimizer
         {
             return Err(Error::invalid(format!(
                 "{} was saved with other settings (seed {}, batch {}, {:?}); resume with the same \
                  settings or start afresh without --resume",
                 dir.display(),
                 state.config.seed,
-                state.config.batch_size,
-                state.config.optimizer
+                state.config.settings.batch_size,
+                state.config.settings.optimizer
             )));
         }
         let model = crate::model::weights::load_checkpoint(model, &dir.join("model.safetensors"))?;
         let model = model.map(&mut AssignIds(state.param_ids.iter()));
         let opt_path = dir.join("optimizer.bpk");
-        let optimizer =
-            config.optimizer.build().load(&opt_path).map_err(|e| {
-                Error::format(&opt_path, format!("cannot read optimiser state: {e}"))
-            })?;
+        let optimizer = config
+            .settings
+            .optimizer
+            .build()
+            .load(&opt_path)
+            .map_err(|e| Error::format(&opt_path, format!("cannot read optimiser state: {e}")))?;
         Ok(Some(Resumed {
             model,
             optimizer,

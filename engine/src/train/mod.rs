@@ -6,10 +6,12 @@ pub mod checkpoint;
 pub mod coach;
 pub mod contiguous;
 pub mod events;
+pub mod settings;
 pub mod sgd;
 
 pub use checkpoint::Checkpointing;
 pub use events::{EpochRecord, Event, Sample};
+pub use settings::TrainingSettings;
 
 use crate::rng::Rng;
 use crate::{Error, Result};
@@ -39,6 +41,14 @@ impl Optimizer {
         }
     }
 
+    /// As files name it (`Optimizer::named`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Optimizer::Sgd { .. } => "sgd",
+            Optimizer::Adam { .. } => "adam",
+        }
+    }
+
     pub fn lr(&self) -> f64 {
         match self {
             Optimizer::Sgd { lr, .. } | Optimizer::Adam { lr } => *lr,
@@ -63,11 +73,12 @@ impl Optimizer {
     }
 }
 
+/// One training run: its settings and the seed of its random choices (initialisation aside,
+/// which the caller seeds: batch order and augmentation).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrainConfig {
-    pub epochs: usize,
-    pub batch_size: usize,
-    pub optimizer: Optimizer,
+    #[serde(flatten)]
+    pub settings: TrainingSettings,
     pub seed: u64,
 }
 
@@ -145,10 +156,10 @@ pub fn fit_with<L: Learner>(
         return Err(Error::invalid("training needs an autodiff device"));
     }
     let n = learner.train_len();
-    if n == 0 || config.batch_size == 0 || config.epochs == 0 {
+    if n == 0 || config.settings.batch_size == 0 || config.settings.epochs == 0 {
         return Err(Error::invalid(format!(
             "nothing to train: {n} examples, batch size {}, {} epochs",
-            config.batch_size, config.epochs
+            config.settings.batch_size, config.settings.epochs
         )));
     }
     {
@@ -157,7 +168,7 @@ pub fn fit_with<L: Learner>(
         let _guard = crate::model::RNG.lock().unwrap_or_else(|e| e.into_inner());
         device.seed(config.seed);
     }
-    let mut optim = config.optimizer.build();
+    let mut optim = config.settings.optimizer.build();
     let mut records = Vec::new();
     let mut coach = coach::Coach::new(learner.classes());
     let mut diagnoses = Vec::new();
@@ -174,14 +185,14 @@ pub fn fit_with<L: Learner>(
     // statistics over a handful of examples are noise, and on BreastMNIST (546 = 34 x 16 + 2) a
     // 2-image batch each epoch was enough to stop ResNet-18 learning at all. Shuffling changes
     // which examples wait for the next epoch.
-    let drop_last = n > config.batch_size && !n.is_multiple_of(config.batch_size);
+    let drop_last = n > config.settings.batch_size && !n.is_multiple_of(config.settings.batch_size);
     let batches_per_epoch = if drop_last {
-        n / config.batch_size
+        n / config.settings.batch_size
     } else {
-        n.div_ceil(config.batch_size)
+        n.div_ceil(config.settings.batch_size)
     };
     events(Event::Started {
-        epochs: config.epochs,
+        epochs: config.settings.epochs,
         batches_per_epoch,
         examples: n,
         trainable_params: crate::model::trainable_params(&model),
@@ -189,7 +200,7 @@ pub fn fit_with<L: Learner>(
     if let Some(k) = resumed_after {
         events(Event::Note(format!(
             "resumed after epoch {k} of {}",
-            config.epochs
+            config.settings.epochs
         )));
         for r in &records {
             events(Event::Epoch(r.clone()));
@@ -199,13 +210,14 @@ pub fn fit_with<L: Learner>(
     let started = Instant::now();
     let first_epoch = records.len() + 1;
     let mut done_batches = 0usize;
-    let remaining_batches = batches_per_epoch * (config.epochs + 1).saturating_sub(first_epoch);
-    for epoch in first_epoch..=config.epochs {
+    let remaining_batches =
+        batches_per_epoch * (config.settings.epochs + 1).saturating_sub(first_epoch);
+    for epoch in first_epoch..=config.settings.epochs {
         let epoch_start = Instant::now();
         let mut loss_sum = 0.0;
         let mut seen = 0usize;
         let mut batches =
-            crate::data::split::batches(n, config.batch_size, Some((config.seed, epoch)));
+            crate::data::split::batches(n, config.settings.batch_size, Some((config.seed, epoch)));
         if drop_last {
             batches.pop();
         }
@@ -231,7 +243,7 @@ pub fn fit_with<L: Learner>(
                 )));
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(config.optimizer.lr(), model, grads);
+            model = optim.step(config.settings.optimizer.lr(), model, grads);
             loss_sum += loss_value as f64 * idx.len() as f64;
             seen += idx.len();
             done_batches += 1;

@@ -4,7 +4,7 @@
 //! keeps the test labels and scores AUC and balanced accuracy (the mean of per-class recall,
 //! which a model that always answers "benign" cannot fake).
 
-use super::regression_config::{optimizer, read_request, write_response};
+use super::regression_config::{read_request, write_response};
 use super::{Call, Ctx, Outcome, Request, Task, metric, parse_config, wants};
 use crate::challenge::CheckSpec;
 use crate::result::Leaderboard;
@@ -18,7 +18,8 @@ use petri_engine::experiment::classify::{
 };
 use petri_engine::metrics::classification as cls;
 use petri_engine::model::resnet::ResNetConfig;
-use petri_engine::train::{TrainConfig, fit};
+use petri_engine::train::settings::toml_error;
+use petri_engine::train::{TrainConfig, TrainingSettings, fit};
 use petri_engine::{Error, Result};
 use serde::Deserialize;
 use serde_json::json;
@@ -29,12 +30,8 @@ pub struct ImageConfig;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImageExperiment {
-    pub optimizer: String,
-    pub learning_rate: f64,
-    #[serde(default)]
-    pub momentum: f64,
-    pub epochs: usize,
-    pub batch_size: usize,
+    #[serde(flatten)]
+    pub training: TrainingSettings,
     /// `unmodified`, `augmented` or `combined`.
     #[serde(default = "unmodified")]
     pub mode: AugmentMode,
@@ -79,11 +76,10 @@ fn unmodified() -> AugmentMode {
 impl ImageExperiment {
     pub fn parse(text: &str) -> std::result::Result<ImageExperiment, String> {
         let e: ImageExperiment =
-            toml::from_str(text).map_err(|e| format!("experiment.toml: {e}"))?;
-        optimizer(&e.optimizer, e.learning_rate, e.momentum)?;
-        if !(1..=30).contains(&e.epochs) || !(2..=256).contains(&e.batch_size) {
-            return Err("experiment.toml: epochs must be 1-30 and batch_size 2-256".into());
-        }
+            toml::from_str(text).map_err(|e| toml_error("experiment.toml", &e))?;
+        e.training
+            .within(1..=30, 2..=256)
+            .map_err(|w| format!("experiment.toml: {w}"))?;
         Pipeline::new(e.transforms.clone())
             .validate()
             .map_err(|p| format!("experiment.toml: {p}"))?;
@@ -213,10 +209,7 @@ impl Task for ImageConfig {
                 .init(d)
         });
         let config = TrainConfig {
-            epochs: exp.epochs,
-            batch_size: exp.batch_size,
-            optimizer: optimizer(&exp.optimizer, exp.learning_rate, exp.momentum)
-                .map_err(Error::invalid)?,
+            settings: exp.training,
             seed,
         };
         let stop = std::sync::atomic::AtomicBool::new(false);

@@ -9,7 +9,8 @@ use petri_engine::data::breast_cancer::BreastCancer;
 use petri_engine::data::split::random_split;
 use petri_engine::experiment::regression::fit_network;
 use petri_engine::metrics::{MeanStd, regression::rmse};
-use petri_engine::train::{Optimizer, TrainConfig};
+use petri_engine::train::settings::toml_error;
+use petri_engine::train::{TrainConfig, TrainingSettings};
 use petri_engine::{Error, Result};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -27,46 +28,22 @@ const PRACTICE_SEED_OFFSET: u64 = 100;
 pub struct NetworkExperiment {
     /// Hidden layer sizes; empty = one linear layer.
     pub hidden: Vec<usize>,
-    pub optimizer: String,
-    pub learning_rate: f64,
-    #[serde(default)]
-    pub momentum: f64,
-    pub epochs: usize,
-    pub batch_size: usize,
+    #[serde(flatten)]
+    pub training: TrainingSettings,
 }
 
 impl NetworkExperiment {
     pub fn parse(text: &str) -> std::result::Result<NetworkExperiment, String> {
         let e: NetworkExperiment =
-            toml::from_str(text).map_err(|e| format!("experiment.toml: {e}"))?;
-        e.optimizer()?;
+            toml::from_str(text).map_err(|e| toml_error("experiment.toml", &e))?;
         if e.hidden.len() > 6 || e.hidden.iter().any(|&h| h == 0 || h > 1024) {
             return Err("experiment.toml: at most 6 hidden layers of 1 to 1024 units".into());
         }
-        if !(1..=2000).contains(&e.epochs) || !(1..=512).contains(&e.batch_size) {
-            return Err("experiment.toml: epochs must be 1-2000 and batch_size 1-512".into());
-        }
+        e.training
+            .within(1..=2000, 1..=512)
+            .map_err(|w| format!("experiment.toml: {w}"))?;
         Ok(e)
     }
-
-    pub fn optimizer(&self) -> std::result::Result<Optimizer, String> {
-        optimizer(&self.optimizer, self.learning_rate, self.momentum)
-    }
-}
-
-/// The optimiser named in an experiment file.
-pub fn optimizer(name: &str, lr: f64, momentum: f64) -> std::result::Result<Optimizer, String> {
-    if !(lr > 0.0 && lr <= 10.0) {
-        return Err(format!(
-            "experiment.toml: learning_rate = {lr} must be in (0, 10]"
-        ));
-    }
-    if !(0.0..1.0).contains(&momentum) {
-        return Err(format!(
-            "experiment.toml: momentum = {momentum} must be in [0, 1)"
-        ));
-    }
-    Optimizer::named(name, lr, momentum).map_err(|e| format!("experiment.toml: {e}"))
 }
 
 impl Task for RegressionConfig {
@@ -179,9 +156,7 @@ impl Task for RegressionConfig {
             let y: Vec<f64> = serde_json::from_value(s["y_train"].clone())
                 .map_err(|e| Error::invalid(e.to_string()))?;
             let config = TrainConfig {
-                epochs: exp.epochs,
-                batch_size: exp.batch_size,
-                optimizer: exp.optimizer().map_err(Error::invalid)?,
+                settings: exp.training,
                 seed: s["seed"].as_u64().unwrap_or(0),
             };
             let pred = fit_network(

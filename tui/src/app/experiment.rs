@@ -191,13 +191,11 @@ impl ExperimentView {
         resume: bool,
         notifier: &Notifier,
     ) -> anyhow::Result<Self> {
-        // Fail now, in the tutor, if the data is missing (the same options the job will build).
+        // Fail now, in the tutor, if the data is missing or a setting cannot be used: the job
+        // builds the same spec from the same arguments.
         let parsed = crate::run_spec::parse_args(&run_args)?;
         let (run, _) = crate::run_spec::options(&parsed, &options.data_dir)?;
-        if matches!(part, Suite::Classification | Suite::Augmentation) {
-            let preset = experiment::images::preset(part, run.profile);
-            experiment::images::resolve_data(&run, preset.dataset)?;
-        }
+        experiment::Spec::build(&run)?;
         let mut args = vec![
             "--data-dir".to_string(),
             options.data_dir.display().to_string(),

@@ -70,11 +70,7 @@ pub fn identify(args: IdentifyArgs) -> Result<()> {
 fn read_plan(file: &Path) -> Result<Plan> {
     let text = std::fs::read_to_string(file)
         .with_context(|| format!("cannot read the plan {}", file.display()))?;
-    let plan: Plan =
-        toml::from_str(&text).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    plan.validate()
-        .map_err(|p| anyhow::anyhow!("{}: {p}", file.display()))?;
-    Ok(plan)
+    Plan::parse(&text, &file.display().to_string()).map_err(anyhow::Error::msg)
 }
 
 pub fn train(args: TrainArgs, data_dir: &Path) -> Result<()> {
