@@ -112,12 +112,18 @@ fn vulkan() -> Result<Device> {
 #[cfg(any(feature = "cuda", feature = "wgpu"))]
 fn gpu_guard(name: &str, open: impl FnOnce() -> Device + std::panic::UnwindSafe) -> Result<Device> {
     keep_gpu_cache_in_user_cache_dir();
+    // A missing driver panics (cudarc: "Unable to dynamically load libcuda.so", with a
+    // backtrace, on the backend's own thread): keep that off the user's terminal while probing;
+    // the error below says what to do.
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
     let probe = std::panic::catch_unwind(|| {
         let device = open();
         let t = burn::tensor::Tensor::<1>::from_floats([1.0, 2.0], &device);
         let _ = t.sum().into_scalar::<f32>();
         device
     });
+    std::panic::set_hook(hook);
     probe.map_err(|_| {
         Error::invalid(format!(
             "no usable {name} GPU was found (is the driver installed?); use --device cpu"

@@ -6,6 +6,7 @@
 pub mod classify;
 pub mod custom;
 pub mod device;
+pub mod expected;
 pub mod images;
 pub mod record;
 pub mod regression;
@@ -309,11 +310,15 @@ pub fn run(
         )));
         s.clear();
     }
-    let record = match spec {
+    let mut record = match spec {
         Spec::Images(spec) => images::run(&spec, events, stop),
         Spec::Segmentation(spec) => segment::run(&spec, events, stop),
         Spec::Regression(spec) => regression::run(&spec, events, stop),
     }?;
+    record.expected = expected::check(&record);
+    for e in &record.expected {
+        events(Event::Note(e.sentence()));
+    }
     if let Some(s) = &state
         && record
             .runs

@@ -78,6 +78,9 @@ pub struct ExperimentRecord {
     pub class_names: Vec<String>,
     pub runs: Vec<ModelRun>,
     pub notes: Vec<String>,
+    /// What the lesson expects these runs to show, and whether they do (`expected::check`).
+    #[serde(default)]
+    pub expected: Vec<super::expected::Expected>,
     pub started_unix: u64,
     pub seconds: f64,
 }
@@ -104,6 +107,7 @@ impl ExperimentRecord {
             class_names: Vec::new(),
             runs: Vec::new(),
             notes: Vec::new(),
+            expected: Vec::new(),
             started_unix: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),

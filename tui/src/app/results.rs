@@ -7,7 +7,7 @@ use petri_engine::experiment::ExperimentRecord;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 
 pub fn draw(
     frame: &mut Frame,
@@ -36,9 +36,36 @@ pub fn draw(
     } else {
         classification(r, theme)
     };
+    lines.extend(expected(r, theme));
     lines.extend(history(earlier, theme));
     let [body] = Layout::vertical([Constraint::Min(1)]).areas(inner);
-    frame.render_widget(Paragraph::new(lines), body);
+    // Long sentences wrap rather than being cut at the pane's edge.
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+}
+
+/// What the lesson expects, and whether these runs show it.
+fn expected(r: &ExperimentRecord, theme: &Theme) -> Vec<Line<'static>> {
+    if r.expected.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![
+        Line::raw(""),
+        Line::styled("what the lesson expects", theme.h3),
+    ];
+    for e in &r.expected {
+        let (mark, style) = match (e.shown, theme.ascii) {
+            (true, false) => ("✓", theme.good),
+            (true, true) => ("+", theme.good),
+            (false, false) => ("✗", theme.bad),
+            (false, true) => ("x", theme.bad),
+        };
+        let verdict = if e.shown { "shown" } else { "not shown here" };
+        lines.push(Line::from(vec![
+            Span::styled(format!("{mark} "), style),
+            Span::raw(format!("{}: {verdict} ({})", e.claim, e.evidence)),
+        ]));
+    }
+    lines
 }
 
 /// Earlier records of the part, one line per run with its headline metrics.

@@ -278,6 +278,21 @@ fn check_parts(lessons: &[Lesson]) -> Vec<Problem> {
             });
         }
     }
+    let folded = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (_, part, phrase) in petri_engine::experiment::expected::CLAIMS {
+        let found = lessons
+            .iter()
+            .any(|l| l.part.name == part && folded(&l.body).contains(phrase));
+        if !found {
+            problems.push(Problem {
+                file: std::path::PathBuf::from("engine/src/experiment/expected.rs"),
+                line: 1,
+                message: format!(
+                    "a finished run is checked against \"{phrase}\", which lesson '{part}' no longer says"
+                ),
+            });
+        }
+    }
     for cited in petri_engine::identify::LESSONS_CITED {
         if crate::course::part_named(lessons, cited).is_none() {
             problems.push(Problem {
