@@ -47,15 +47,20 @@ fn shared_data() -> Option<PathBuf> {
 }
 
 /// `petri grade --challenge CHALLENGE SUBS --out OUT EXTRA...` with the real challenges.
-fn grade_output(challenge: &str, subs: &Path, out: &Path, data: &Path, extra: &[&str]) -> Output {
-    let mut args = vec![
+/// `grade --challenge CHALLENGE SUBS --out OUT`, how every grading command here starts.
+fn grade_args<'a>(challenge: &'a str, subs: &'a Path, out: &'a Path) -> Vec<&'a str> {
+    vec![
         "grade",
         "--challenge",
         challenge,
         subs.to_str().unwrap(),
         "--out",
         out.to_str().unwrap(),
-    ];
+    ]
+}
+
+fn grade_output(challenge: &str, subs: &Path, out: &Path, data: &Path, extra: &[&str]) -> Output {
+    let mut args = grade_args(challenge, subs, out);
     args.extend_from_slice(extra);
     petri(&args, &root().join("challenges"), data)
 }
@@ -611,14 +616,7 @@ fn grader_faults_are_errors_never_zeros_and_exit_3() {
     // No toolchain: no cargo in CARGO_HOME or on PATH, and no kit built yet.
     let out = tmp.path().join("no-toolchain");
     let o = petri_env(
-        &[
-            "grade",
-            "--challenge",
-            "dice",
-            subs.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
+        &grade_args("dice", &subs, &out),
         tmp.path(),
         &[
             ("CARGO_HOME", &tmp.path().join("no-cargo")),
@@ -677,18 +675,7 @@ fn grader_faults_are_errors_never_zeros_and_exit_3() {
     let out = tmp.path().join("no-data");
     let empty = tmp.path().join("empty-data");
     std::fs::create_dir_all(&empty).unwrap();
-    let o = petri_env(
-        &[
-            "grade",
-            "--challenge",
-            "imbalance",
-            img.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
-        &empty,
-        &[],
-    );
+    let o = petri_env(&grade_args("imbalance", &img, &out), &empty, &[]);
     assert_eq!(
         o.status.code(),
         Some(3),
@@ -991,19 +978,7 @@ fn a_stopped_run_keeps_what_finished_and_resumes() {
     assert_eq!(status.code(), Some(130), "{rest:?}");
     let kept = read_results(&out).len();
     assert!((1..6).contains(&kept), "{kept} kept: {rest:?}");
-    let o = petri(
-        &[
-            "grade",
-            "--challenge",
-            "dice",
-            subs.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--resume",
-        ],
-        &root().join("challenges"),
-        tmp.path(),
-    );
+    let o = grade_output("dice", &subs, &out, tmp.path(), &["--resume"]);
     let stderr = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{stderr}");
     assert!(
@@ -1068,14 +1043,7 @@ fn a_full_disk_is_not_graded_as_the_students() {
     let subs = dice_class(tmp.path(), &[("ada", "reference")]);
     let out = tmp.path().join("out");
     let o = petri_env(
-        &[
-            "grade",
-            "--challenge",
-            "dice",
-            subs.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-        ],
+        &grade_args("dice", &subs, &out),
         tmp.path(),
         &[("TMPDIR", &small)],
     );
