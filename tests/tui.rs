@@ -342,8 +342,35 @@ fn finished_runs_show_results_side_by_side_and_test_samples() {
             "recall".into(),
             vec![Some(20.0 / 42.0), Some(108.0 / 114.0)],
         );
+        run.test.insert("balanced_accuracy".into(), 0.71);
+        for epoch in 1..=5 {
+            let mut val = std::collections::BTreeMap::new();
+            val.insert("accuracy".into(), acc - 0.3 / epoch as f64);
+            run.epochs.push(petri_engine::train::EpochRecord {
+                epoch,
+                train_loss: 0.5,
+                val,
+                seconds: 1.0,
+            });
+        }
         record.runs.push(run);
     }
+    // Runs appear as each finishes, before the record is saved.
+    let mut partial = ExperimentView::scripted(Suite::Augmentation, "02-augmentation");
+    partial.state.apply(Event::RunFinished {
+        run: Box::new(record.runs[0].clone()),
+        class_names: record.class_names.clone(),
+    });
+    partial.pane = petri::app::Pane::Results;
+    app.stack.push(Screen::Experiment(Box::new(partial)));
+    let text = screen(&app, 120, 40);
+    assert!(text.contains("1 run(s) finished so far"), "{text}");
+    assert!(
+        text.contains("unmodified") && text.contains("0.821"),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Esc);
+    record.expected = petri_engine::experiment::expected::check(&record);
     view.state.apply(Event::Samples(vec![
         sample("malignant", "malignant", 10),
         sample("malignant", "benign", 60),

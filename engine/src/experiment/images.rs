@@ -329,7 +329,7 @@ pub fn run(
             other => return Err(Error::invalid(format!("unknown experiment '{other}'"))),
         };
         if let Some(done) = ctx.already_finished(name, events)? {
-            record.runs.push(done);
+            record.push_run(done, events);
             continue;
         }
         events(Event::RunStarted { name: name.clone() });
@@ -413,7 +413,7 @@ pub fn run(
         run.seconds = run_start.elapsed().as_secs_f64();
         let stopped = run.outcome == crate::train::Outcome::Stopped;
         ctx.finish_model(&mut record, &run)?;
-        record.runs.push(run);
+        record.push_run(run, events);
         if stopped {
             break;
         }

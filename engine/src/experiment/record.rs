@@ -2,58 +2,12 @@
 //! and final metrics, written atomically as JSON so a crash never leaves half a record.
 
 use super::{Profile, Suite};
-use crate::metrics::MeanStd;
-use crate::train::{EpochRecord, Metrics, Outcome};
 use crate::{Result, atomic};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// One trained (or fitted) model of an experiment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ModelRun {
-    pub name: String,
-    pub outcome: Outcome,
-    pub trainable_params: Option<usize>,
-    pub epochs: Vec<EpochRecord>,
-    /// Metrics on the held-out test data.
-    pub test: Metrics,
-    /// `confusion[t][p]` on the test split (classification).
-    pub confusion: Option<Vec<Vec<u64>>>,
-    /// Per-class metrics on the test split (`recall`, `dice`, `iou`), by class index.
-    pub per_class: BTreeMap<String, Vec<Option<f64>>>,
-    /// Metrics over repeated splits (regression): mean and standard deviation.
-    pub repeated: BTreeMap<String, MeanStd>,
-    /// The trained weights (safetensors), when checkpoints were asked for.
-    #[serde(default)]
-    pub checkpoint: Option<String>,
-    /// The epoch after which training continued from saved state (`--resume`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub resumed_after: Option<usize>,
-    /// What the coach saw in the curves (over-fitting, divergence, ...).
-    #[serde(default)]
-    pub diagnoses: Vec<crate::train::coach::Diagnosis>,
-    pub seconds: f64,
-}
-
-impl ModelRun {
-    pub fn new(name: impl Into<String>) -> Self {
-        ModelRun {
-            name: name.into(),
-            outcome: Outcome::Finished,
-            trainable_params: None,
-            epochs: Vec::new(),
-            test: Metrics::new(),
-            confusion: None,
-            per_class: BTreeMap::new(),
-            repeated: BTreeMap::new(),
-            checkpoint: None,
-            resumed_after: None,
-            diagnoses: Vec::new(),
-            seconds: 0.0,
-        }
-    }
-}
+/// Defined with the training events (a finished model is reported as one).
+pub use crate::train::ModelRun;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataRef {
@@ -113,6 +67,16 @@ impl ExperimentRecord {
                 .map_or(0, |d| d.as_secs()),
             seconds: 0.0,
         }
+    }
+
+    /// Adds a finished (or stopped) model and reports it, so its results can be shown before the
+    /// rest of the experiment ends.
+    pub fn push_run(&mut self, run: ModelRun, events: &dyn Fn(crate::train::Event)) {
+        events(crate::train::Event::RunFinished {
+            run: Box::new(run.clone()),
+            class_names: self.class_names.clone(),
+        });
+        self.runs.push(run);
     }
 
     /// Writes the record into `dir` as `PART-UNIXTIME-seedSEED.json` (with `-2`, `-3`, ... when

@@ -431,7 +431,7 @@ pub fn run(
                 run.repeated.insert(metric.to_string(), ms);
             }
             run.seconds = seconds[&key];
-            record.runs.push(run);
+            record.push_run(run, events);
         }
     }
     let mut chosen: Vec<(usize, &String)> = selected_counts

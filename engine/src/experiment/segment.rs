@@ -433,7 +433,7 @@ pub fn run(
     }
 
     if let Some(done) = ctx.already_finished("unet", events)? {
-        record.runs.push(done);
+        record.push_run(done, events);
         record.seconds = started.elapsed().as_secs_f64();
         return Ok(record);
     }
@@ -503,7 +503,7 @@ pub fn run(
     run.per_class.insert("iou".into(), iou);
     run.seconds = started.elapsed().as_secs_f64();
     ctx.finish_model(&mut record, &run)?;
-    record.runs.push(run);
+    record.push_run(run, events);
     record.seconds = started.elapsed().as_secs_f64();
     Ok(record)
 }

@@ -245,7 +245,7 @@ pub fn run(
             run.test.insert(k.to_string(), ms.mean);
             run.repeated.insert(k.to_string(), ms);
         }
-        record.runs.push(run);
+        record.push_run(run, events);
     }
     record.seconds = started.elapsed().as_secs_f64();
     Ok(record)

@@ -1,8 +1,56 @@
 //! What a training run reports while it runs. The tutor's dashboard, the headless progress
 //! printer and the grader all consume the same events.
 
-use super::Metrics;
+use super::{Metrics, Outcome};
+use crate::metrics::MeanStd;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One trained (or fitted) model of an experiment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelRun {
+    pub name: String,
+    pub outcome: Outcome,
+    pub trainable_params: Option<usize>,
+    pub epochs: Vec<EpochRecord>,
+    /// Metrics on the held-out test data.
+    pub test: Metrics,
+    /// `confusion[t][p]` on the test split (classification).
+    pub confusion: Option<Vec<Vec<u64>>>,
+    /// Per-class metrics on the test split (`recall`, `dice`, `iou`), by class index.
+    pub per_class: BTreeMap<String, Vec<Option<f64>>>,
+    /// Metrics over repeated splits (regression): mean and standard deviation.
+    pub repeated: BTreeMap<String, MeanStd>,
+    /// The trained weights (safetensors), when checkpoints were asked for.
+    #[serde(default)]
+    pub checkpoint: Option<String>,
+    /// The epoch after which training continued from saved state (`--resume`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_after: Option<usize>,
+    /// What the coach saw in the curves (over-fitting, divergence, ...).
+    #[serde(default)]
+    pub diagnoses: Vec<super::coach::Diagnosis>,
+    pub seconds: f64,
+}
+
+impl ModelRun {
+    pub fn new(name: impl Into<String>) -> Self {
+        ModelRun {
+            name: name.into(),
+            outcome: Outcome::Finished,
+            trainable_params: None,
+            epochs: Vec::new(),
+            test: Metrics::new(),
+            confusion: None,
+            per_class: BTreeMap::new(),
+            repeated: BTreeMap::new(),
+            checkpoint: None,
+            resumed_after: None,
+            diagnoses: Vec::new(),
+            seconds: 0.0,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EpochRecord {
@@ -45,6 +93,12 @@ pub enum Event {
     },
     /// A few test examples with the trained model's answers, for the dashboard's grid.
     Samples(Vec<Sample>),
+    /// A model of the experiment is done (trained and tested, or stopped): its results, so
+    /// they can be shown before the whole experiment ends. `class_names` label `per_class`.
+    RunFinished {
+        run: Box<ModelRun>,
+        class_names: Vec<String>,
+    },
 }
 
 /// One test example: the image as stored (HWC `u8`), its true and predicted label, and for

@@ -10,7 +10,7 @@ pub mod settings;
 pub mod sgd;
 
 pub use checkpoint::Checkpointing;
-pub use events::{EpochRecord, Event, Sample};
+pub use events::{EpochRecord, Event, ModelRun, Sample};
 pub use settings::TrainingSettings;
 
 use crate::rng::Rng;

@@ -45,6 +45,9 @@ pub struct RunState {
     pub stopping: bool,
     /// Test examples with the trained model's answers.
     pub samples: Vec<petri_engine::train::Sample>,
+    /// Models that finished, shown in the results pane before the whole experiment ends.
+    pub finished: Vec<petri_engine::train::ModelRun>,
+    pub class_names: Vec<String>,
 }
 
 impl RunState {
@@ -100,6 +103,12 @@ impl RunState {
                 .log
                 .push(format!("stopped in epoch {epoch}, batch {batch}")),
             Event::Samples(s) => self.samples = s,
+            Event::RunFinished { run, class_names } => {
+                self.log.push(format!("{} done", run.name));
+                self.finished.retain(|r| r.name != run.name);
+                self.finished.push(*run);
+                self.class_names = class_names;
+            }
         }
     }
 
@@ -466,7 +475,16 @@ impl ExperimentView {
 
         match self.pane {
             Pane::Results => {
-                super::results::draw(frame, bottom, s.record.as_ref(), &self.earlier, theme)
+                let shown = match &s.record {
+                    Some(r) => super::results::Shown::record(r),
+                    None => super::results::Shown {
+                        runs: &s.finished,
+                        class_names: &s.class_names,
+                        expected: &[],
+                        complete: false,
+                    },
+                };
+                super::results::draw(frame, bottom, shown, &self.earlier, theme)
             }
             Pane::Samples => {
                 let names = s

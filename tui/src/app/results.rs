@@ -1,58 +1,216 @@
-//! A finished record, compared across its runs: a table and a bar chart of MAE/RMSE (mean ±
-//! std) per model for regression, metrics side by side and a confusion-matrix heatmap for
-//! classification, Dice per class for segmentation.
+//! A record's runs, compared as the course compares them: for classification a table, a bar
+//! chart of test accuracy per run, per-class recall side by side, a confusion-matrix heatmap
+//! and the validation accuracy of every run per epoch on one chart; for regression a table and
+//! a bar chart of MAE/RMSE (mean ± std) per model; for segmentation Dice per class. Runs that
+//! finished appear as each ends; what the lesson expects is checked once all have.
 
 use crate::theme::Theme;
 use petri_engine::experiment::ExperimentRecord;
+use petri_engine::experiment::expected::Expected;
+use petri_engine::train::ModelRun;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph, Wrap};
 
-pub fn draw(
-    frame: &mut Frame,
-    area: Rect,
-    record: Option<&ExperimentRecord>,
-    earlier: &[ExperimentRecord],
-    theme: &Theme,
-) {
+/// What the pane shows: a whole record, or the runs finished so far.
+pub struct Shown<'a> {
+    pub runs: &'a [ModelRun],
+    pub class_names: &'a [String],
+    pub expected: &'a [Expected],
+    /// All runs are in (the record was saved).
+    pub complete: bool,
+}
+
+impl<'a> Shown<'a> {
+    pub fn record(r: &'a ExperimentRecord) -> Self {
+        Shown {
+            runs: &r.runs,
+            class_names: &r.class_names,
+            expected: &r.expected,
+            complete: true,
+        }
+    }
+}
+
+/// Lines of the pane, and whether they may be left out when the pane is too short: sections
+/// with the lowest rank go first. Nothing is cut mid-section.
+pub struct Section {
+    lines: Vec<Line<'static>>,
+    drop_rank: Option<u8>,
+}
+
+impl Section {
+    fn always(lines: Vec<Line<'static>>) -> Self {
+        Section {
+            lines,
+            drop_rank: None,
+        }
+    }
+
+    fn optional(lines: Vec<Line<'static>>, rank: u8) -> Self {
+        Section {
+            lines,
+            drop_rank: Some(rank),
+        }
+    }
+}
+
+/// Rows the per-epoch chart needs to be worth drawing.
+const CHART_ROWS: u16 = 10;
+
+pub fn draw(frame: &mut Frame, area: Rect, r: Shown, earlier: &[ExperimentRecord], theme: &Theme) {
     let block = Block::bordered().title(" Results ");
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let Some(r) = record else {
+    if r.runs.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled(
-                "Results appear when the run finishes.",
+                "Results appear as each run finishes.",
                 theme.dim,
             )),
             inner,
         );
         return;
-    };
-    let mut lines = if r.runs.iter().any(|m| m.repeated.contains_key("rmse")) {
-        regression(r, inner.width as usize, theme)
+    }
+    let mut sections = Vec::new();
+    if !r.complete {
+        sections.push(Section::always(vec![Line::styled(
+            format!(
+                "{} run(s) finished so far; the others are training",
+                r.runs.len()
+            ),
+            theme.dim,
+        )]));
+    }
+    let classification = !r.runs.iter().any(|m| m.repeated.contains_key("rmse"))
+        && !r.runs.iter().any(|m| m.per_class.contains_key("dice"));
+    if r.runs.iter().any(|m| m.repeated.contains_key("rmse")) {
+        sections.push(Section::always(regression(&r, inner.width as usize, theme)));
     } else if r.runs.iter().any(|m| m.per_class.contains_key("dice")) {
-        segmentation(r, theme)
+        sections.push(Section::always(segmentation(&r, theme)));
     } else {
-        classification(r, theme)
+        sections.extend(classification_lines(&r, inner.width as usize, theme));
+    }
+    sections.push(Section::always(expected(r.expected, theme)));
+    sections.push(Section::optional(history(earlier, theme), 2));
+    // Leave out optional sections, lowest rank first, until the rest fits.
+    let rows = |sections: &[Section]| {
+        sections
+            .iter()
+            .map(|s| wrapped_rows(&s.lines, inner.width))
+            .sum::<u16>()
     };
-    lines.extend(expected(r, theme));
-    lines.extend(history(earlier, theme));
-    let [body] = Layout::vertical([Constraint::Min(1)]).areas(inner);
-    // Long sentences wrap rather than being cut at the pane's edge.
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), body);
+    while rows(&sections) > inner.height {
+        let Some(i) = (0..sections.len())
+            .filter(|&i| sections[i].drop_rank.is_some())
+            .min_by_key(|&i| sections[i].drop_rank)
+        else {
+            break;
+        };
+        sections.remove(i);
+    }
+    let lines: Vec<Line> = sections.into_iter().flat_map(|s| s.lines).collect();
+    let text_rows = wrapped_rows(&lines, inner.width);
+    let text = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let curves = classification && r.runs.iter().any(|m| m.epochs.len() > 1);
+    if curves && inner.height >= text_rows + CHART_ROWS {
+        let [top, chart] =
+            Layout::vertical([Constraint::Length(text_rows), Constraint::Min(CHART_ROWS)])
+                .areas(inner);
+        frame.render_widget(text, top);
+        val_accuracy_chart(frame, chart, r.runs, theme);
+    } else {
+        frame.render_widget(text, inner);
+    }
+}
+
+/// Rows `lines` take when wrapped at `width` (word wrapping can take one more than the
+/// characters need; counted generously so the chart below never covers text).
+fn wrapped_rows(lines: &[Line], width: u16) -> u16 {
+    let w = width.max(1) as usize;
+    lines
+        .iter()
+        .map(|l| match l.width() {
+            n if n <= w => 1,
+            n => n.div_ceil(w) + 1,
+        })
+        .sum::<usize>()
+        .min(u16::MAX as usize) as u16
+}
+
+/// Validation accuracy per epoch, one line per run (the original notebooks' comparison).
+fn val_accuracy_chart(frame: &mut Frame, area: Rect, runs: &[ModelRun], theme: &Theme) {
+    let palette = [theme.accent, theme.good, theme.code, theme.bad, theme.h3];
+    let points: Vec<Vec<(f64, f64)>> = runs
+        .iter()
+        .map(|m| {
+            m.epochs
+                .iter()
+                .filter_map(|e| e.val.get("accuracy").map(|a| (e.epoch as f64, *a)))
+                .collect()
+        })
+        .collect();
+    let max_epoch = points.iter().flatten().map(|p| p.0).fold(1.0f64, f64::max);
+    let (lo, hi) = points
+        .iter()
+        .flatten()
+        .fold((1.0f64, 0.0f64), |(lo, hi), p| (lo.min(p.1), hi.max(p.1)));
+    let (lo, hi) = if lo > hi {
+        (0.0, 1.0)
+    } else {
+        ((lo - 0.05).max(0.0), (hi + 0.05).min(1.0))
+    };
+    let datasets: Vec<Dataset> = runs
+        .iter()
+        .zip(&points)
+        .enumerate()
+        .map(|(i, (m, p))| {
+            Dataset::default()
+                .name(m.name.clone())
+                .marker(if theme.ascii {
+                    Marker::Dot
+                } else {
+                    Marker::Braille
+                })
+                .graph_type(GraphType::Line)
+                .style(palette[i % palette.len()])
+                .data(p)
+        })
+        .collect();
+    let chart = Chart::new(datasets)
+        .block(Block::bordered().title(" validation accuracy per epoch "))
+        // Show the run names even when the legend takes a good part of a small chart.
+        .hidden_legend_constraints((Constraint::Ratio(1, 2), Constraint::Ratio(1, 2)))
+        .x_axis(
+            Axis::default()
+                .title("epoch")
+                .style(theme.dim)
+                .bounds([1.0, max_epoch])
+                .labels(["1".to_string(), format!("{max_epoch:.0}")]),
+        )
+        .y_axis(
+            Axis::default()
+                .style(theme.dim)
+                .bounds([lo, hi])
+                .labels([format!("{lo:.2}"), format!("{hi:.2}")]),
+        )
+        .style(Style::default());
+    frame.render_widget(chart, area);
 }
 
 /// What the lesson expects, and whether these runs show it.
-fn expected(r: &ExperimentRecord, theme: &Theme) -> Vec<Line<'static>> {
-    if r.expected.is_empty() {
+fn expected(expected: &[Expected], theme: &Theme) -> Vec<Line<'static>> {
+    if expected.is_empty() {
         return Vec::new();
     }
     let mut lines = vec![
         Line::raw(""),
         Line::styled("what the lesson expects", theme.h3),
     ];
-    for e in &r.expected {
+    for e in expected {
         let (mark, style) = match (e.shown, theme.ascii) {
             (true, false) => ("✓", theme.good),
             (true, true) => ("+", theme.good),
@@ -94,11 +252,11 @@ fn history(earlier: &[ExperimentRecord], theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
-fn ms(r: &petri_engine::experiment::record::ModelRun, k: &str) -> Option<(f64, f64)> {
+fn ms(r: &ModelRun, k: &str) -> Option<(f64, f64)> {
     r.repeated.get(k).map(|m| (m.mean, m.std))
 }
 
-fn regression(r: &ExperimentRecord, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+fn regression(r: &Shown, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let name_w = r
         .runs
         .iter()
@@ -112,7 +270,7 @@ fn regression(r: &ExperimentRecord, width: usize, theme: &Theme) -> Vec<Line<'st
     )];
     let pm = if theme.ascii { "+/-" } else { "±" };
     let fmt = |v: Option<(f64, f64)>| v.map_or("-".into(), |(m, s)| format!("{m:.3} {pm} {s:.3}"));
-    for m in &r.runs {
+    for m in r.runs {
         let name: String = m.name.chars().take(name_w).collect();
         lines.push(Line::raw(format!(
             "{name:<name_w$} {:>16} {:>16}",
@@ -134,7 +292,7 @@ fn regression(r: &ExperimentRecord, width: usize, theme: &Theme) -> Vec<Line<'st
     } else {
         ("█", " ")
     };
-    for m in &r.runs {
+    for m in r.runs {
         let Some((v, _)) = ms(m, "rmse") else {
             continue;
         };
@@ -150,25 +308,114 @@ fn regression(r: &ExperimentRecord, width: usize, theme: &Theme) -> Vec<Line<'st
     lines
 }
 
-fn classification(r: &ExperimentRecord, theme: &Theme) -> Vec<Line<'static>> {
-    let keys = ["accuracy", "auc"];
-    let mut lines = vec![Line::styled(
-        format!("{:<12} {:>9} {:>9}", "run", keys[0], keys[1]),
+/// A class's name in at most `w` characters: whole when it fits, else cut with an ellipsis.
+fn fit(name: &str, w: usize, ascii: bool) -> String {
+    if name.chars().count() <= w {
+        return name.to_string();
+    }
+    let cut: String = name.chars().take(w.saturating_sub(1)).collect();
+    format!("{cut}{}", if ascii { "." } else { "…" })
+}
+
+fn classification_lines(r: &Shown, width: usize, theme: &Theme) -> Vec<Section> {
+    let name_w = r
+        .runs
+        .iter()
+        .map(|m| m.name.chars().count())
+        .max()
+        .unwrap_or(3)
+        .clamp(3, 24);
+    let v = |m: &ModelRun, k: &str| m.test.get(k).map_or("-".into(), |x| format!("{x:.3}"));
+    let mut table = vec![Line::styled(
+        format!(
+            "{:<name_w$} {:>9} {:>9} {:>9}",
+            "run", "accuracy", "bal. acc", "auc"
+        ),
         theme.h3,
     )];
-    for m in &r.runs {
-        let v = |k: &str| m.test.get(k).map_or("-".into(), |x| format!("{x:.3}"));
-        lines.push(Line::raw(format!(
-            "{:<12} {:>9} {:>9}",
-            m.name,
-            v(keys[0]),
-            v(keys[1])
+    for m in r.runs {
+        table.push(Line::raw(format!(
+            "{:<name_w$} {:>9} {:>9} {:>9}",
+            fit(&m.name, name_w, theme.ascii),
+            v(m, "accuracy"),
+            v(m, "balanced_accuracy"),
+            v(m, "auc")
         )));
     }
+    let mut bars = Vec::new();
+    // Test accuracy per run as bars (the original notebooks' bar chart).
+    if r.runs.len() > 1 {
+        bars.push(Line::raw(""));
+        bars.push(Line::styled("test accuracy", theme.h3));
+        let room = width.saturating_sub(name_w + 8).clamp(4, 60);
+        let bar = if theme.ascii { "#" } else { "█" };
+        for m in r.runs {
+            let Some(a) = m.test.get("accuracy") else {
+                continue;
+            };
+            let n = ((a * room as f64).round() as usize).max(1);
+            bars.push(Line::from(vec![
+                Span::raw(format!("{:<name_w$} ", fit(&m.name, name_w, theme.ascii))),
+                Span::styled(bar.repeat(n), theme.accent),
+                Span::raw(format!("{} {a:.3}", " ".repeat(room.saturating_sub(n)))),
+            ]));
+        }
+    }
+    let class = |k: usize, w: usize| -> String {
+        r.class_names
+            .get(k)
+            .map(|n| fit(n, w, theme.ascii))
+            .unwrap_or_else(|| k.to_string())
+    };
+    let class_w = r
+        .class_names
+        .iter()
+        .map(|n| n.chars().count())
+        .max()
+        .unwrap_or(2)
+        .clamp(2, 20);
+    let mut recall = Vec::new();
+    // Per-class recall, the runs side by side.
+    let with_recall: Vec<&ModelRun> = r
+        .runs
+        .iter()
+        .filter(|m| m.per_class.contains_key("recall"))
+        .collect();
+    if with_recall.len() > 1 {
+        let col = with_recall
+            .iter()
+            .map(|m| m.name.chars().count())
+            .max()
+            .unwrap_or(6)
+            .clamp(6, 12);
+        recall.push(Line::raw(""));
+        let mut header = format!("{:<class_w$}", "recall");
+        for m in &with_recall {
+            header.push_str(&format!(" {:>col$}", fit(&m.name, col, theme.ascii)));
+        }
+        recall.push(Line::styled(header, theme.h3));
+        let classes = with_recall
+            .iter()
+            .map(|m| m.per_class["recall"].len())
+            .max()
+            .unwrap_or(0);
+        for k in 0..classes {
+            let mut row = format!("{:<class_w$}", class(k, class_w));
+            for m in &with_recall {
+                let cell = m.per_class["recall"].get(k).copied().flatten();
+                row.push_str(&format!(
+                    " {:>col$}",
+                    cell.map_or("-".into(), |c| format!("{c:.2}"))
+                ));
+            }
+            recall.push(Line::raw(row));
+        }
+    }
+    let mut confusion = Vec::new();
     if let Some(run) = r.runs.iter().rev().find(|m| m.confusion.is_some()) {
         let cm = run.confusion.as_ref().expect("checked");
-        lines.push(Line::raw(""));
-        lines.push(Line::styled(
+        confusion.push(Line::raw(""));
+        confusion.push(Line::styled(
             format!("confusion ({}): rows true, columns predicted", run.name),
             theme.h3,
         ));
@@ -177,23 +424,16 @@ fn classification(r: &ExperimentRecord, theme: &Theme) -> Vec<Line<'static>> {
         } else {
             &[" ", "░", "▒", "▓"]
         };
-        let short = |k: usize| -> String {
-            r.class_names
-                .get(k)
-                .map(|n| n.chars().take(8).collect())
-                .unwrap_or_else(|| k.to_string())
-        };
-        let mut header = format!("{:<9}", "");
+        // Columns as wide as the longest class name (up to 12), so names are cut only when longer.
+        let cell_w = (class_w + 1).clamp(7, 13);
+        let mut header = format!("{:<class_w$} ", "");
         for p in 0..cm.len() {
-            header.push_str(&format!(
-                "{:>7}",
-                short(p).chars().take(6).collect::<String>()
-            ));
+            header.push_str(&format!("{:>cell_w$}", class(p, cell_w - 1)));
         }
-        lines.push(Line::styled(header, theme.dim));
+        confusion.push(Line::styled(header, theme.dim));
         for (t, row) in cm.iter().enumerate() {
             let total = row.iter().sum::<u64>().max(1) as f64;
-            let mut spans = vec![Span::raw(format!("{:<9}", short(t)))];
+            let mut spans = vec![Span::raw(format!("{:<class_w$} ", class(t, class_w)))];
             for (p, &c) in row.iter().enumerate() {
                 let share = c as f64 / total;
                 let shade = shades[((share * 3.0).round() as usize).min(3)];
@@ -204,20 +444,30 @@ fn classification(r: &ExperimentRecord, theme: &Theme) -> Vec<Line<'static>> {
                 } else {
                     theme.dim
                 };
-                spans.push(Span::styled(format!(" {shade}{c:>5}"), style));
+                spans.push(Span::styled(
+                    format!(" {shade}{c:>w$}", w = cell_w - 2),
+                    style,
+                ));
             }
             if let Some(Some(rec)) = run.per_class.get("recall").and_then(|v| v.get(t)) {
                 spans.push(Span::styled(format!("  recall {rec:.2}"), theme.dim));
             }
-            lines.push(Line::from(spans));
+            confusion.push(Line::from(spans));
         }
     }
-    lines
+    // When the pane is short, the bars (the table has the numbers) go first, then the recall
+    // table (the confusion rows carry the last run's recall).
+    vec![
+        Section::always(table),
+        Section::optional(bars, 1),
+        Section::optional(recall, 3),
+        Section::always(confusion),
+    ]
 }
 
-fn segmentation(r: &ExperimentRecord, theme: &Theme) -> Vec<Line<'static>> {
+fn segmentation(r: &Shown, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
-    for m in &r.runs {
+    for m in r.runs {
         let acc = m
             .test
             .get("pixel_accuracy")

@@ -252,6 +252,15 @@ impl Progress {
                 ))
             }
             Event::Samples(_) => {}
+            // Trained models; repeated-split baselines are summed up in the final table.
+            Event::RunFinished { run, .. } if !run.epochs.is_empty() => {
+                let shown: Vec<String> = ["accuracy", "balanced_accuracy", "auc", "dice_mean"]
+                    .iter()
+                    .filter_map(|k| run.test.get(*k).map(|v| format!("{k} {v:.4}")))
+                    .collect();
+                self.println(format!("   {} done: test {}", run.name, shown.join("  ")))
+            }
+            Event::RunFinished { .. } => {}
         }
     }
 
