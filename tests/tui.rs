@@ -624,3 +624,26 @@ fn help_scrolls_at_the_minimum_size() {
     key(&mut app, KeyCode::Esc);
     assert!(!app.show_help);
 }
+
+/// A long message on the status line (a data error, say) wraps between words at 80 columns
+/// instead of being cut mid-word.
+#[test]
+fn a_long_status_is_read_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = app(tmp.path());
+    let message = "breastmnist is not at /home/student/.local/share/petri/data/medmnist/breastmnist.npz: \
+                   run `petri data fetch breastmnist` (~1 MB), or pass --data FILE.npz";
+    app.status = Some(message.into());
+    let text = screen(&app, 80, 24);
+    let bottom: Vec<&str> = text.lines().rev().take(3).collect();
+    let shown: String = bottom
+        .iter()
+        .rev()
+        .map(|l| l.trim_matches('"').trim_end())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        shown.split_whitespace().eq(message.split_whitespace()),
+        "{text}"
+    );
+}

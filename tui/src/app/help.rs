@@ -4,7 +4,7 @@ use crate::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph};
 
 const KEYS: &[(&str, &str)] = &[
     ("Everywhere", ""),
@@ -48,25 +48,33 @@ const KEYS: &[(&str, &str)] = &[
     ),
 ];
 
-/// The keys, wrapped to the popup and scrolled from line `scroll` (clamped), so every key is
-/// readable at any terminal size.
+/// Columns before a key's description ("  " + the key column + " ").
+const DESCRIPTION_AT: usize = 19;
+
+/// The keys, each description wrapped under itself (a hanging indent) to the popup's width and
+/// scrolled from line `scroll` (clamped), so every key is readable at any terminal size.
 pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, scroll: u16) {
-    let lines: Vec<Line> = KEYS
-        .iter()
-        .map(|(k, v)| {
-            if v.is_empty() {
-                Line::styled(*k, theme.h2)
-            } else {
-                Line::raw(format!("  {k:<16} {v}"))
-            }
-        })
-        .collect();
     let width = 78.min(area.width);
-    let needed: u16 = lines
-        .iter()
-        .map(|l| wrapped_rows(&l.to_string(), width.saturating_sub(2) as usize))
-        .sum();
-    let paragraph = Paragraph::new(lines).wrap(Wrap { trim: false });
+    let room = (width.saturating_sub(2) as usize)
+        .saturating_sub(DESCRIPTION_AT)
+        .max(12);
+    let mut lines: Vec<Line> = Vec::new();
+    for (k, v) in KEYS {
+        if v.is_empty() {
+            lines.push(Line::styled(*k, theme.h2));
+            continue;
+        }
+        for (i, part) in super::text::wrap_words(v, room).into_iter().enumerate() {
+            let lead = if i == 0 {
+                format!("  {k:<16} ")
+            } else {
+                " ".repeat(DESCRIPTION_AT)
+            };
+            lines.push(Line::raw(format!("{lead}{part}")));
+        }
+    }
+    let needed = lines.len() as u16;
+    let paragraph = Paragraph::new(lines);
     let height = (needed + 2).min(area.height);
     let [popup] = Layout::vertical([Constraint::Length(height)])
         .flex(Flex::Center)
@@ -78,7 +86,8 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, scroll: u16) {
     let scroll = scroll.min(needed.saturating_sub(visible));
     let title = if needed > visible {
         format!(
-            " Keys {}/{} (arrows scroll, Esc closes) ",
+            " Keys {}-{} of {} (arrows scroll, Esc closes) ",
+            scroll + 1,
             scroll + visible,
             needed
         )
@@ -92,21 +101,4 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, scroll: u16) {
             .block(Block::bordered().title(title)),
         popup,
     );
-}
-
-/// Rows a line takes when wrapped at word boundaries into `width` columns.
-fn wrapped_rows(text: &str, width: usize) -> u16 {
-    let width = width.max(1);
-    let (mut rows, mut used) = (1u16, 0usize);
-    for word in text.split(' ') {
-        let w = unicode_width::UnicodeWidthStr::width(word);
-        let need = if used == 0 { w } else { used + 1 + w };
-        if need <= width {
-            used = need;
-        } else {
-            rows += 1 + (w.saturating_sub(1) / width) as u16;
-            used = w % width;
-        }
-    }
-    rows
 }

@@ -13,6 +13,7 @@ mod notify;
 mod quiz;
 mod results;
 mod samples;
+mod text;
 mod your_data;
 
 pub use challenge::ChallengeView;
@@ -571,14 +572,18 @@ impl App {
             }
         }
         if let Some(status) = &self.status {
+            // As many rows as the message needs (up to a third of the screen), broken between
+            // words: an error is read whole, never cut mid-word.
+            let rows = text::wrap_words(status, area.width as usize);
+            let height = (rows.len() as u16).clamp(1, (area.height / 3).max(1));
             let bottom = Rect {
-                y: area.bottom() - 1,
-                height: 1,
+                y: area.bottom() - height,
+                height,
                 ..area
             };
             frame.render_widget(ratatui::widgets::Clear, bottom);
             frame.render_widget(
-                Paragraph::new(status.as_str()).style(self.theme.warning),
+                Paragraph::new(rows.join("\n")).style(self.theme.warning),
                 bottom,
             );
         }

@@ -1,0 +1,51 @@
+//! Text laid out for the terminal: word wrapping that the screens share.
+
+/// `text` in lines of at most `width` columns, broken between words; a word longer than a
+/// line (a path, say) is broken where the line ends.
+pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let width = width.max(1);
+    let mut words: Vec<String> = Vec::new();
+    for word in text.split(' ') {
+        let mut rest: Vec<char> = word.chars().collect();
+        while unicode_width::UnicodeWidthStr::width(rest.iter().collect::<String>().as_str())
+            > width
+        {
+            let tail = rest.split_off(width);
+            words.push(rest.into_iter().collect());
+            rest = tail;
+        }
+        words.push(rest.into_iter().collect());
+    }
+    for word in &words {
+        let word = word.as_str();
+        let used = unicode_width::UnicodeWidthStr::width(line.as_str());
+        let w = unicode_width::UnicodeWidthStr::width(word);
+        if !line.is_empty() && used + 1 + w > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    out.push(line);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn words_wrap_between_words() {
+        assert_eq!(
+            super::wrap_words("fetch the part's dataset", 10),
+            vec!["fetch the", "part's", "dataset"]
+        );
+        assert_eq!(super::wrap_words("short", 10), vec!["short"]);
+        assert_eq!(
+            super::wrap_words("at /a/very/long/path", 8),
+            vec!["at", "/a/very/", "long/pat", "h"]
+        );
+    }
+}
