@@ -4,6 +4,7 @@
 //! a bar chart of MAE/RMSE (mean ± std) per model; for segmentation Dice per class. Runs that
 //! finished appear as each ends; what the lesson expects is checked once all have.
 
+use super::text;
 use crate::theme::Theme;
 use petri_engine::experiment::ExperimentRecord;
 use petri_engine::experiment::expected::Expected;
@@ -308,15 +309,6 @@ fn regression(r: &Shown, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
-/// A class's name in at most `w` characters: whole when it fits, else cut with an ellipsis.
-fn fit(name: &str, w: usize, ascii: bool) -> String {
-    if name.chars().count() <= w {
-        return name.to_string();
-    }
-    let cut: String = name.chars().take(w.saturating_sub(1)).collect();
-    format!("{cut}{}", if ascii { "." } else { "…" })
-}
-
 fn classification_lines(r: &Shown, width: usize, theme: &Theme) -> Vec<Section> {
     let name_w = r
         .runs
@@ -336,7 +328,7 @@ fn classification_lines(r: &Shown, width: usize, theme: &Theme) -> Vec<Section> 
     for m in r.runs {
         table.push(Line::raw(format!(
             "{:<name_w$} {:>9} {:>9} {:>9}",
-            fit(&m.name, name_w, theme.ascii),
+            text::fit(&m.name, name_w, theme.ascii),
             v(m, "accuracy"),
             v(m, "balanced_accuracy"),
             v(m, "auc")
@@ -355,7 +347,10 @@ fn classification_lines(r: &Shown, width: usize, theme: &Theme) -> Vec<Section> 
             };
             let n = ((a * room as f64).round() as usize).max(1);
             bars.push(Line::from(vec![
-                Span::raw(format!("{:<name_w$} ", fit(&m.name, name_w, theme.ascii))),
+                Span::raw(format!(
+                    "{:<name_w$} ",
+                    text::fit(&m.name, name_w, theme.ascii)
+                )),
                 Span::styled(bar.repeat(n), theme.accent),
                 Span::raw(format!("{} {a:.3}", " ".repeat(room.saturating_sub(n)))),
             ]));
@@ -364,7 +359,7 @@ fn classification_lines(r: &Shown, width: usize, theme: &Theme) -> Vec<Section> 
     let class = |k: usize, w: usize| -> String {
         r.class_names
             .get(k)
-            .map(|n| fit(n, w, theme.ascii))
+            .map(|n| text::fit(n, w, theme.ascii))
             .unwrap_or_else(|| k.to_string())
     };
     let class_w = r
@@ -391,7 +386,7 @@ fn classification_lines(r: &Shown, width: usize, theme: &Theme) -> Vec<Section> 
         recall.push(Line::raw(""));
         let mut header = format!("{:<class_w$}", "recall");
         for m in &with_recall {
-            header.push_str(&format!(" {:>col$}", fit(&m.name, col, theme.ascii)));
+            header.push_str(&format!(" {:>col$}", text::fit(&m.name, col, theme.ascii)));
         }
         recall.push(Line::styled(header, theme.h3));
         let classes = with_recall

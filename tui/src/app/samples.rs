@@ -127,11 +127,24 @@ pub fn draw(
         .saturating_sub(label_rows)
         .clamp(2, 7);
     let cols = (rows * 2).min(inner.width as usize);
-    let tile_w = cols + 1;
+    // A tile is as wide as its picture or its captions ("true adipose"), up to 30 columns;
+    // longer class names are shortened with an ellipsis, never cut silently.
+    let caption_w = samples
+        .iter()
+        // Previews wrap their caption onto the two label rows instead.
+        .filter(|s| !segmentation && !s.predicted.is_empty())
+        // "true " / "pred " before the names
+        .map(|s| 5 + s.truth.chars().count().max(s.predicted.chars().count()))
+        .max()
+        .unwrap_or(0);
+    let cols_text = caption_w
+        .clamp(cols, 30.max(cols))
+        .min(inner.width as usize);
+    let tile_w = cols_text + 1;
     let mut x = inner.x;
     let mut y = inner.y;
     let mut place = |lines: Vec<Line<'static>>, frame: &mut Frame| {
-        if x + cols as u16 > inner.right() {
+        if x + cols_text as u16 > inner.right() {
             x = inner.x;
             y += (rows + label_rows) as u16;
         }
@@ -141,7 +154,7 @@ pub fn draw(
         let r = Rect {
             x,
             y,
-            width: cols as u16,
+            width: cols_text as u16,
             height: (rows + label_rows) as u16,
         };
         frame.render_widget(Paragraph::new(lines), r);
@@ -170,12 +183,15 @@ pub fn draw(
             }
         } else {
             let right = s.truth == s.predicted;
-            let cut = |t: &str| t.chars().take(cols).collect::<String>();
+            let cut = |t: &str| super::text::fit(t, cols_text, theme.ascii);
             let mut lines = render(&image_picture(s), cols, rows, theme);
             if s.predicted.is_empty() {
-                // A preview: the caption names what was done to the image.
-                lines.push(Line::styled(cut(&s.truth), theme.dim));
-                lines.push(Line::raw(""));
+                // A preview: the caption names what was done to the image, on two rows.
+                let mut caption = super::text::wrap_words(&s.truth, cols_text).into_iter();
+                let first = caption.next().unwrap_or_default();
+                let rest: Vec<String> = caption.collect();
+                lines.push(Line::styled(first, theme.dim));
+                lines.push(Line::styled(cut(&rest.join(" ")), theme.dim));
             } else {
                 lines.push(Line::styled(cut(&format!("true {}", s.truth)), theme.dim));
                 lines.push(Line::styled(

@@ -34,6 +34,15 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
     out
 }
 
+/// A name in at most `w` characters: whole when it fits, else cut with an ellipsis.
+pub fn fit(name: &str, w: usize, ascii: bool) -> String {
+    if name.chars().count() <= w {
+        return name.to_string();
+    }
+    let cut: String = name.chars().take(w.saturating_sub(1)).collect();
+    format!("{cut}{}", if ascii { "." } else { "…" })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
