@@ -385,7 +385,21 @@ fn finished_runs_show_results_side_by_side_and_test_samples() {
     view.earlier = vec![earlier];
     view.state.record = Some(record);
     view.pane = petri::app::Pane::Results;
+    // `w` saves the record's figures beside it.
+    let saved = tmp.path().join("augmentation-1-seed0.json");
+    view.saved = Some(saved.display().to_string());
     app.stack.push(Screen::Experiment(Box::new(view)));
+    key(&mut app, KeyCode::Char('w'));
+    let figures = tmp.path().join("augmentation-1-seed0-figures");
+    assert!(
+        app.status.as_deref().unwrap_or("").contains("figures written to"),
+        "{:?}",
+        app.status
+    );
+    for f in ["curves.png", "curves.csv", "bars.svg", "confusion.png"] {
+        assert!(figures.join(f).is_file(), "{f}");
+    }
+    app.status = None;
     both_sizes("results_classification", &app);
     key(&mut app, KeyCode::Tab);
     both_sizes("samples_classification", &app);

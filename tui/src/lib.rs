@@ -9,6 +9,7 @@ pub mod cli;
 pub mod content;
 pub mod course;
 pub mod doctor;
+pub mod figures;
 pub mod installed;
 pub mod jobs;
 pub mod lessons;

@@ -94,6 +94,18 @@ enum Command {
         #[command(flatten)]
         lessons: LessonsDir,
     },
+    /// Save a run record's figures for a report: curves (PNG, SVG, CSV), the test metric per
+    /// run as bars, the confusion matrix
+    #[command(
+        after_help = "Examples:\n  petri figures ~/.local/share/petri/runs/augmentation-1796141683-seed0.json\n  petri figures run.json --out figures/"
+    )]
+    Figures {
+        /// A run record (`petri run` prints where it saved it)
+        record: PathBuf,
+        /// Where the figures go [default: beside the record, in RECORD-figures/]
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Identify the task of your own data and propose a training plan
     #[command(
         after_help = "Examples:\n  petri identify my-images/\n  petri identify cohort.csv --target survival_months --plan plan.toml\n  petri identify scans.npz --json"
@@ -242,6 +254,17 @@ fn main() -> ExitCode {
                 .render(&mut out)
                 .map_err(anyhow::Error::from)
                 .and_then(|()| print_all(&out))
+        }
+        Some(Command::Figures { record, out }) => {
+            let out = out.unwrap_or_else(|| petri::figures::default_dir(&record));
+            petri_engine::experiment::ExperimentRecord::load(&record)
+                .map_err(anyhow::Error::from)
+                .and_then(|r| petri::figures::write_all(&r, &out))
+                .map(|files| {
+                    for f in files {
+                        println!("{}", f.display());
+                    }
+                })
         }
         Some(Command::Doctor { .. }) => {
             let lessons = lessons::load_ok(lessons_dir.as_deref()).unwrap_or_default();

@@ -167,7 +167,8 @@ pub struct ExperimentView {
     running: bool,
     stop: Arc<AtomicBool>,
     runs_dir: std::path::PathBuf,
-    saved: Option<String>,
+    /// The saved record's path (its figures go beside it, `w`).
+    pub saved: Option<String>,
     /// The record path, once, for the app to add to progress.
     unclaimed: Option<String>,
     /// The background job this view follows, if the run is one.
@@ -306,7 +307,11 @@ impl ExperimentView {
         self.running
     }
 
-    pub fn on_key(&mut self, key: KeyEvent) {
+    /// A key on this screen; returns a message for the status line, if any.
+    pub fn on_key(&mut self, key: KeyEvent) -> Option<String> {
+        if key.code == KeyCode::Char('w') {
+            return Some(self.write_figures());
+        }
         if matches!(key.code, KeyCode::Tab | KeyCode::BackTab) {
             self.pane = match self.pane {
                 Pane::Training => Pane::Results,
@@ -320,6 +325,20 @@ impl ExperimentView {
                 None => self.stop.store(true, Ordering::Relaxed),
             }
             self.state.stopping = true;
+        }
+        None
+    }
+
+    /// Writes the saved record's figures beside it (`petri figures`), and says where.
+    fn write_figures(&self) -> String {
+        let (Some(path), Some(record)) = (&self.saved, &self.state.record) else {
+            return "figures can be written once the run has finished and its record is saved"
+                .into();
+        };
+        let dir = crate::figures::default_dir(std::path::Path::new(path));
+        match crate::figures::write_all(record, &dir) {
+            Ok(files) => format!("{} figures written to {}", files.len(), dir.display()),
+            Err(e) => format!("could not write figures: {e:#}"),
         }
     }
 
@@ -499,7 +518,7 @@ impl ExperimentView {
         let keys = if self.is_running() {
             "s stop  Tab training/results/samples  ? help"
         } else {
-            "Tab training/results/samples  Esc back  ? help  q quit"
+            "Tab training/results/samples  w save figures  Esc back  ? help  q quit"
         };
         frame.render_widget(Paragraph::new(Line::styled(keys, theme.dim)), help);
     }

@@ -35,6 +35,10 @@ const KEYS: &[(&str, &str)] = &[
         "s  Tab",
         "stop at the next batch (record saved); training/results/samples",
     ),
+    (
+        "w",
+        "save the finished run's figures (PNG, SVG, CSV) beside its record",
+    ),
     ("Challenges", ""),
     ("Tab", "switch between the list and the statement"),
     (

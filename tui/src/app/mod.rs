@@ -222,7 +222,9 @@ impl App {
                 self.stack.push(Screen::Quiz(v));
             }
             Some(Screen::Experiment(mut v)) => {
-                v.on_key(key);
+                if let Some(message) = v.on_key(key) {
+                    self.status = Some(message);
+                }
                 self.stack.push(Screen::Experiment(v));
             }
             Some(Screen::Challenges(mut v)) => {
