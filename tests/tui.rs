@@ -392,7 +392,10 @@ fn finished_runs_show_results_side_by_side_and_test_samples() {
     key(&mut app, KeyCode::Char('w'));
     let figures = tmp.path().join("augmentation-1-seed0-figures");
     assert!(
-        app.status.as_deref().unwrap_or("").contains("figures written to"),
+        app.status
+            .as_deref()
+            .unwrap_or("")
+            .contains("figures written to"),
         "{:?}",
         app.status
     );
