@@ -174,6 +174,78 @@ fn interrupted_runs_resume_to_the_same_metrics() {
     assert_same_metrics(&final_json(&o.stdout), &reference);
 }
 
+/// The test accuracy of `scratch` over the seeds: (mean, std, n) from `--json`.
+fn over_seeds(v: &serde_json::Value) -> (f64, f64, u64) {
+    let a = &v["runs"]["scratch"]["accuracy"];
+    (
+        a["mean"].as_f64().unwrap_or_else(|| panic!("{v}")),
+        a["std"].as_f64().unwrap(),
+        a["n"].as_u64().unwrap(),
+    )
+}
+
+#[test]
+fn a_run_over_seeds_reports_the_spread_and_resumes_in_the_seed_it_was_in() {
+    let Some(data) = breastmnist() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data_dir = tmp.path().join("data");
+    let args = |out: &Path| {
+        let mut a = run_args(&data, out);
+        let epochs = a.iter().position(|x| x == "--epochs").unwrap() + 1;
+        a[epochs] = "2".into();
+        a.extend(["--seeds".to_string(), "2".to_string()]);
+        a
+    };
+    let straight = petri(&args(&tmp.path().join("straight")), &data_dir)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&straight.stderr);
+    assert!(straight.status.success(), "{err}");
+    assert!(err.contains("seed 6 (2 of 2)"), "{err}");
+    let (mean, std, n) = over_seeds(&final_json(&straight.stdout));
+    assert_eq!(n, 2);
+    assert!((0.0..=1.0).contains(&mean) && std >= 0.0, "{mean} ± {std}");
+    let record = &records(&tmp.path().join("straight"))[0];
+    assert_eq!(record["seeds"], serde_json::json!([5, 6]));
+    assert_eq!(record["runs"][0]["per_seed"].as_array().unwrap().len(), 2);
+
+    // A hang-up in the second seed's training; --resume keeps the first seed's results and
+    // continues the second from its last finished epoch.
+    let out = tmp.path().join("hup");
+    let mut child = petri(&args(&out), &data_dir).spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut in_second = false;
+    let mut sent = false;
+    for line in BufReader::new(stderr).lines() {
+        let line = line.unwrap();
+        in_second |= line.contains("seed 6 (2 of 2)");
+        if in_second && !sent && line.trim_start().starts_with("epoch  1 ") {
+            // SAFETY: a signal to our own child process.
+            unsafe { libc::kill(child.id() as i32, libc::SIGHUP) };
+            sent = true;
+        }
+    }
+    assert!(sent, "never reached the second seed's first epoch");
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(130));
+    let mut resume = args(&out);
+    resume.push("--resume".into());
+    let o = petri(&resume, &data_dir).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("seed 5 had finished before the interruption"),
+        "{err}"
+    );
+    assert!(err.contains("resumed after epoch 1"), "{err}");
+    let (m2, s2, n2) = over_seeds(&final_json(&o.stdout));
+    assert_eq!(n2, 2);
+    assert!(
+        (m2 - mean).abs() < 1e-5 && (s2 - std).abs() < 1e-5,
+        "{m2} ± {s2} vs {mean} ± {std}"
+    );
+}
+
 #[test]
 fn a_tutor_run_outlives_its_tutor_and_shows_in_the_next_one() {
     let Some(data) = breastmnist() else { return };

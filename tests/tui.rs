@@ -664,3 +664,46 @@ fn a_long_status_is_read_whole() {
         "{text}"
     );
 }
+
+#[test]
+fn results_over_seeds_show_the_spread_and_which_differences_exceed_it() {
+    use petri_engine::experiment::record::ModelRun;
+    use petri_engine::experiment::seeds;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = app(tmp.path());
+    let per_seed: Vec<_> = [(0, 0.80, 0.79), (1, 0.84, 0.80), (2, 0.82, 0.81)]
+        .into_iter()
+        .map(|(seed, scratch, finetune)| {
+            let mut r = finished_record(Suite::Classification);
+            r.seed = seed;
+            for (name, acc) in [
+                ("scratch", scratch),
+                ("frozen", 0.6 + 0.01 * seed as f64),
+                ("finetune", finetune),
+            ] {
+                let mut run = ModelRun::new(name);
+                run.test.insert("accuracy".into(), acc);
+                run.test.insert("balanced_accuracy".into(), acc - 0.1);
+                run.test.insert("auc".into(), acc + 0.05);
+                run.confusion = Some(vec![vec![20, 22], vec![6, 108]]);
+                run.per_class
+                    .insert("recall".into(), vec![Some(0.48), Some(0.95)]);
+                r.runs.push(run);
+            }
+            r
+        })
+        .collect();
+    let mut record = seeds::combine(per_seed, 3);
+    record.expected = petri_engine::experiment::expected::check(&record);
+    record.comparisons = seeds::compare(&record);
+    let mut view = ExperimentView::scripted(Suite::Classification, "01-classification");
+    view.state.record = Some(record);
+    view.pane = petri::app::Pane::Results;
+    app.stack.push(Screen::Experiment(Box::new(view)));
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("0.820±.020"), "{text}");
+    assert!(text.contains("seeds 0, 1, 2"), "{text}");
+    assert!(text.contains("larger than the spread"), "{text}");
+    assert!(text.contains("not told apart"), "{text}");
+    both_sizes("results_over_seeds", &app);
+}

@@ -1,6 +1,7 @@
 //! Training on tiny models and a few batches: losses fall, metrics move, runs reproduce, and a
 //! stop request ends a run. No exact floats are asserted.
 
+use burn::module::Module;
 use burn::tensor::Device;
 use petri_engine::data::image::{Image, Mask};
 use petri_engine::data::medmnist::ImageSplit;
@@ -273,4 +274,91 @@ fn a_stop_request_ends_the_run_at_the_next_batch() {
     assert_eq!(fitted.outcome, Outcome::Stopped);
     assert_eq!(*batches.lock().unwrap(), 1);
     assert!(fitted.epochs.is_empty());
+}
+
+/// A learner whose loss turns NaN at one batch, as a too-large learning rate makes it.
+struct PoisonedAt<'a, L> {
+    inner: &'a L,
+    calls: std::cell::Cell<usize>,
+    at: usize,
+}
+
+impl<L: Learner> Learner for PoisonedAt<'_, L> {
+    type Model = L::Model;
+
+    fn train_len(&self) -> usize {
+        self.inner.train_len()
+    }
+
+    fn batch_loss(
+        &self,
+        model: &L::Model,
+        indices: &[usize],
+        rng: &mut Rng,
+        device: &Device,
+    ) -> burn::tensor::Tensor<1> {
+        self.calls.set(self.calls.get() + 1);
+        let loss = self.inner.batch_loss(model, indices, rng, device);
+        if self.calls.get() == self.at {
+            loss.mul_scalar(f32::NAN)
+        } else {
+            loss
+        }
+    }
+
+    fn validate(&self, model: &L::Model, device: &Device) -> petri_engine::train::Metrics {
+        self.inner.validate(model, device)
+    }
+}
+
+#[test]
+fn a_nan_loss_ends_the_run_with_a_stored_diagnosis_and_the_last_good_model() {
+    let train = toy_split(32, 1);
+    let classifier = ImageClassifier {
+        train: &train,
+        val: &train,
+        task: Task::Binary,
+        num_classes: 2,
+        normalization: Normalization::uniform(1, 0.5, 0.5),
+        augment: Default::default(),
+        mode: AugmentMode::Unmodified,
+        class_weights: None,
+    };
+    // 4 batches an epoch: batch 2 of epoch 2 is the 6th.
+    let learner = PoisonedAt {
+        inner: &classifier,
+        calls: Default::default(),
+        at: 6,
+    };
+    let device = device();
+    let model = init_seeded(&device, 0, |d| {
+        ResNetConfig::new(2)
+            .with_in_channels(1)
+            .with_stem(Stem::Cifar)
+            .init(d)
+    });
+    let config = TrainConfig {
+        settings: TrainingSettings {
+            epochs: 4,
+            batch_size: 8,
+            optimizer: Optimizer::Adam { lr: 0.001 },
+        },
+        seed: 0,
+    };
+    let (fitted, losses) = fit_recording_losses(&learner, model, &config, &device);
+    assert_eq!(fitted.outcome, Outcome::Diverged);
+    assert_eq!(fitted.epochs.len(), 1, "epoch 1 finished, epoch 2 did not");
+    assert_eq!(losses.len(), 5, "batches before the NaN one");
+    let d = &fitted.diagnoses[..];
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].finding, petri_engine::train::coach::Finding::Diverging);
+    assert_eq!(d[0].epoch, 2);
+    assert!(
+        d[0].message.contains("NaN at epoch 2, batch 2") && d[0].message.contains("after epoch 1"),
+        "{}",
+        d[0].message
+    );
+    // The model handed back is the one of epoch 1: its predictions are numbers.
+    let val = classifier.validate(&fitted.model.valid(), &device.clone().without_autodiff());
+    assert!(val.values().all(|v| v.is_finite()), "{val:?}");
 }

@@ -258,8 +258,12 @@ fn main() -> ExitCode {
         Some(Command::Figures { record, out }) => {
             let out = out.unwrap_or_else(|| petri::figures::default_dir(&record));
             petri_engine::experiment::ExperimentRecord::load(&record)
+                .and_then(|r| {
+                    let sheet = petri_engine::experiment::record::SampleSheet::load(&record)?;
+                    Ok((r, sheet))
+                })
                 .map_err(anyhow::Error::from)
-                .and_then(|r| petri::figures::write_all(&r, &out))
+                .and_then(|(r, sheet)| petri::figures::write_all(&r, sheet.as_ref(), &out))
                 .map(|files| {
                     for f in files {
                         println!("{}", f.display());

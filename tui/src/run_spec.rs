@@ -36,6 +36,10 @@ pub struct RunArgs {
     /// with the result
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
+    /// Repeat every experiment over N seeds (--seed, --seed + 1, ...) and report mean ± std,
+    /// and whether two runs differ by more than the seed-to-seed spread
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub seeds: usize,
     /// Loss weight per class (classification, augmentation, segmentation): `balanced` or e.g. `1,1,5`
     #[arg(long)]
     pub class_weights: Option<String>,
@@ -101,6 +105,7 @@ pub fn options(args: &RunArgs, data_dir: &Path) -> Result<(RunOptions, PathBuf)>
     options.limit = args.limit;
     options.device = DeviceChoice::parse(&args.device)?;
     options.seed = args.seed;
+    options.seeds = args.seeds;
     options.class_weights = args
         .class_weights
         .as_deref()

@@ -15,12 +15,29 @@ pub struct Expected {
     pub shown: bool,
     /// The numbers that decide it, e.g. "unmodified 0.821, augmented 0.795 test accuracy".
     pub evidence: String,
+    /// Seeds the numbers are means over (1: a single run).
+    #[serde(default = "one")]
+    pub seeds: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Expected {
     /// The sentence students read.
     pub fn sentence(&self) -> String {
-        if self.shown {
+        if self.seeds > 1 {
+            let verdict = if self.shown {
+                "show it"
+            } else {
+                "do not show it"
+            };
+            format!(
+                "The lesson expects: {}. The means over {} seeds {verdict} ({}).",
+                self.claim, self.seeds, self.evidence
+            )
+        } else if self.shown {
             format!(
                 "The lesson expects: {}. This run shows it ({}).",
                 self.claim, self.evidence
@@ -28,7 +45,7 @@ impl Expected {
         } else {
             format!(
                 "The lesson expects: {}. This run does not show it ({}); single runs are noisy: \
-                 try other seeds (--seed N) before concluding.",
+                 repeat it over seeds (--seeds 3) before concluding.",
                 self.claim, self.evidence
             )
         }
@@ -78,12 +95,14 @@ pub fn check(record: &ExperimentRecord) -> Vec<Expected> {
             .and_then(|r| r.test.get(metric).copied())
     };
     let claim = |i: usize| CLAIMS[i].2.to_string();
+    let seeds = record.seeds.len().max(1);
     let mut out = Vec::new();
     match record.part {
         Suite::Classification => {
             let acc = |r| test(r, "accuracy");
             if let (Some(a), Some(b), Some(c)) = (acc("scratch"), acc("frozen"), acc("finetune")) {
                 out.push(Expected {
+                    seeds,
                     claim: "B (frozen ImageNet features) is clearly worse than A (scratch) and C (fine-tuning)"
                         .into(),
                     shown: b < a.min(c),
@@ -98,6 +117,7 @@ pub fn check(record: &ExperimentRecord) -> Vec<Expected> {
             let (u, a, c) = (acc("unmodified"), acc("augmented"), acc("combined"));
             if let (Some(u), Some(a)) = (u, a) {
                 out.push(Expected {
+                    seeds,
                     claim: claim(1),
                     shown: a < u,
                     evidence: format!("test accuracy: unmodified {u:.3}, augmented {a:.3}"),
@@ -105,6 +125,7 @@ pub fn check(record: &ExperimentRecord) -> Vec<Expected> {
             }
             if let (Some(u), Some(a), Some(c)) = (u, a, c) {
                 out.push(Expected {
+                    seeds,
                     claim: claim(2),
                     shown: c > u && c > a,
                     evidence: format!(
@@ -134,6 +155,7 @@ pub fn check(record: &ExperimentRecord) -> Vec<Expected> {
                     .filter_map(|(d, n)| d.map(|d| format!("{n} {d:.3}")))
                     .collect();
                 out.push(Expected {
+                    seeds,
                     claim: format!("hair {}", claim(3)),
                     shown: lowest.is_some_and(|(k, _)| k == h),
                     evidence: format!("Dice: {} (hair {hair_dice:.3})", evidence.join(", ")),
@@ -153,6 +175,7 @@ pub fn check(record: &ExperimentRecord) -> Vec<Expected> {
                 let others: Vec<String> =
                     models.iter().map(|(m, v)| format!("{m} {v:.3}")).collect();
                 out.push(Expected {
+                    seeds,
                     claim: format!("{} on all features", claim(4)),
                     shown: models.iter().all(|&(m, v)| m == "linear" || linear < v),
                     evidence: format!("RMSE on all features: {}", others.join(", ")),
@@ -160,6 +183,7 @@ pub fn check(record: &ExperimentRecord) -> Vec<Expected> {
             }
             if let (Some(f), Some(t)) = (rmse("forest", all), rmse("tree", all)) {
                 out.push(Expected {
+                    seeds,
                     claim: format!("the {}", claim(5)),
                     shown: f < t,
                     evidence: format!("RMSE: forest {f:.3}, tree {t:.3}"),
@@ -180,6 +204,7 @@ pub fn check(record: &ExperimentRecord) -> Vec<Expected> {
                 top("forest"),
             ) {
                 out.push(Expected {
+                    seeds,
                     claim: claim(6),
                     shown: tt < ta && ft < fa,
                     evidence: format!(
@@ -239,7 +264,9 @@ mod tests {
             !e[1].shown && e[1].evidence.contains("combined 0.800"),
             "{e:?}"
         );
-        assert!(e[1].sentence().contains("does not show it") && e[1].sentence().contains("--seed"));
+        assert!(
+            e[1].sentence().contains("does not show it") && e[1].sentence().contains("--seeds 3")
+        );
 
         // Frozen never ran (no ImageNet weights): nothing to say about it.
         let r = record(Suite::Classification, &[("scratch", "accuracy", 0.8)]);

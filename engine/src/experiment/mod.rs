@@ -10,6 +10,7 @@ pub mod expected;
 pub mod images;
 pub mod record;
 pub mod regression;
+pub mod seeds;
 pub mod segment;
 pub mod spec;
 pub mod table_classify;
@@ -18,7 +19,7 @@ pub use device::DeviceChoice;
 pub use record::{ExperimentRecord, ModelRun};
 pub use spec::Spec;
 
-use crate::train::Event;
+use crate::train::{Event, Outcome};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -106,6 +107,9 @@ pub struct RunOptions {
     pub limit: Option<usize>,
     pub device: DeviceChoice,
     pub seed: u64,
+    /// Run every experiment this many times, with seeds `seed`, `seed + 1`, ... (`seeds.rs`).
+    #[serde(default = "one_seed", skip_serializing_if = "is_one_seed")]
+    pub seeds: usize,
     /// Where trained models are saved as safetensors (`None`: not saved).
     pub checkpoints: Option<PathBuf>,
     /// Loss weights per class, classification or segmentation (`None`: unweighted).
@@ -123,6 +127,15 @@ pub struct RunOptions {
     /// Continue an interrupted run of these options from its last finished epoch.
     #[serde(skip)]
     pub resume: bool,
+}
+
+fn one_seed() -> usize {
+    1
+}
+
+// A single seed stays out of the resume key, as it was before seeds could repeat.
+fn is_one_seed(n: &usize) -> bool {
+    *n == 1
 }
 
 /// Preset settings a caller can replace; `None` keeps the preset's. `spec::Spec::build` turns
@@ -187,6 +200,7 @@ impl RunOptions {
             limit: None,
             device: DeviceChoice::Cpu,
             seed: 0,
+            seeds: 1,
             checkpoints: None,
             class_weights: None,
             weights: None,
@@ -279,20 +293,49 @@ impl ResumeState {
     }
 }
 
-/// Runs a part's experiments, reporting progress through `events`. A stop request ends the
-/// current training at its next batch; what finished is still in the record.
+/// Runs a part's experiments, reporting progress through `events`, once per seed when
+/// `options.seeds` asks for more than one. A stop request ends the current training at its next
+/// batch; what finished is still in the record.
 pub fn run(
     options: &RunOptions,
     events: &dyn Fn(Event),
     stop: &AtomicBool,
 ) -> Result<ExperimentRecord> {
+    seeds::validate(options)?;
+    let mut record = if options.seeds > 1 {
+        // Every setting is checked, and the data found, before the first seed starts.
+        Spec::build(options)?;
+        let state = resume_state(options, events)?;
+        let record = seeds::run(options, state.as_ref(), events, stop, &run_one)?;
+        if let Some(s) = &state
+            && record.seeds.len() == options.seeds
+            && record.runs.iter().all(|r| r.outcome != Outcome::Stopped)
+        {
+            s.clear();
+        }
+        record
+    } else {
+        run_one(options, events, stop)?
+    };
+    record.expected = expected::check(&record);
+    record.comparisons = seeds::compare(&record);
+    for e in &record.expected {
+        events(Event::Note(e.sentence()));
+    }
+    for c in &record.comparisons {
+        events(Event::Note(c.sentence()));
+    }
+    Ok(record)
+}
+
+/// The resumable state of `options`, checked: `--resume` needs one, and a fresh run clears an
+/// old one (saying so).
+fn resume_state(options: &RunOptions, events: &dyn Fn(Event)) -> Result<Option<ResumeState>> {
     if options.resume && options.part == Suite::Regression {
         return Err(Error::invalid(
             "--resume: regression runs take seconds and keep no per-epoch state; run them again",
         ));
     }
-    // Every setting is checked, and the data found, before any state is touched.
-    let spec = Spec::build(options)?;
     let state = options.resume_state();
     if options.resume && !state.as_ref().is_some_and(ResumeState::exists) {
         return Err(Error::invalid(format!(
@@ -310,20 +353,25 @@ pub fn run(
         )));
         s.clear();
     }
-    let mut record = match spec {
+    Ok(state)
+}
+
+/// One seed of `options`' experiments.
+fn run_one(
+    options: &RunOptions,
+    events: &dyn Fn(Event),
+    stop: &AtomicBool,
+) -> Result<ExperimentRecord> {
+    // Every setting is checked, and the data found, before any state is touched.
+    let spec = Spec::build(options)?;
+    let state = resume_state(options, events)?;
+    let record = match spec {
         Spec::Images(spec) => images::run(&spec, events, stop),
         Spec::Segmentation(spec) => segment::run(&spec, events, stop),
         Spec::Regression(spec) => regression::run(&spec, events, stop),
     }?;
-    record.expected = expected::check(&record);
-    for e in &record.expected {
-        events(Event::Note(e.sentence()));
-    }
     if let Some(s) = &state
-        && record
-            .runs
-            .iter()
-            .all(|r| r.outcome == crate::train::Outcome::Finished)
+        && record.runs.iter().all(|r| r.outcome != Outcome::Stopped)
     {
         s.clear();
     }

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Defined with the training events (a finished model is reported as one).
-pub use crate::train::ModelRun;
+pub use crate::train::{ModelRun, SeedRun};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DataRef {
@@ -35,6 +35,12 @@ pub struct ExperimentRecord {
     /// What the lesson expects these runs to show, and whether they do (`expected::check`).
     #[serde(default)]
     pub expected: Vec<super::expected::Expected>,
+    /// The seeds the runs were repeated over (`--seeds`); empty for a single seed (`seed`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seeds: Vec<u64>,
+    /// Pairs of runs compared against the seed-to-seed spread (`seeds::compare`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub comparisons: Vec<super::seeds::Comparison>,
     pub started_unix: u64,
     pub seconds: f64,
 }
@@ -62,6 +68,8 @@ impl ExperimentRecord {
             runs: Vec::new(),
             notes: Vec::new(),
             expected: Vec::new(),
+            seeds: Vec::new(),
+            comparisons: Vec::new(),
             started_unix: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
@@ -96,6 +104,65 @@ impl ExperimentRecord {
         let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
         serde_json::from_str(&text)
             .map_err(|e| crate::Error::format(path, format!("not a Petri run record: {e}")))
+    }
+}
+
+/// The test examples each model of a run showed with its answers (its last `Event::Samples`),
+/// kept beside the record as `samples/RECORD.json` for the sample figure: the record itself
+/// stays small enough to load by the dozen, without pixels (and `runs/*.json` stays records).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SampleSheet {
+    pub runs: Vec<RunSamples>,
+    /// The run the next `Samples` event belongs to (the last `RunStarted`).
+    #[serde(skip)]
+    current: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSamples {
+    pub run: String,
+    pub samples: Vec<crate::train::Sample>,
+}
+
+impl SampleSheet {
+    /// Takes note of one training event.
+    pub fn see(&mut self, event: &crate::train::Event) {
+        use crate::train::Event;
+        match event {
+            Event::RunStarted { name } => self.current = name.clone(),
+            Event::Samples(samples) => {
+                self.runs.retain(|r| r.run != self.current);
+                self.runs.push(RunSamples {
+                    run: self.current.clone(),
+                    samples: samples.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+
+    /// Where the samples of the record at `record` are kept.
+    pub fn path_for(record: &Path) -> PathBuf {
+        let name = record.file_name().unwrap_or_default();
+        record.with_file_name("samples").join(name)
+    }
+
+    pub fn save(&self, record: &Path) -> Result<PathBuf> {
+        let path = Self::path_for(record);
+        atomic::write_json_atomic(&path, self)?;
+        Ok(path)
+    }
+
+    /// The samples kept beside `record`, if any were.
+    pub fn load(record: &Path) -> Result<Option<SampleSheet>> {
+        let path = Self::path_for(record);
+        if !path.is_file() {
+            return Ok(None);
+        }
+        let text = std::fs::read_to_string(&path).map_err(|e| crate::Error::io(&path, e))?;
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| crate::Error::format(&path, format!("not a Petri sample sheet: {e}")))
     }
 }
 

@@ -11,6 +11,7 @@ use crate::data::breast_cancer::{BreastCancer, RadiusRegression};
 use crate::metrics::{MeanStd, regression as reg};
 use crate::model::mlp::{Mlp, MlpConfig};
 use crate::rng::Rng;
+use crate::train::coach::{Diagnosis, OverSplits};
 use crate::train::{Event, Learner, Metrics, Optimizer, TrainConfig, TrainingSettings, fit};
 use crate::{Error, Result};
 use burn::module::Module;
@@ -224,8 +225,8 @@ impl Learner for TabularLearner {
     }
 }
 
-/// Trains a fresh network on one split and predicts the test rows, in target units; `None`
-/// when stopped.
+/// Trains a fresh network on one split and predicts the test rows, in target units, with what
+/// the coach saw; `None` when stopped.
 pub fn fit_network(
     hidden: &[usize],
     (xtr, ytr, xte): (&[Vec<f64>], &[f64], &[Vec<f64>]),
@@ -233,7 +234,7 @@ pub fn fit_network(
     device: &Device,
     events: &dyn Fn(Event),
     stop: &AtomicBool,
-) -> Result<Option<Vec<f64>>> {
+) -> Result<Option<(Vec<f64>, Vec<Diagnosis>)>> {
     let scaler = Scaler::fit(xtr);
     let (ym, ys) = {
         let m = ytr.iter().sum::<f64>() / ytr.len() as f64;
@@ -269,7 +270,10 @@ pub fn fit_network(
         .try_to_vec::<f32>()
         .expect("f32 predictions");
     // Back to radius units: the original reported errors in min-max-scaled units.
-    Ok(Some(pred.into_iter().map(|p| p as f64 * ys + ym).collect()))
+    Ok(Some((
+        pred.into_iter().map(|p| p as f64 * ys + ym).collect(),
+        fitted.diagnoses,
+    )))
 }
 
 pub fn run(
@@ -346,6 +350,7 @@ pub fn run(
     let mut errors: BTreeMap<Key, BTreeMap<&'static str, Vec<f64>>> = BTreeMap::new();
     let mut selected_counts = vec![0usize; problem.feature_names.len()];
     let mut seconds: BTreeMap<Key, f64> = BTreeMap::new();
+    let mut coached: BTreeMap<Key, OverSplits> = BTreeMap::new();
     let mut stopped = false;
     'splits: for s in 0..splits {
         events(Event::Note(format!("split {} of {splits}", s + 1)));
@@ -394,7 +399,13 @@ pub fn run(
                             events,
                             stop,
                         )? {
-                            Some(p) => p,
+                            Some((p, found)) => {
+                                coached
+                                    .entry((model.clone(), set))
+                                    .or_default()
+                                    .add(s + 1, found);
+                                p
+                            }
                             None => {
                                 stopped = true;
                                 break 'splits;
@@ -431,6 +442,9 @@ pub fn run(
                 run.repeated.insert(metric.to_string(), ms);
             }
             run.seconds = seconds[&key];
+            if let Some(c) = coached.get(&key) {
+                run.diagnoses = c.diagnoses(splits);
+            }
             record.push_run(run, events);
         }
     }

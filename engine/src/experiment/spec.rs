@@ -216,7 +216,8 @@ impl RunContext {
                 .notes
                 .push(format!("{} resumed after epoch {k}", run.name));
         }
-        if run.outcome == crate::train::Outcome::Finished
+        // A diverged model would diverge again: it is as done as a finished one.
+        if run.outcome != crate::train::Outcome::Stopped
             && let Some(s) = &self.resume
         {
             s.save_finished(run)?;

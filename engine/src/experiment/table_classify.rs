@@ -66,6 +66,7 @@ fn predict(
     device: &Device,
     events: &dyn Fn(Event),
     stop: &AtomicBool,
+    coached: &mut Vec<crate::train::coach::Diagnosis>,
 ) -> Result<Option<Vec<usize>>> {
     let err = |e: smartcore::error::Failed| Error::invalid(format!("{model} failed to fit: {e}"));
     let scaler = Scaler::fit(xtr);
@@ -117,6 +118,7 @@ fn predict(
             if fitted.outcome == crate::train::Outcome::Stopped {
                 return Ok(None);
             }
+            coached.extend(fitted.diagnoses);
             let plain = device.clone().without_autodiff();
             let x = Tensor::<2>::from_data(
                 TensorData::new(scaler.apply(xte), [xte.len(), features]),
@@ -194,6 +196,7 @@ pub fn run(
     record.class_names = class_names;
     let models = ["logistic", "tree", "forest", "nn"];
     let mut scores: BTreeMap<&str, BTreeMap<&'static str, Vec<f64>>> = BTreeMap::new();
+    let mut coached = crate::train::coach::OverSplits::default();
     let mut stopped = false;
     'splits: for s in 0..splits {
         events(Event::Note(format!("split {} of {splits}", s + 1)));
@@ -209,6 +212,7 @@ pub fn run(
                 stopped = true;
                 break 'splits;
             }
+            let mut found = Vec::new();
             let Some(pred) = predict(
                 model,
                 &xtr,
@@ -220,11 +224,13 @@ pub fn run(
                 &device,
                 events,
                 stop,
+                &mut found,
             )?
             else {
                 stopped = true;
                 break 'splits;
             };
+            coached.add(s + 1, found);
             let recall = cls::per_class_recall(&cls::confusion_matrix(&pred, &truth, classes));
             let e = scores.entry(model).or_default();
             e.entry("accuracy")
@@ -244,6 +250,9 @@ pub fn run(
             let ms = MeanStd::of(&v);
             run.test.insert(k.to_string(), ms.mean);
             run.repeated.insert(k.to_string(), ms);
+        }
+        if model == "nn" {
+            run.diagnoses = coached.diagnoses(splits);
         }
         record.push_run(run, events);
     }

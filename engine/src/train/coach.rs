@@ -117,6 +117,36 @@ impl Coach {
     }
 }
 
+/// What the coach saw in a model trained once per repeated split: each finding once, with
+/// the first split that showed it and how many did.
+#[derive(Debug, Default)]
+pub struct OverSplits {
+    found: std::collections::BTreeMap<Finding, (usize, Diagnosis, usize)>,
+}
+
+impl OverSplits {
+    /// The diagnoses of split `split` (counted from 1).
+    pub fn add(&mut self, split: usize, diagnoses: Vec<Diagnosis>) {
+        for d in diagnoses {
+            self.found.entry(d.finding).or_insert((split, d, 0)).2 += 1;
+        }
+    }
+
+    /// One diagnosis per finding, saying in how many of `splits` it was seen.
+    pub fn diagnoses(&self, splits: usize) -> Vec<Diagnosis> {
+        self.found
+            .values()
+            .map(|(first, d, n)| Diagnosis {
+                message: format!(
+                    "in {n} of {splits} splits (first in split {first}): {}",
+                    d.message
+                ),
+                ..d.clone()
+            })
+            .collect()
+    }
+}
+
 fn val_loss(e: &EpochRecord) -> Option<f64> {
     e.val.get("loss").copied().filter(|v| v.is_finite())
 }
@@ -153,6 +183,22 @@ fn diverging(h: &[EpochRecord]) -> Option<Diagnosis> {
         ),
         lesson: cite(0),
     })
+}
+
+/// The loss became NaN or infinite at `batch` of `epoch`: the run ends there.
+pub fn non_finite(loss: f32, epoch: usize, batch: usize, lr: f64) -> Diagnosis {
+    let kept = match epoch - 1 {
+        0 => "the untrained one".to_string(),
+        e => format!("the one after epoch {e}"),
+    };
+    Diagnosis {
+        finding: Finding::Diverging,
+        epoch,
+        message: format!(
+            "the training loss became {loss} at epoch {epoch}, batch {batch}: training diverged and stopped there; the model kept is {kept}. Lower the learning rate (now {lr}) by 10x"
+        ),
+        lesson: cite(0),
+    }
 }
 
 fn crawling(h: &[EpochRecord], classes: Option<usize>) -> Option<Diagnosis> {

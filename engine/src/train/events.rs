@@ -30,7 +30,20 @@ pub struct ModelRun {
     /// What the coach saw in the curves (over-fitting, divergence, ...).
     #[serde(default)]
     pub diagnoses: Vec<super::coach::Diagnosis>,
+    /// Each seed's result, when the run was repeated over seeds (`--seeds`); `test` and
+    /// `repeated` are then their mean and spread.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub per_seed: Vec<SeedRun>,
     pub seconds: f64,
+}
+
+/// One seed's result of a model run repeated over seeds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeedRun {
+    pub seed: u64,
+    pub outcome: Outcome,
+    pub test: Metrics,
+    pub checkpoint: Option<String>,
 }
 
 impl ModelRun {
@@ -47,6 +60,7 @@ impl ModelRun {
             checkpoint: None,
             resumed_after: None,
             diagnoses: Vec::new(),
+            per_seed: Vec::new(),
             seconds: 0.0,
         }
     }

@@ -10,7 +10,7 @@ pub mod settings;
 pub mod sgd;
 
 pub use checkpoint::Checkpointing;
-pub use events::{EpochRecord, Event, ModelRun, Sample};
+pub use events::{EpochRecord, Event, ModelRun, Sample, SeedRun};
 pub use settings::TrainingSettings;
 
 use crate::rng::Rng;
@@ -117,6 +117,8 @@ pub trait Learner {
 pub enum Outcome {
     Finished,
     Stopped,
+    /// The loss became NaN or infinite; the model is the one of the last finished epoch.
+    Diverged,
 }
 
 pub struct Fitted<M> {
@@ -214,6 +216,9 @@ pub fn fit_with<L: Learner>(
         batches_per_epoch * (config.settings.epochs + 1).saturating_sub(first_epoch);
     for epoch in first_epoch..=config.settings.epochs {
         let epoch_start = Instant::now();
+        // What a diverged run hands back (parameters are shared, so this costs one copy of
+        // the weights at most, and only once the optimiser has replaced them).
+        let epoch_start_model = model.clone();
         let mut loss_sum = 0.0;
         let mut seen = 0usize;
         let mut batches =
@@ -237,10 +242,18 @@ pub fn fit_with<L: Learner>(
             let loss = learner.batch_loss(&model, idx, &mut aug_rng, device);
             let loss_value: f32 = loss.clone().into_scalar::<f32>();
             if !loss_value.is_finite() {
-                return Err(Error::invalid(format!(
-                    "the loss became {loss_value} at epoch {epoch}, batch {}: lower the learning rate",
-                    b + 1
-                )));
+                // The run's record and the other models of the experiment are kept: the
+                // diagnosis is the result.
+                let d = coach::non_finite(loss_value, epoch, b + 1, config.settings.optimizer.lr());
+                events(Event::Note(d.to_string()));
+                diagnoses.push(d);
+                return Ok(Fitted {
+                    model: epoch_start_model,
+                    epochs: records,
+                    outcome: Outcome::Diverged,
+                    resumed_after,
+                    diagnoses,
+                });
             }
             let grads = GradientsParams::from_grads(loss.backward(), &model);
             model = optim.step(config.settings.optimizer.lr(), model, grads);

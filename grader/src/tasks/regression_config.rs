@@ -167,6 +167,7 @@ impl Task for RegressionConfig {
                 &|_| {},
                 &stop,
             )?
+            .map(|(pred, _)| pred)
             .unwrap_or_default();
             predictions.push(pred);
         }

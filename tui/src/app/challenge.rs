@@ -264,13 +264,27 @@ impl ChallengeView {
                 } else {
                     "config"
                 };
-                ListItem::new(vec![
-                    Line::from(vec![
-                        Span::styled(mark, if done { theme.good } else { theme.dim }),
-                        Span::raw(c.title.clone()),
-                    ]),
-                    Line::styled(format!("    {kind}, {} points", c.max_points()), theme.dim),
-                ])
+                // Titles wrap under themselves: the list is a third of an 80-column screen.
+                let indent = mark.chars().count();
+                let room = (list_area.width as usize)
+                    .saturating_sub(2 + theme.pointer().chars().count() + indent)
+                    .max(8);
+                let mut lines: Vec<Line> = super::text::wrap_words(&c.title, room)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, part)| match i {
+                        0 => Line::from(vec![
+                            Span::styled(mark, if done { theme.good } else { theme.dim }),
+                            Span::raw(part),
+                        ]),
+                        _ => Line::raw(format!("{}{part}", " ".repeat(indent))),
+                    })
+                    .collect();
+                lines.push(Line::styled(
+                    format!("    {kind}, {} points", c.max_points()),
+                    theme.dim,
+                ));
+                ListItem::new(lines)
             })
             .collect();
         let mut state = ListState::default().with_selected(Some(self.selected));

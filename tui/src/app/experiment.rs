@@ -8,6 +8,7 @@ use super::Options;
 use super::notify::{Notification, Notifier, RunId, next_run_id};
 use crate::jobs::{self, Job, JobUpdate};
 use crate::theme::Theme;
+use petri_engine::experiment::record::SampleSheet;
 use petri_engine::experiment::{self, ExperimentRecord, Suite};
 use petri_engine::train::{EpochRecord, Event};
 use ratatui::Frame;
@@ -48,10 +49,13 @@ pub struct RunState {
     /// Models that finished, shown in the results pane before the whole experiment ends.
     pub finished: Vec<petri_engine::train::ModelRun>,
     pub class_names: Vec<String>,
+    /// Every run's test samples, for the sample figure (`w`).
+    pub sheet: petri_engine::experiment::record::SampleSheet,
 }
 
 impl RunState {
     pub fn apply(&mut self, event: Event) {
+        self.sheet.see(&event);
         match event {
             Event::RunStarted { name } => {
                 self.run = name.clone();
@@ -173,7 +177,13 @@ pub struct ExperimentView {
     unclaimed: Option<String>,
     /// The background job this view follows, if the run is one.
     job: Option<Job>,
+    /// Set by `n` on a finished course run: the same `petri run` arguments over 3 seeds, for
+    /// the app to start in this view's place.
+    pub again: Option<Vec<String>>,
 }
+
+/// Seeds `n` repeats a finished run over: enough for a spread, few enough for a quick run.
+const REPEAT_SEEDS: usize = 3;
 
 impl ExperimentView {
     /// The `petri run` arguments of a part's quick run from the tutor; `data` replaces the
@@ -248,6 +258,32 @@ impl ExperimentView {
         view
     }
 
+    /// The `petri run` arguments of this view's course run over `REPEAT_SEEDS` seeds, when it
+    /// is one that finished on a single seed (regression repeats over splits already).
+    fn over_seeds(&self) -> Option<Vec<String>> {
+        let job = self.job.as_ref()?;
+        let record = self.state.record.as_ref()?;
+        if self.running || record.seeds.len() > 1 || self.part == Suite::Regression {
+            return None;
+        }
+        // A job runs `--data-dir DIR run ARGS [--resume]`.
+        let args = &job.meta.args;
+        let run = args.iter().position(|a| a == "run")?;
+        let mut out: Vec<String> = Vec::new();
+        let mut rest = args[run + 1..].iter();
+        while let Some(a) = rest.next() {
+            match a.as_str() {
+                "--resume" => {}
+                "--seeds" => {
+                    rest.next();
+                }
+                _ => out.push(a.clone()),
+            }
+        }
+        out.extend(["--seeds".to_string(), REPEAT_SEEDS.to_string()]);
+        Some(out)
+    }
+
     /// Starts any training job (a course preset, a user's plan) on a worker thread; the
     /// record goes to `runs_dir`.
     pub fn start_job(
@@ -300,6 +336,7 @@ impl ExperimentView {
             saved: None,
             unclaimed: None,
             job: None,
+            again: None,
         }
     }
 
@@ -319,6 +356,14 @@ impl ExperimentView {
                 Pane::Samples => Pane::Training,
             };
         }
+        if key.code == KeyCode::Char('n')
+            && let Some(args) = self.over_seeds()
+        {
+            self.again = Some(args);
+            return Some(format!(
+                "repeating this run over {REPEAT_SEEDS} seeds: mean ± std, and whether the runs differ by more than the spread"
+            ));
+        }
         if key.code == KeyCode::Char('s') && self.is_running() {
             match &self.job {
                 Some(job) => job.stop(),
@@ -335,8 +380,14 @@ impl ExperimentView {
             return "figures can be written once the run has finished and its record is saved"
                 .into();
         };
-        let dir = crate::figures::default_dir(std::path::Path::new(path));
-        match crate::figures::write_all(record, &dir) {
+        let path = std::path::Path::new(path);
+        let dir = crate::figures::default_dir(path);
+        // The job kept its samples beside the record; a run followed from its start saw them.
+        let sheet = match SampleSheet::load(path) {
+            Ok(Some(sheet)) => sheet,
+            _ => self.state.sheet.clone(),
+        };
+        match crate::figures::write_all(record, Some(&sheet), &dir) {
             Ok(files) => format!("{} figures written to {}", files.len(), dir.display()),
             Err(e) => format!("could not write figures: {e:#}"),
         }
@@ -351,6 +402,13 @@ impl ExperimentView {
                     Ok(record) => {
                         match record.save(&self.runs_dir) {
                             Ok(p) => {
+                                if !self.state.sheet.runs.is_empty()
+                                    && let Err(e) = self.state.sheet.save(&p)
+                                {
+                                    self.state.log.push(format!(
+                                        "the test samples could not be kept for figures: {e}"
+                                    ));
+                                }
                                 self.saved = Some(p.display().to_string());
                                 self.unclaimed = self.saved.clone();
                             }
@@ -500,6 +558,8 @@ impl ExperimentView {
                         runs: &s.finished,
                         class_names: &s.class_names,
                         expected: &[],
+                        seeds: &[],
+                        comparisons: &[],
                         complete: false,
                     },
                 };
@@ -517,6 +577,8 @@ impl ExperimentView {
         }
         let keys = if self.is_running() {
             "s stop  Tab training/results/samples  ? help"
+        } else if self.over_seeds().is_some() {
+            "Tab training/results/samples  w figures  n 3 seeds  Esc back  ? help  q quit"
         } else {
             "Tab training/results/samples  w save figures  Esc back  ? help  q quit"
         };
@@ -619,5 +681,72 @@ impl ExperimentView {
                     .labels(vec![Line::raw("0"), Line::raw(format!("{max_y:.2}"))]),
             );
         frame.render_widget(chart, area);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use petri_engine::experiment::Profile;
+    use petri_engine::experiment::record::DataRef;
+
+    fn finished_job_view(args: &[&str], part: Suite) -> ExperimentView {
+        let mut v = ExperimentView::scripted(part, "01-classification");
+        v.job = Some(Job {
+            dir: "job".into(),
+            meta: jobs::JobMeta {
+                pid: 1,
+                part,
+                lesson_id: "01-classification".into(),
+                started_unix: 0,
+                args: args.iter().map(|s| s.to_string()).collect(),
+            },
+        });
+        let data = DataRef {
+            path: "x".into(),
+            sha256: None,
+            description: "x".into(),
+        };
+        v.state.record = Some(ExperimentRecord::new(
+            part,
+            Profile::Quick,
+            0,
+            "cpu",
+            data,
+            serde_json::json!({}),
+        ));
+        v
+    }
+
+    #[test]
+    fn n_repeats_a_finished_run_over_three_seeds_with_the_same_arguments() {
+        let args = [
+            "--data-dir",
+            "/d",
+            "run",
+            "augmentation",
+            "--seeds",
+            "2",
+            "--resume",
+        ];
+        let mut v = finished_job_view(&args, Suite::Augmentation);
+        let said = v.on_key(KeyEvent::from(KeyCode::Char('n')));
+        assert!(said.is_some_and(|s| s.contains("3 seeds")));
+        assert_eq!(
+            v.again.as_deref(),
+            Some(&["augmentation".to_string(), "--seeds".into(), "3".into()][..])
+        );
+        // Not while it runs, not for regression (it repeats over splits), not twice.
+        let mut running = finished_job_view(&args, Suite::Augmentation);
+        running.running = true;
+        running.on_key(KeyEvent::from(KeyCode::Char('n')));
+        assert!(running.again.is_none());
+        let mut regression = finished_job_view(&["run", "regression"], Suite::Regression);
+        regression.on_key(KeyEvent::from(KeyCode::Char('n')));
+        assert!(regression.again.is_none());
+        let mut repeated = finished_job_view(&args, Suite::Augmentation);
+        repeated.state.record.as_mut().unwrap().seeds = vec![0, 1, 2];
+        repeated.on_key(KeyEvent::from(KeyCode::Char('n')));
+        assert!(repeated.again.is_none());
     }
 }

@@ -39,6 +39,10 @@ const KEYS: &[(&str, &str)] = &[
         "w",
         "save the finished run's figures (PNG, SVG, CSV) beside its record",
     ),
+    (
+        "n",
+        "repeat the finished run over 3 seeds: mean ± std, differences against the spread",
+    ),
     ("Challenges", ""),
     ("Tab", "switch between the list and the statement"),
     (

@@ -225,7 +225,27 @@ impl App {
                 if let Some(message) = v.on_key(key) {
                     self.status = Some(message);
                 }
-                self.stack.push(Screen::Experiment(v));
+                // `n`: the same run over several seeds takes this view's place.
+                match v.again.take() {
+                    Some(args) => {
+                        let (part, id) = (v.part, v.lesson_id.clone());
+                        match ExperimentView::start(
+                            part,
+                            &id,
+                            &self.options,
+                            args,
+                            false,
+                            &self.notifier,
+                        ) {
+                            Ok(next) => self.show_run(next),
+                            Err(e) => {
+                                self.status = Some(format!("{e}"));
+                                self.stack.push(Screen::Experiment(v));
+                            }
+                        }
+                    }
+                    None => self.stack.push(Screen::Experiment(v)),
+                }
             }
             Some(Screen::Challenges(mut v)) => {
                 v.on_key(key);

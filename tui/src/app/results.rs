@@ -8,6 +8,7 @@ use super::text;
 use crate::theme::Theme;
 use petri_engine::experiment::ExperimentRecord;
 use petri_engine::experiment::expected::Expected;
+use petri_engine::experiment::seeds::Comparison;
 use petri_engine::train::ModelRun;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -21,6 +22,9 @@ pub struct Shown<'a> {
     pub runs: &'a [ModelRun],
     pub class_names: &'a [String],
     pub expected: &'a [Expected],
+    /// The seeds each run was repeated over (empty: one seed).
+    pub seeds: &'a [u64],
+    pub comparisons: &'a [Comparison],
     /// All runs are in (the record was saved).
     pub complete: bool,
 }
@@ -31,6 +35,8 @@ impl<'a> Shown<'a> {
             runs: &r.runs,
             class_names: &r.class_names,
             expected: &r.expected,
+            seeds: &r.seeds,
+            comparisons: &r.comparisons,
             complete: true,
         }
     }
@@ -95,7 +101,20 @@ pub fn draw(frame: &mut Frame, area: Rect, r: Shown, earlier: &[ExperimentRecord
     } else {
         sections.extend(classification_lines(&r, inner.width as usize, theme));
     }
+    if r.seeds.len() > 1 {
+        let list: Vec<String> = r.seeds.iter().map(u64::to_string).collect();
+        let over = format!(
+            "  mean {} std over seeds {}",
+            plus_minus(theme),
+            list.join(", ")
+        );
+        // Beside the table's heading: a short pane has no row to spare for it.
+        if let Some(heading) = sections.first_mut().and_then(|s| s.lines.first_mut()) {
+            heading.spans.push(Span::styled(over, theme.dim));
+        }
+    }
     sections.push(Section::always(expected(r.expected, theme)));
+    sections.push(Section::always(comparisons(r.comparisons, theme)));
     sections.push(Section::optional(history(earlier, theme), 2));
     // Leave out optional sections, lowest rank first, until the rest fits.
     let rows = |sections: &[Section]| {
@@ -227,6 +246,44 @@ fn expected(expected: &[Expected], theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
+fn plus_minus(theme: &Theme) -> &'static str {
+    if theme.ascii { "+/-" } else { "±" }
+}
+
+/// Pairs of runs against the seed-to-seed spread.
+fn comparisons(comparisons: &[Comparison], theme: &Theme) -> Vec<Line<'static>> {
+    if comparisons.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![
+        Line::raw(""),
+        Line::styled(
+            format!(
+                "differences against the seed-to-seed spread ({})",
+                comparisons[0].metric.replace('_', " ")
+            ),
+            theme.h3,
+        ),
+    ];
+    for c in comparisons {
+        let (verdict, style) = if c.beyond_spread {
+            ("larger than the spread", theme.good)
+        } else {
+            ("within the spread: not told apart", theme.dim)
+        };
+        lines.push(Line::from(vec![
+            Span::raw(format!(
+                "  {} vs {}: {:+.3} ",
+                c.a,
+                c.b,
+                c.a_value.mean - c.b_value.mean
+            )),
+            Span::styled(verdict, style),
+        ]));
+    }
+    lines
+}
+
 /// Earlier records of the part, one line per run with its headline metrics.
 fn history(earlier: &[ExperimentRecord], theme: &Theme) -> Vec<Line<'static>> {
     if earlier.is_empty() {
@@ -269,7 +326,7 @@ fn regression(r: &Shown, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         format!("{:<name_w$} {:>16} {:>16}", "model", "MAE", "RMSE"),
         theme.h3,
     )];
-    let pm = if theme.ascii { "+/-" } else { "±" };
+    let pm = plus_minus(theme);
     let fmt = |v: Option<(f64, f64)>| v.map_or("-".into(), |(m, s)| format!("{m:.3} {pm} {s:.3}"));
     for m in r.runs {
         let name: String = m.name.chars().take(name_w).collect();
@@ -317,17 +374,29 @@ fn classification_lines(r: &Shown, width: usize, theme: &Theme) -> Vec<Section> 
         .max()
         .unwrap_or(3)
         .clamp(3, 24);
-    let v = |m: &ModelRun, k: &str| m.test.get(k).map_or("-".into(), |x| format!("{x:.3}"));
+    // Over seeds, each cell is mean±std (the std without its leading zero, to fit 80 columns).
+    let spread = r.runs.iter().any(|m| !m.repeated.is_empty());
+    let pm = if theme.ascii { "+" } else { "±" };
+    let v = |m: &ModelRun, k: &str| match (m.test.get(k), m.repeated.get(k)) {
+        (Some(_), Some(s)) if spread => format!(
+            "{:.3}{pm}{}",
+            s.mean,
+            format!("{:.3}", s.std).trim_start_matches('0')
+        ),
+        (Some(x), _) => format!("{x:.3}"),
+        (None, _) => "-".into(),
+    };
+    let col = if spread { 11 } else { 9 };
     let mut table = vec![Line::styled(
         format!(
-            "{:<name_w$} {:>9} {:>9} {:>9}",
+            "{:<name_w$} {:>col$} {:>col$} {:>col$}",
             "run", "accuracy", "bal. acc", "auc"
         ),
         theme.h3,
     )];
     for m in r.runs {
         table.push(Line::raw(format!(
-            "{:<name_w$} {:>9} {:>9} {:>9}",
+            "{:<name_w$} {:>col$} {:>col$} {:>col$}",
             text::fit(&m.name, name_w, theme.ascii),
             v(m, "accuracy"),
             v(m, "balanced_accuracy"),
@@ -342,17 +411,23 @@ fn classification_lines(r: &Shown, width: usize, theme: &Theme) -> Vec<Section> 
         let room = width.saturating_sub(name_w + 8).clamp(4, 60);
         let bar = if theme.ascii { "#" } else { "█" };
         for m in r.runs {
-            let Some(a) = m.test.get("accuracy") else {
+            let Some(a) = m.test.get("accuracy").copied() else {
                 continue;
             };
             let n = ((a * room as f64).round() as usize).max(1);
+            let spread = m.repeated.get("accuracy").map_or(String::new(), |s| {
+                format!(" {} {:.3}", plus_minus(theme), s.std)
+            });
             bars.push(Line::from(vec![
                 Span::raw(format!(
                     "{:<name_w$} ",
                     text::fit(&m.name, name_w, theme.ascii)
                 )),
                 Span::styled(bar.repeat(n), theme.accent),
-                Span::raw(format!("{} {a:.3}", " ".repeat(room.saturating_sub(n)))),
+                Span::raw(format!(
+                    "{} {a:.3}{spread}",
+                    " ".repeat(room.saturating_sub(n))
+                )),
             ]));
         }
     }
@@ -411,7 +486,13 @@ fn classification_lines(r: &Shown, width: usize, theme: &Theme) -> Vec<Section> 
         let cm = run.confusion.as_ref().expect("checked");
         confusion.push(Line::raw(""));
         confusion.push(Line::styled(
-            format!("confusion ({}): rows true, columns predicted", run.name),
+            match r.seeds.len() {
+                0 | 1 => format!("confusion ({}): rows true, columns predicted", run.name),
+                n => format!(
+                    "confusion ({}, summed over {n} seeds): rows true, columns predicted",
+                    run.name
+                ),
+            },
             theme.h3,
         ));
         let shades: &[&str] = if theme.ascii {
@@ -451,22 +532,27 @@ fn classification_lines(r: &Shown, width: usize, theme: &Theme) -> Vec<Section> 
         }
     }
     // When the pane is short, the bars (the table has the numbers) go first, then the recall
-    // table (the confusion rows carry the last run's recall).
+    // table (the confusion rows carry the last run's recall), and last the confusion matrix,
+    // which a comparison over seeds needs the room of more.
     vec![
         Section::always(table),
         Section::optional(bars, 1),
         Section::optional(recall, 3),
-        Section::always(confusion),
+        Section::optional(confusion, 4),
     ]
 }
 
 fn segmentation(r: &Shown, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for m in r.runs {
-        let acc = m
-            .test
-            .get("pixel_accuracy")
-            .map_or("-".into(), |v| format!("{v:.3}"));
+        let acc = match (
+            m.repeated.get("pixel_accuracy"),
+            m.test.get("pixel_accuracy"),
+        ) {
+            (Some(s), _) => format!("{:.3} {} {:.3}", s.mean, plus_minus(theme), s.std),
+            (None, Some(v)) => format!("{v:.3}"),
+            (None, None) => "-".into(),
+        };
         lines.push(Line::styled(
             format!("{}: pixel accuracy {acc}", m.name),
             theme.h3,

@@ -34,6 +34,32 @@ pub fn wrap_words(text: &str, width: usize) -> Vec<String> {
     out
 }
 
+/// One line of an indented report in lines of at most `width` columns, continuation lines
+/// indented under the first one's text: past its leading spaces, and past a `! ` or `- `
+/// bullet.
+pub fn wrap_hanging(line: &str, width: usize) -> Vec<String> {
+    let lead = line.len() - line.trim_start_matches(' ').len();
+    let rest = &line[lead..];
+    let bullet = if rest.starts_with("! ") || rest.starts_with("- ") {
+        2
+    } else {
+        0
+    };
+    let indent = lead + bullet;
+    if indent + 8 > width {
+        return wrap_words(line, width);
+    }
+    let mut out = Vec::new();
+    for (i, part) in wrap_words(&line[indent..], width - indent)
+        .into_iter()
+        .enumerate()
+    {
+        let head = if i == 0 { &line[..indent] } else { "" };
+        out.push(format!("{head:<indent$}{part}"));
+    }
+    out
+}
+
 /// A name in at most `w` characters: whole when it fits, else cut with an ellipsis.
 pub fn fit(name: &str, w: usize, ascii: bool) -> String {
     if name.chars().count() <= w {
@@ -52,6 +78,10 @@ mod tests {
             vec!["fetch the", "part's", "dataset"]
         );
         assert_eq!(super::wrap_words("short", 10), vec!["short"]);
+        assert_eq!(
+            super::wrap_hanging("  ! [x] few images here", 14),
+            vec!["  ! [x] few", "    images", "    here"]
+        );
         assert_eq!(
             super::wrap_words("at /a/very/long/path", 8),
             vec!["at", "/a/very/", "long/pat", "h"]

@@ -8,6 +8,7 @@ use petri_engine::identify::{self, Identification};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
 use std::cell::Cell;
@@ -180,19 +181,25 @@ impl YourDataView {
             ],
             State::Identifying => vec![Line::raw("Reading the data...")],
             State::Failed(e) => vec![Line::styled(e.clone(), theme.bad)],
-            State::Done(id) => id
-                .render()
-                .lines()
-                .map(|l| {
-                    if l.trim_start().starts_with('!') {
-                        Line::styled(l.to_string(), theme.warning)
-                    } else if l.starts_with("  task:") {
-                        Line::styled(l.to_string(), theme.h3)
-                    } else {
-                        Line::raw(l.to_string())
-                    }
-                })
-                .collect(),
+            State::Done(id) => {
+                let width = body.width.saturating_sub(2).max(1) as usize;
+                id.render()
+                    .lines()
+                    .flat_map(|l| {
+                        let style = if l.trim_start().starts_with('!') {
+                            theme.warning
+                        } else if l.starts_with("  task:") {
+                            theme.h3
+                        } else {
+                            Style::default()
+                        };
+                        // Wrapped under their own text, so warnings and reasons stay readable.
+                        super::text::wrap_hanging(l, width)
+                            .into_iter()
+                            .map(move |part| Line::styled(part, style))
+                    })
+                    .collect()
+            }
         };
         let page = body.height.saturating_sub(2) as usize;
         // Wrapped lines take more rows than they count; the estimate keeps scrolling usable.

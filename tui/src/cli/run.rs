@@ -96,7 +96,9 @@ pub fn run_headless(
             .context("cannot start the training thread")?
     };
     let mut progress = Progress::new(crate::term::interactive(std::io::stderr().is_terminal()));
+    let mut sheet = petri_engine::experiment::record::SampleSheet::default();
     for event in rx {
+        sheet.see(&event);
         if let Some(file) = &mut log {
             use std::io::Write;
             // One line per event, written whole, so a reader never sees half an event.
@@ -111,6 +113,14 @@ pub fn run_headless(
         .join()
         .map_err(|_| anyhow::anyhow!("the training thread panicked"))??;
     let path = record.save(out_dir)?;
+    // The figures' test samples; the record is safe whatever happens here.
+    if !sheet.runs.is_empty()
+        && let Err(e) = sheet.save(&path)
+    {
+        say(&format!(
+            "the test samples could not be kept for figures: {e}"
+        ));
+    }
     let stopped = record
         .runs
         .iter()
@@ -147,7 +157,12 @@ fn final_metrics(record: &ExperimentRecord) -> serde_json::Value {
             (r.name.clone(), value)
         })
         .collect();
-    serde_json::json!({ "part": record.part, "seed": record.seed, "runs": runs })
+    let mut out = serde_json::json!({ "part": record.part, "seed": record.seed, "runs": runs });
+    if !record.seeds.is_empty() {
+        out["seeds"] = serde_json::json!(record.seeds);
+        out["comparisons"] = serde_json::json!(record.comparisons);
+    }
+    out
 }
 
 /// Whether an epoch gets its own progress line: all of a run of up to 20 epochs, else the
@@ -276,16 +291,25 @@ fn fmt_opt(v: Option<f64>) -> String {
 }
 
 pub fn render_record(record: &ExperimentRecord) -> String {
+    let seeds = match &record.seeds[..] {
+        [] | [_] => format!("seed {}", record.seed),
+        s => format!(
+            "seeds {}, mean ± std over them",
+            s.iter().map(u64::to_string).collect::<Vec<_>>().join(", ")
+        ),
+    };
     let mut out = format!(
-        "\n{} ({:?} profile, seed {}, {})\n",
+        "\n{} ({:?} profile, {seeds}, {})\n",
         record.part.name(),
         record.profile,
-        record.seed,
         record.device
     );
     out += &format!("data: {}\n", record.data.description);
     for note in &record.notes {
         out += &format!("note: {note}\n");
+    }
+    for c in &record.comparisons {
+        out += &format!("seeds: {}\n", c.sentence());
     }
     if record.part == Suite::Regression {
         out += &format!(
@@ -329,6 +353,12 @@ pub fn render_record(record: &ExperimentRecord) -> String {
                 r.epochs.len()
             );
         }
+        if r.outcome == petri_engine::train::Outcome::Diverged {
+            out += &format!(
+                "  diverged (the loss became NaN or infinite): these metrics are of the model after epoch {}\n",
+                r.epochs.len()
+            );
+        }
         if let Some(k) = r.resumed_after {
             out += &format!("  resumed after epoch {k}\n");
         }
@@ -348,7 +378,14 @@ pub fn render_record(record: &ExperimentRecord) -> String {
         if let Some(cm) = &r.confusion
             && cm.len() <= 10
         {
-            out += "  confusion (rows: true, columns: predicted)\n";
+            if record.seeds.len() > 1 {
+                out += &format!(
+                    "  confusion summed over {} seeds (rows: true, columns: predicted)\n",
+                    record.seeds.len()
+                );
+            } else {
+                out += "  confusion (rows: true, columns: predicted)\n";
+            }
             for row in cm {
                 out += &format!(
                     "   {}\n",

@@ -1,11 +1,16 @@
 //! Figures to keep from a run record, for a lab report: the validation curve of every run
 //! (`curves.svg`/`.png`, and the numbers as `curves.csv`), the test metric per run as bars
 //! (`bars.svg`/`.png`, with ± one standard deviation where the record has repeated splits) and
-//! the confusion matrix (`confusion.svg`/`.png`). Drawn with plotters; every file is written
-//! atomically. `petri figures RECORD` and the tutor's `w` key call `write_all`.
+//! the confusion matrix (`confusion.svg`/`.png`), and the test samples with the model's answers
+//! (`samples.svg`/`.png`, `samples.rs`, from the sample sheet kept beside the record). Drawn with
+//! plotters; every file is written atomically. `petri figures RECORD` and the tutor's `w` key
+//! call `write_all`.
+
+mod samples;
 
 use anyhow::{Context, Result};
 use petri_engine::experiment::ExperimentRecord;
+use petri_engine::experiment::record::SampleSheet;
 use petri_engine::train::ModelRun;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -15,7 +20,7 @@ use std::path::{Path, PathBuf};
 const SIZE: (u32, u32) = (900, 560);
 
 /// The font plotters draws text with: embedded, so figures look the same on every machine.
-const FONT: &str = "sans-serif";
+pub(crate) const FONT: &str = "sans-serif";
 
 fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
@@ -24,7 +29,7 @@ fn register_font() {
         let _ = plotters::style::register_font(
             FONT,
             FontStyle::Normal,
-            include_bytes!("../assets/DejaVuSans.ttf"),
+            include_bytes!("../../assets/DejaVuSans.ttf"),
         );
     });
 }
@@ -38,8 +43,13 @@ pub fn default_dir(record: &Path) -> PathBuf {
     record.with_file_name(format!("{stem}-figures"))
 }
 
-/// Writes every figure the record has data for into `dir` (created); returns the files.
-pub fn write_all(record: &ExperimentRecord, dir: &Path) -> Result<Vec<PathBuf>> {
+/// Writes every figure the record (and its sample sheet, when kept) has data for into `dir`
+/// (created); returns the files.
+pub fn write_all(
+    record: &ExperimentRecord,
+    samples: Option<&SampleSheet>,
+    dir: &Path,
+) -> Result<Vec<PathBuf>> {
     register_font();
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let mut written = Vec::new();
@@ -72,13 +82,16 @@ pub fn write_all(record: &ExperimentRecord, dir: &Path) -> Result<Vec<PathBuf>> 
             |a| confusion(a, run, &record.class_names),
         )?);
     }
+    if let Some(sheet) = samples {
+        written.extend(samples::write(sheet, &record.class_names, dir)?);
+    }
     if written.is_empty() {
         anyhow::bail!("the record has no curves, test metrics or confusion matrix to draw");
     }
     Ok(written)
 }
 
-type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
+pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 /// Draws one figure as `NAME.svg` and `NAME.png` (the same drawing function, once per backend).
 fn both(
@@ -456,7 +469,7 @@ mod tests {
     #[test]
     fn figures_are_real_pngs_svgs_and_csv_with_something_drawn() {
         let dir = tempfile::tempdir().unwrap();
-        let files = write_all(&record(), dir.path()).unwrap();
+        let files = write_all(&record(), None, dir.path()).unwrap();
         if let Some(keep) = std::env::var_os("PETRI_KEEP_FIGURES") {
             for f in &files {
                 let _ = std::fs::copy(f, Path::new(&keep).join(f.file_name().unwrap()));
@@ -506,7 +519,7 @@ mod tests {
         let mut r = record();
         r.runs.clear();
         let dir = tempfile::tempdir().unwrap();
-        let e = write_all(&r, dir.path()).unwrap_err().to_string();
+        let e = write_all(&r, None, dir.path()).unwrap_err().to_string();
         assert!(e.contains("nothing") || e.contains("no curves"), "{e}");
     }
 }
