@@ -210,17 +210,30 @@ impl QuizView {
                 } else if self.answered.is_some() && picked {
                     style = theme.bad;
                 }
-                lines.push(Line::from(vec![
-                    Span::raw(format!("{pointer}{mark} {}. ", i + 1)),
-                    Span::styled(o.text.clone(), style),
-                ]));
+                // Options and their feedback wrap under their own text, not under the marks.
+                let width = body.width.saturating_sub(2) as usize;
+                let head = format!("{pointer}{mark} {}. ", i + 1);
+                let indent = head.chars().count();
+                for (k, part) in super::text::wrap_words(&o.text, width.saturating_sub(indent))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let lead = if k == 0 {
+                        head.clone()
+                    } else {
+                        " ".repeat(indent)
+                    };
+                    lines.push(Line::from(vec![Span::raw(lead), Span::styled(part, style)]));
+                }
                 if self.answered.is_some()
                     && (picked || is_correct)
                     && let Some(f) = &o.feedback
                 {
                     // Feedback is prose wrapped in the TOML file: one line, wrapped on screen.
                     let f = f.split_whitespace().collect::<Vec<_>>().join(" ");
-                    lines.push(Line::styled(format!("       {f}"), theme.dim));
+                    for part in super::text::wrap_words(&f, width.saturating_sub(7)) {
+                        lines.push(Line::styled(format!("       {part}"), theme.dim));
+                    }
                 }
             }
             if q.kind == QuestionKind::Numeric {
