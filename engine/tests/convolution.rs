@@ -1,0 +1,185 @@
+//! The CPU convolution (burn-flex, patched in `patches/burn-flex`: batch-wide gemm tiles)
+//! against the definition: a direct f64 convolution, its input gradient and its weight
+//! gradient, on random shapes (batch, channels, sizes, kernel, stride, padding, dilation).
+//! Shapes are drawn to reach each path: the generic im2col + gemm forward (more than 4 input
+//! channels), the batched input gradient (at most 256 positions per image) and the per-image
+//! one (more), and tiles that span images.
+
+use burn::tensor::module::conv2d;
+use burn::tensor::ops::ConvOptions;
+use burn::tensor::{Device, Tensor, TensorData};
+use petri_engine::rng::Rng;
+
+struct Shape {
+    batch: usize,
+    c_in: usize,
+    c_out: usize,
+    h: usize,
+    w: usize,
+    k: usize,
+    stride: usize,
+    pad: usize,
+    dilation: usize,
+}
+
+impl Shape {
+    fn out(&self, size: usize) -> usize {
+        (size + 2 * self.pad - self.dilation * (self.k - 1) - 1) / self.stride + 1
+    }
+}
+
+fn random(rng: &mut Rng, n: usize) -> Vec<f32> {
+    (0..n).map(|_| rng.uniform(-1.0, 1.0) as f32).collect()
+}
+
+/// The input position a kernel tap reads for an output position, if inside the image.
+fn tap(s: &Shape, out: usize, k: usize, size: usize) -> Option<usize> {
+    let i = (out * s.stride + k * s.dilation) as isize - s.pad as isize;
+    (0..size as isize).contains(&i).then_some(i as usize)
+}
+
+/// Forward output, input gradient and weight gradient of `sum(conv(x, w) * g)`, in f64.
+fn reference(s: &Shape, x: &[f32], w: &[f32], g: &[f32]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
+    let (oh, ow) = (s.out(s.h), s.out(s.w));
+    let mut out = vec![0.0; s.batch * s.c_out * oh * ow];
+    let mut dx = vec![0.0; x.len()];
+    let mut dw = vec![0.0; w.len()];
+    for b in 0..s.batch {
+        for o in 0..s.c_out {
+            for y in 0..oh {
+                for xo in 0..ow {
+                    let oi = ((b * s.c_out + o) * oh + y) * ow + xo;
+                    for c in 0..s.c_in {
+                        for ky in 0..s.k {
+                            let Some(iy) = tap(s, y, ky, s.h) else {
+                                continue;
+                            };
+                            for kx in 0..s.k {
+                                let Some(ix) = tap(s, xo, kx, s.w) else {
+                                    continue;
+                                };
+                                let xi = ((b * s.c_in + c) * s.h + iy) * s.w + ix;
+                                let wi = ((o * s.c_in + c) * s.k + ky) * s.k + kx;
+                                out[oi] += x[xi] as f64 * w[wi] as f64;
+                                dx[xi] += g[oi] as f64 * w[wi] as f64;
+                                dw[wi] += g[oi] as f64 * x[xi] as f64;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    (out, dx, dw)
+}
+
+fn values(t: Tensor<4>) -> Vec<f32> {
+    t.into_data().try_to_vec::<f32>().expect("f32 tensor")
+}
+
+fn assert_close(what: &str, got: &[f32], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        let err = (*g as f64 - w).abs() / scale;
+        assert!(
+            err <= 1e-4,
+            "{what}[{i}]: {g} vs {w} (relative error {err:.2e})"
+        );
+    }
+}
+
+fn check(s: &Shape, seed: u64) {
+    let mut rng = Rng::new(seed);
+    let x = random(&mut rng, s.batch * s.c_in * s.h * s.w);
+    let w = random(&mut rng, s.c_out * s.c_in * s.k * s.k);
+    let (oh, ow) = (s.out(s.h), s.out(s.w));
+    let g = random(&mut rng, s.batch * s.c_out * oh * ow);
+    let device = Device::flex().autodiff();
+    let xt = Tensor::<4>::from_data(
+        TensorData::new(x.clone(), [s.batch, s.c_in, s.h, s.w]),
+        &device,
+    )
+    .require_grad();
+    let wt = Tensor::<4>::from_data(
+        TensorData::new(w.clone(), [s.c_out, s.c_in, s.k, s.k]),
+        &device,
+    )
+    .require_grad();
+    let gt = Tensor::<4>::from_data(
+        TensorData::new(g.clone(), [s.batch, s.c_out, oh, ow]),
+        &device,
+    );
+    let options = ConvOptions::new([s.stride; 2], [s.pad; 2], [s.dilation; 2], 1);
+    let out = conv2d(xt.clone(), wt.clone(), None, options);
+    let grads = (out.clone() * gt).sum().backward();
+    let (want_out, want_dx, want_dw) = reference(s, &x, &w, &g);
+    let label = format!(
+        "b{} c{}->{} {}x{} k{} s{} p{} d{} (seed {seed})",
+        s.batch, s.c_in, s.c_out, s.h, s.w, s.k, s.stride, s.pad, s.dilation
+    );
+    assert_close(&format!("{label} forward"), &values(out), &want_out);
+    assert_close(
+        &format!("{label} input gradient"),
+        &values(xt.grad(&grads).unwrap()),
+        &want_dx,
+    );
+    assert_close(
+        &format!("{label} weight gradient"),
+        &values(wt.grad(&grads).unwrap()),
+        &want_dw,
+    );
+}
+
+#[test]
+fn convolution_and_its_gradients_match_the_definition_on_random_shapes() {
+    let mut rng = Rng::new(2026);
+    let pick = |rng: &mut Rng, v: &[usize]| v[rng.below(v.len())];
+    for case in 0..40 {
+        let k = pick(&mut rng, &[1, 2, 3, 3, 5]);
+        let dilation = if k > 1 { pick(&mut rng, &[1, 1, 2]) } else { 1 };
+        let reach = dilation * (k - 1) + 1;
+        let pad = pick(&mut rng, &[0, 1, 2]).min(k / 2 + 1);
+        let h = reach.max(pick(&mut rng, &[1, 3, 7, 9, 14, 20]));
+        let w = reach.max(pick(&mut rng, &[1, 2, 7, 12, 17]));
+        let s = Shape {
+            batch: pick(&mut rng, &[1, 2, 3, 5, 8]),
+            c_in: pick(&mut rng, &[1, 3, 6, 9, 17]),
+            c_out: pick(&mut rng, &[1, 4, 8, 13]),
+            h,
+            w,
+            k,
+            stride: pick(&mut rng, &[1, 1, 2, 3]),
+            pad,
+            dilation,
+        };
+        check(&s, case);
+    }
+}
+
+#[test]
+fn resnet_shaped_convolutions_match_the_definition() {
+    // The shapes the batched paths were made for: small maps, many channels, a batch.
+    for (i, (c_in, c_out, size, stride)) in [
+        (16, 16, 7, 1),
+        (16, 32, 7, 2),
+        (32, 32, 2, 1),
+        (32, 64, 1, 1),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let s = Shape {
+            batch: 12,
+            c_in,
+            c_out,
+            h: size,
+            w: size,
+            k: 3,
+            stride,
+            pad: 1,
+            dilation: 1,
+        };
+        check(&s, 100 + i as u64);
+    }
+}
