@@ -619,10 +619,12 @@ fn im2col_3d_tile<T: bytemuck::Pod + Copy>(
                             + ih * nhwc_stride.2
                             + iw * nhwc_stride.3
                             + in_c_start;
-                        for c in 0..channels_per_group {
-                            col_tile[local_idx * col_len + col_offset] = x_nhwc[inp_base + c];
-                            col_offset += 1;
-                        }
+                        // One contiguous run of channels (NHWC): a memcpy, not a scalar loop
+                        // with a bounds check per element.
+                        let dst = local_idx * col_len + col_offset;
+                        col_tile[dst..dst + channels_per_group]
+                            .copy_from_slice(&x_nhwc[inp_base..inp_base + channels_per_group]);
+                        col_offset += channels_per_group;
                     } else {
                         // Padding: skip channels_per_group positions (already zero)
                         col_offset += channels_per_group;
