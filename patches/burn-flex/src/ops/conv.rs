@@ -294,6 +294,8 @@ fn conv3d_impl<
     // Tile size for processing output pixels. Larger = better GEMM utilization,
     // smaller = more parallelism and better cache usage. 512 is a good balance.
     const TILE_SIZE: usize = 512;
+    #[cfg(feature = "rayon")]
+    const COL_TILE_BYTES: usize = 8 * 1024 * 1024;
     #[cfg(not(feature = "rayon"))]
     let num_tiles = spatial_out.div_ceil(TILE_SIZE);
 
@@ -364,9 +366,13 @@ fn conv3d_impl<
             // which burn computes as this convolution with the batch as channels), each
             // repacking the whole weight matrix; wide tiles pack it once per tile. Tiles are
             // sized so every thread gets one when there are few positions.
+            // A tile's im2col buffer is also held to COL_TILE_BYTES: a weight gradient's
+            // "positions" are kernel taps whose patches span the whole image (16 x 128 x 128
+            // values each for the U-Net's at 128 px), and 288 of them were 300 MB.
             let positions = batch_size * spatial_out;
             let threads = rayon::current_num_threads().max(1);
-            let tile = positions.div_ceil(threads).clamp(1, TILE_SIZE);
+            let fits = (COL_TILE_BYTES / (col_len.max(1) * core::mem::size_of::<T>())).max(1);
+            let tile = positions.div_ceil(threads).clamp(1, TILE_SIZE.min(fits));
             let num_tiles = positions.div_ceil(tile);
             (0..num_tiles).into_par_iter().for_each(|tile_idx| {
                 let tile_start = tile_idx * tile;
