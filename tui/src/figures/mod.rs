@@ -120,14 +120,19 @@ fn both(
     }
     let svg_path = dir.join(format!("{name}.svg"));
     petri_engine::atomic::write_atomic(&svg_path, svg.as_bytes())?;
-    let image = image::RgbImage::from_raw(SIZE.0, SIZE.1, rgb).context("figure buffer size")?;
-    let mut png = Vec::new();
-    image
-        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-        .context("encoding PNG")?;
     let png_path = dir.join(format!("{name}.png"));
-    petri_engine::atomic::write_atomic(&png_path, &png)?;
+    petri_engine::atomic::write_atomic(&png_path, &png(&rgb, SIZE.0, SIZE.1)?)?;
     Ok(vec![svg_path, png_path])
+}
+
+/// `rgb` (`w` x `h`, 3 bytes a pixel) encoded as PNG.
+pub(crate) fn png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
+    let image = image::RgbImage::from_raw(w, h, rgb.to_vec()).context("image buffer size")?;
+    let mut out = Vec::new();
+    image
+        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+        .context("encoding PNG")?;
+    Ok(out)
 }
 
 /// The validation metric the curves show: the first the runs report of these.

@@ -6,7 +6,7 @@
 //! The PNG is drawn by plotters; the SVG carries each image as an embedded PNG (`<image>`), as
 //! plotters' SVG backend would draw an image pixel by pixel (a <rect> each: megabytes).
 
-use super::{DrawResult, FONT};
+use super::{DrawResult, FONT, png};
 use anyhow::{Context, Result};
 use petri_engine::experiment::record::SampleSheet;
 use petri_engine::train::Sample;
@@ -335,15 +335,6 @@ fn scaled(rgb: &[u8], w: u32, h: u32, side: u32) -> Vec<u8> {
         }
     }
     out
-}
-
-fn png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
-    let image = image::RgbImage::from_raw(w, h, rgb.to_vec()).context("image buffer size")?;
-    let mut out = Vec::new();
-    image
-        .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
-        .context("encoding PNG")?;
-    Ok(out)
 }
 
 /// Standard base64 (RFC 4648, with padding), for the SVG's data URIs.
