@@ -208,6 +208,14 @@ fn usage_errors_exit_2_and_the_program_describes_itself() {
         out.starts_with("petri ") && out.contains("commit ") && out.contains("backends: cpu"),
         "{out}"
     );
+    // Without a GPU backend in this binary, `auto` (the default) is the CPU, and doctor says so.
+    let (out, _) = text(&petri(&["run", "--help"], tmp.path()));
+    assert!(
+        out.contains("auto") && out.contains("default: auto"),
+        "{out}"
+    );
+    let (out, _) = text(&petri(&["doctor"], tmp.path()));
+    assert!(out.contains("runs train on: cpu"), "{out}");
     let (out, _) = text(&petri(&["completions", "bash"], tmp.path()));
     assert!(out.contains("_petri()"), "{out}");
     let (out, _) = text(&petri(&["man"], tmp.path()));

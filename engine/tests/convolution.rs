@@ -3,7 +3,8 @@
 //! gradient, on random shapes (batch, channels, sizes, kernel, stride, padding, dilation).
 //! Shapes are drawn to reach each path: the generic im2col + gemm forward (more than 4 input
 //! channels), the batched input gradient (at most 256 positions per image) and the per-image
-//! one (more), and tiles that span images.
+//! one (more), tiles that span images, grouped convolutions, asymmetric padding, and the
+//! weight gradient's own tiles of positions (512 per gemm, accumulated).
 
 use burn::tensor::module::conv2d;
 use burn::tensor::ops::ConvOptions;
@@ -19,12 +20,15 @@ struct Shape {
     k: usize,
     stride: usize,
     pad: usize,
+    /// Padding after the image (`pad` is before it): asymmetric when they differ.
+    pad_end: usize,
     dilation: usize,
+    groups: usize,
 }
 
 impl Shape {
     fn out(&self, size: usize) -> usize {
-        (size + 2 * self.pad - self.dilation * (self.k - 1) - 1) / self.stride + 1
+        (size + self.pad + self.pad_end - self.dilation * (self.k - 1) - 1) / self.stride + 1
     }
 }
 
@@ -44,12 +48,14 @@ fn reference(s: &Shape, x: &[f32], w: &[f32], g: &[f32]) -> (Vec<f64>, Vec<f64>,
     let mut out = vec![0.0; s.batch * s.c_out * oh * ow];
     let mut dx = vec![0.0; x.len()];
     let mut dw = vec![0.0; w.len()];
+    let (cpg, ocpg) = (s.c_in / s.groups, s.c_out / s.groups);
     for b in 0..s.batch {
         for o in 0..s.c_out {
             for y in 0..oh {
                 for xo in 0..ow {
                     let oi = ((b * s.c_out + o) * oh + y) * ow + xo;
-                    for c in 0..s.c_in {
+                    for c in 0..cpg {
+                        let ci = o / ocpg * cpg + c;
                         for ky in 0..s.k {
                             let Some(iy) = tap(s, y, ky, s.h) else {
                                 continue;
@@ -58,8 +64,8 @@ fn reference(s: &Shape, x: &[f32], w: &[f32], g: &[f32]) -> (Vec<f64>, Vec<f64>,
                                 let Some(ix) = tap(s, xo, kx, s.w) else {
                                     continue;
                                 };
-                                let xi = ((b * s.c_in + c) * s.h + iy) * s.w + ix;
-                                let wi = ((o * s.c_in + c) * s.k + ky) * s.k + kx;
+                                let xi = ((b * s.c_in + ci) * s.h + iy) * s.w + ix;
+                                let wi = ((o * cpg + c) * s.k + ky) * s.k + kx;
                                 out[oi] += x[xi] as f64 * w[wi] as f64;
                                 dx[xi] += g[oi] as f64 * w[wi] as f64;
                                 dw[wi] += g[oi] as f64 * x[xi] as f64;
@@ -92,7 +98,7 @@ fn assert_close(what: &str, got: &[f32], want: &[f64]) {
 fn check(s: &Shape, seed: u64) {
     let mut rng = Rng::new(seed);
     let x = random(&mut rng, s.batch * s.c_in * s.h * s.w);
-    let w = random(&mut rng, s.c_out * s.c_in * s.k * s.k);
+    let w = random(&mut rng, s.c_out * s.c_in / s.groups * s.k * s.k);
     let (oh, ow) = (s.out(s.h), s.out(s.w));
     let g = random(&mut rng, s.batch * s.c_out * oh * ow);
     let device = Device::flex().autodiff();
@@ -102,7 +108,7 @@ fn check(s: &Shape, seed: u64) {
     )
     .require_grad();
     let wt = Tensor::<4>::from_data(
-        TensorData::new(w.clone(), [s.c_out, s.c_in, s.k, s.k]),
+        TensorData::new(w.clone(), [s.c_out, s.c_in / s.groups, s.k, s.k]),
         &device,
     )
     .require_grad();
@@ -110,13 +116,18 @@ fn check(s: &Shape, seed: u64) {
         TensorData::new(g.clone(), [s.batch, s.c_out, oh, ow]),
         &device,
     );
-    let options = ConvOptions::new([s.stride; 2], [s.pad; 2], [s.dilation; 2], 1);
+    let options = ConvOptions::new_with_padding(
+        [s.stride; 2],
+        [(s.pad, s.pad_end); 2],
+        [s.dilation; 2],
+        s.groups,
+    );
     let out = conv2d(xt.clone(), wt.clone(), None, options);
     let grads = (out.clone() * gt).sum().backward();
     let (want_out, want_dx, want_dw) = reference(s, &x, &w, &g);
     let label = format!(
-        "b{} c{}->{} {}x{} k{} s{} p{} d{} (seed {seed})",
-        s.batch, s.c_in, s.c_out, s.h, s.w, s.k, s.stride, s.pad, s.dilation
+        "b{} c{}->{} {}x{} k{} s{} p{},{} d{} g{} (seed {seed})",
+        s.batch, s.c_in, s.c_out, s.h, s.w, s.k, s.stride, s.pad, s.pad_end, s.dilation, s.groups
     );
     assert_close(&format!("{label} forward"), &values(out), &want_out);
     assert_close(
@@ -135,23 +146,37 @@ fn check(s: &Shape, seed: u64) {
 fn convolution_and_its_gradients_match_the_definition_on_random_shapes() {
     let mut rng = Rng::new(2026);
     let pick = |rng: &mut Rng, v: &[usize]| v[rng.below(v.len())];
-    for case in 0..40 {
+    for case in 0..60 {
         let k = pick(&mut rng, &[1, 2, 3, 3, 5]);
         let dilation = if k > 1 { pick(&mut rng, &[1, 1, 2]) } else { 1 };
         let reach = dilation * (k - 1) + 1;
         let pad = pick(&mut rng, &[0, 1, 2]).min(k / 2 + 1);
         let h = reach.max(pick(&mut rng, &[1, 3, 7, 9, 14, 20]));
         let w = reach.max(pick(&mut rng, &[1, 2, 7, 12, 17]));
+        let c_in = pick(&mut rng, &[1, 3, 6, 9, 17]);
+        let c_out = pick(&mut rng, &[1, 4, 8, 13]);
+        // Groups where both channel counts allow it: 3 -> {1, 3}, 6 -> {1, 2}, ...
+        let groups = *[3, 2, 1]
+            .iter()
+            .find(|&&g| c_in % g == 0 && c_out % g == 0 && rng.below(2) == 0)
+            .unwrap_or(&1);
         let s = Shape {
             batch: pick(&mut rng, &[1, 2, 3, 5, 8]),
-            c_in: pick(&mut rng, &[1, 3, 6, 9, 17]),
-            c_out: pick(&mut rng, &[1, 4, 8, 13]),
+            c_in,
+            c_out,
             h,
             w,
             k,
             stride: pick(&mut rng, &[1, 1, 2, 3]),
             pad,
+            // One case in four pads the end differently (TensorFlow's "same" does).
+            pad_end: if rng.below(4) == 0 {
+                pick(&mut rng, &[0, 1, 2]).min(k / 2 + 1)
+            } else {
+                pad
+            },
             dilation,
+            groups,
         };
         check(&s, case);
     }
@@ -178,8 +203,33 @@ fn resnet_shaped_convolutions_match_the_definition() {
             k: 3,
             stride,
             pad: 1,
+            pad_end: 1,
             dilation: 1,
+            groups: 1,
         };
         check(&s, 100 + i as u64);
+    }
+}
+
+#[test]
+fn unet_shaped_convolutions_match_the_definition() {
+    // Large maps: weight-gradient tiles (512 positions) inside one image and across two,
+    // and an odd size whose last tile is short.
+    for (i, (batch, c_in, c_out, size)) in [(2, 8, 16, 32), (3, 16, 8, 23)].into_iter().enumerate()
+    {
+        let s = Shape {
+            batch,
+            c_in,
+            c_out,
+            h: size,
+            w: size,
+            k: 3,
+            stride: 1,
+            pad: 1,
+            pad_end: 1,
+            dilation: 1,
+            groups: 1,
+        };
+        check(&s, 200 + i as u64);
     }
 }

@@ -161,6 +161,10 @@ pub fn report(data_dir: &Path, state_dir: &Path, lessons: &[Lesson]) -> (String,
             );
         }
     }
+    out += &format!(
+        "  runs train on: {} (`--device auto`, the default, picks the first of cuda, vulkan, cpu that opens)\n",
+        DeviceChoice::best_available().name()
+    );
     let ok = parts.iter().all(PartReport::can_run) && state_ok.is_ok();
     if !ok {
         out += "\nSome parts cannot run yet: the commands above fetch what they need.\n";

@@ -4,10 +4,30 @@
 //! both build a run from the same arguments in one place.
 
 use anyhow::Result;
-use clap::Args;
+use clap::{Args, ValueEnum};
 use petri_engine::experiment::segment::SegmentationLoss;
 use petri_engine::experiment::{ClassWeights, DeviceChoice, Profile, RunOptions, Suite};
 use std::path::{Path, PathBuf};
+
+/// `--device`: a device, or `auto` for the best one this binary can open here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceArg {
+    Auto,
+    Cpu,
+    Cuda,
+    Vulkan,
+}
+
+impl DeviceArg {
+    pub fn resolve(self) -> DeviceChoice {
+        match self {
+            DeviceArg::Auto => DeviceChoice::best_available(),
+            DeviceArg::Cpu => DeviceChoice::Cpu,
+            DeviceArg::Cuda => DeviceChoice::Cuda,
+            DeviceArg::Vulkan => DeviceChoice::Vulkan,
+        }
+    }
+}
 
 #[derive(Args)]
 pub struct RunArgs {
@@ -29,9 +49,10 @@ pub struct RunArgs {
     /// Use at most N training images (regression: N random splits)
     #[arg(long)]
     pub limit: Option<usize>,
-    /// Where training runs (cuda and vulkan need a binary built with that feature)
-    #[arg(long, default_value = "cpu", value_parser = ["cpu", "cuda", "vulkan"])]
-    pub device: String,
+    /// Where training runs: auto picks the GPU when this binary has its backend (cargo feature
+    /// cuda or wgpu) and it opens, else the CPU; the record names the device used
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
     /// Seed of every random choice (splits, initialisation, augmentation, batches); recorded
     /// with the result
     #[arg(long, default_value_t = 0)]
@@ -103,7 +124,7 @@ pub fn options(args: &RunArgs, data_dir: &Path) -> Result<(RunOptions, PathBuf)>
     options.profile = Profile::parse(&args.profile)?;
     options.epochs = args.epochs;
     options.limit = args.limit;
-    options.device = DeviceChoice::parse(&args.device)?;
+    options.device = args.device.resolve();
     options.seed = args.seed;
     options.seeds = args.seeds;
     options.class_weights = args

@@ -34,6 +34,30 @@ impl DeviceChoice {
         }
     }
 
+    /// Whether this binary was built with the backend for this device.
+    pub fn compiled(self) -> bool {
+        match self {
+            DeviceChoice::Cpu => true,
+            DeviceChoice::Cuda => cfg!(feature = "cuda"),
+            DeviceChoice::Vulkan => cfg!(feature = "wgpu"),
+        }
+    }
+
+    /// The device a run gets when the user does not name one: the first of CUDA, Vulkan and
+    /// the CPU that this binary has and that opens here. CUDA comes before Vulkan because on
+    /// NVIDIA GPUs it is the vendor's own path (bench/README.md has the measured speeds of
+    /// each). Probed once per process: opening a GPU takes a second or more.
+    pub fn best_available() -> DeviceChoice {
+        static BEST: std::sync::OnceLock<DeviceChoice> = std::sync::OnceLock::new();
+        *BEST.get_or_init(|| {
+            [DeviceChoice::Cuda, DeviceChoice::Vulkan]
+                .into_iter()
+                .filter(|d| d.compiled())
+                .find(|d| d.training_device().is_ok())
+                .unwrap_or(DeviceChoice::Cpu)
+        })
+    }
+
     /// The autodiff device for training.
     pub fn training_device(self) -> Result<Device> {
         Ok(self.plain_device()?.autodiff())

@@ -1,8 +1,9 @@
 //! `petri identify` and `petri train`: the protocol on the user's own data.
 
+use crate::run_spec::DeviceArg;
 use anyhow::{Context, Result};
 use clap::Args;
-use petri_engine::experiment::{DeviceChoice, RunOptions, Suite};
+use petri_engine::experiment::{RunOptions, Suite};
 use petri_engine::identify::{self, Plan};
 use std::path::{Path, PathBuf};
 
@@ -34,9 +35,10 @@ pub struct TrainArgs {
     /// Where the run record (and data read from class folders) go [default: <data dir>/runs]
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// cpu, cuda or vulkan
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    /// Where training runs: auto picks the GPU when this binary has its backend and it
+    /// opens, else the CPU
+    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
+    pub device: DeviceArg,
     /// Print the final metrics as JSON
     #[arg(long)]
     pub json: bool,
@@ -86,7 +88,7 @@ pub fn train(args: TrainArgs, data_dir: &Path) -> Result<()> {
         .out
         .unwrap_or_else(|| petri_engine::data::layout::runs_dir(data_dir));
     let mut options = RunOptions::new(Suite::Classification, data_dir.to_path_buf());
-    options.device = DeviceChoice::parse(&args.device)?;
+    options.device = args.device.resolve();
     options.checkpoints = Some(out_dir.join("checkpoints"));
     let path = args.path.clone();
     let work = out_dir.clone();
