@@ -543,6 +543,8 @@ fn a_run_asks_for_its_data_and_remembers_the_choice() {
         shown.contains("f on the home screen") && !shown.contains("--data"),
         "{shown}"
     );
+    // The popup grows to its wrapped message: the key line stays at its bottom.
+    both_sizes_in("data_choice_missing_course_file", &app, tmp.path());
     // A typed path that does not exist.
     key(&mut app, KeyCode::Up);
     key(&mut app, KeyCode::Enter);

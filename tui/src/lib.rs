@@ -18,4 +18,5 @@ pub mod paths;
 pub mod progress;
 pub mod run_spec;
 pub mod term;
+pub mod text;
 pub mod theme;

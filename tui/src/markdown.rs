@@ -306,36 +306,79 @@ impl Renderer<'_> {
         }
     }
 
+    /// A table laid out to the page's width: columns keep their natural width when the
+    /// table fits; otherwise the widest columns narrow (not below their longest word while
+    /// any other column can give) and their cells wrap onto more rows, so no text is cut.
     fn table_lines(&mut self, rows: Vec<Vec<String>>) {
         let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
         let mut widths = vec![0; cols];
+        let mut longest_word = vec![1; cols];
         for row in &rows {
             for (i, c) in row.iter().enumerate() {
                 widths[i] = widths[i].max(c.width());
+                let word = c.split(' ').map(UnicodeWidthStr::width).max().unwrap_or(0);
+                longest_word[i] = longest_word[i].max(word);
             }
         }
-        // Shrink the widest columns until the table fits.
         let total = |w: &[usize]| w.iter().sum::<usize>() + 3 * w.len().saturating_sub(1);
-        while total(&widths) > self.width && widths.iter().any(|&w| w > 6) {
-            let i = (0..cols).max_by_key(|&i| widths[i]).unwrap();
+        // A header wider than its column's cells wraps first: two header rows cost less
+        // than body cells wrapped in every row.
+        let mut body = vec![0; cols];
+        for row in rows.iter().skip(1) {
+            for (i, c) in row.iter().enumerate() {
+                body[i] = body[i].max(c.width());
+            }
+        }
+        let header_word = |i: usize| {
+            rows.first().and_then(|h| h.get(i)).map_or(0, |h| {
+                h.split(' ').map(UnicodeWidthStr::width).max().unwrap_or(0)
+            })
+        };
+        for i in 0..cols {
+            let floor = body[i].max(header_word(i)).max(1);
+            while total(&widths) > self.width && widths[i] > floor {
+                widths[i] -= 1;
+            }
+        }
+        while total(&widths) > self.width {
+            let above_words = (0..cols)
+                .filter(|&i| widths[i] > longest_word[i])
+                .max_by_key(|&i| widths[i]);
+            let Some(i) = above_words.or_else(|| {
+                (0..cols)
+                    .filter(|&i| widths[i] > 4)
+                    .max_by_key(|&i| widths[i])
+            }) else {
+                break;
+            };
             widths[i] -= 1;
         }
         for (r, row) in rows.iter().enumerate() {
-            let mut spans = Vec::new();
-            for (i, w) in widths.iter().enumerate() {
-                let cell = row.get(i).map(String::as_str).unwrap_or("");
-                let cell: String = truncate(cell, *w);
-                let pad = w - cell.width();
-                let style = if r == 0 { self.theme.h3 } else { Style::new() };
-                spans.push(Span::styled(format!("{cell}{}", " ".repeat(pad)), style));
-                if i + 1 < widths.len() {
-                    spans.push(Span::styled(
-                        format!(" {} ", self.theme.column()),
-                        self.theme.dim,
-                    ));
+            let cells: Vec<Vec<String>> = widths
+                .iter()
+                .enumerate()
+                .map(|(i, &w)| {
+                    let cell = row.get(i).map(String::as_str).unwrap_or("");
+                    crate::text::wrap_words(cell, w)
+                })
+                .collect();
+            let height = cells.iter().map(Vec::len).max().unwrap_or(1);
+            let style = if r == 0 { self.theme.h3 } else { Style::new() };
+            for k in 0..height {
+                let mut spans = Vec::new();
+                for (i, w) in widths.iter().enumerate() {
+                    let part = cells[i].get(k).map(String::as_str).unwrap_or("");
+                    let pad = w.saturating_sub(part.width());
+                    spans.push(Span::styled(format!("{part}{}", " ".repeat(pad)), style));
+                    if i + 1 < widths.len() {
+                        spans.push(Span::styled(
+                            format!(" {} ", self.theme.column()),
+                            self.theme.dim,
+                        ));
+                    }
                 }
+                self.lines.push(Line::from(spans));
             }
-            self.lines.push(Line::from(spans));
             if r == 0 {
                 self.lines.push(Line::styled(
                     self.theme.rule(total(&widths)),
@@ -345,20 +388,6 @@ impl Renderer<'_> {
         }
         self.lines.push(Line::raw(""));
     }
-}
-
-fn truncate(s: &str, w: usize) -> String {
-    if s.width() <= w {
-        return s.to_string();
-    }
-    let mut out = String::new();
-    for c in s.chars() {
-        if out.width() + 2 > w {
-            break;
-        }
-        out.push(c);
-    }
-    out + "…"
 }
 
 /// Colours a code line: comments dim, `petri` commands and their flags, TOML keys.
@@ -396,5 +425,31 @@ fn highlight(line: &str, lang: &str, theme: &Theme) -> Line<'static> {
             None => Line::from(vec![indent, Span::styled(line.to_string(), theme.h3)]),
         },
         _ => Line::from(vec![indent, Span::styled(line.to_string(), theme.code)]),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_table_too_wide_for_the_page_wraps_its_cells_and_keeps_every_word() {
+        let md = "| Stage | What it does | Size for a 28x28 input |\n|---|---|---|\n\
+                  | conv1 | 7x7 convolution, stride 2, batch norm, ReLU | 14x14 |\n\
+                  | layer2 | 2 basic blocks, first with stride 2 | 4x4 |\n";
+        let theme = Theme::new(false, false);
+        let lines: Vec<String> = render(md, 30, &theme)
+            .iter()
+            .map(|l| l.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect();
+        assert!(lines.iter().all(|l| l.width() <= 30), "{lines:#?}");
+        let text = lines.join(" ");
+        for word in md
+            .split(['|', ' ', '\n'])
+            .filter(|w| !w.is_empty() && !w.starts_with('-'))
+        {
+            assert!(text.contains(word), "{word:?} lost from {lines:#?}");
+        }
+        assert!(!text.contains('…'), "{lines:#?}");
     }
 }

@@ -269,7 +269,7 @@ impl ChallengeView {
                 let room = (list_area.width as usize)
                     .saturating_sub(2 + theme.pointer().chars().count() + indent)
                     .max(8);
-                let mut lines: Vec<Line> = super::text::wrap_words(&c.title, room)
+                let mut lines: Vec<Line> = crate::text::wrap_words(&c.title, room)
                     .into_iter()
                     .enumerate()
                     .map(|(i, part)| match i {
@@ -366,6 +366,7 @@ impl ChallengeView {
                 theme.bad,
             )],
             CheckState::Done(r) => {
+                let width = results.width.saturating_sub(2).max(1) as usize;
                 let mut v = vec![Line::from(vec![
                     Span::styled(
                         format!("{:.2} / {} points", r.score.unwrap_or(0.0), r.max_score),
@@ -393,8 +394,22 @@ impl ChallengeView {
                         Span::styled(format!("[{mark}] "), style),
                         Span::raw(format!("{score:.2}/{} {}", c.max_score, c.name)),
                     ]));
-                    for line in c.output.lines().take(3) {
-                        v.push(Line::styled(format!("       {line}"), theme.dim));
+                    // Output wraps under itself; past three lines it says how much is left
+                    // rather than ending mid-report.
+                    let output: Vec<&str> = c.output.lines().collect();
+                    for line in output.iter().take(3) {
+                        for part in crate::text::wrap_hanging(&format!("       {line}"), width) {
+                            v.push(Line::styled(part, theme.dim));
+                        }
+                    }
+                    if output.len() > 3 {
+                        v.push(Line::styled(
+                            format!(
+                                "       ({} more line(s): run petri challenge check in your copy)",
+                                output.len() - 3
+                            ),
+                            theme.dim,
+                        ));
                     }
                 }
                 if let Some(c) = self.challenges.iter().find(|c| c.id == r.challenge) {

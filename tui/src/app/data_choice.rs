@@ -165,13 +165,6 @@ impl DataChoiceView {
 
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
         let w = area.width.saturating_sub(4).min(90);
-        let h = (self.options.len() as u16 + 8).min(area.height.saturating_sub(2));
-        let popup = Rect {
-            x: area.x + (area.width.saturating_sub(w)) / 2,
-            y: area.y + (area.height.saturating_sub(h)) / 2,
-            width: w,
-            height: h,
-        };
         let mut lines = vec![
             Line::raw(format!(
                 "Which data should the {} run use?",
@@ -218,6 +211,23 @@ impl DataChoiceView {
             },
             theme.dim,
         ));
+        // As tall as its wrapped lines (a long path or message takes several rows), so the
+        // key line at the bottom is never pushed out.
+        let inner = w.saturating_sub(2).max(1) as usize;
+        let rows: usize = lines
+            .iter()
+            .map(|l| {
+                let text: String = l.spans.iter().map(|s| s.content.as_ref()).collect();
+                crate::text::wrap_words(&text, inner).len()
+            })
+            .sum();
+        let h = (rows as u16 + 2).min(area.height.saturating_sub(2));
+        let popup = Rect {
+            x: area.x + (area.width.saturating_sub(w)) / 2,
+            y: area.y + (area.height.saturating_sub(h)) / 2,
+            width: w,
+            height: h,
+        };
         frame.render_widget(Clear, popup);
         frame.render_widget(
             Paragraph::new(lines)

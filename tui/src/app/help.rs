@@ -72,7 +72,7 @@ pub fn draw(frame: &mut Frame, area: Rect, theme: &Theme, scroll: u16) {
             lines.push(Line::styled(*k, theme.h2));
             continue;
         }
-        for (i, part) in super::text::wrap_words(v, room).into_iter().enumerate() {
+        for (i, part) in crate::text::wrap_words(v, room).into_iter().enumerate() {
             let lead = if i == 0 {
                 format!("  {k:<16} ")
             } else {

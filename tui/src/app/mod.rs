@@ -13,7 +13,6 @@ mod notify;
 mod quiz;
 mod results;
 mod samples;
-mod text;
 mod your_data;
 
 pub use challenge::ChallengeView;
@@ -26,6 +25,7 @@ pub use your_data::YourDataView;
 
 use crate::content::Lesson;
 use crate::progress::Progress;
+use crate::text;
 use crate::theme::Theme;
 use anyhow::Result;
 use petri_engine::experiment::Suite;

@@ -214,7 +214,7 @@ impl QuizView {
                 let width = body.width.saturating_sub(2) as usize;
                 let head = format!("{pointer}{mark} {}. ", i + 1);
                 let indent = head.chars().count();
-                for (k, part) in super::text::wrap_words(&o.text, width.saturating_sub(indent))
+                for (k, part) in crate::text::wrap_words(&o.text, width.saturating_sub(indent))
                     .into_iter()
                     .enumerate()
                 {
@@ -231,7 +231,7 @@ impl QuizView {
                 {
                     // Feedback is prose wrapped in the TOML file: one line, wrapped on screen.
                     let f = f.split_whitespace().collect::<Vec<_>>().join(" ");
-                    for part in super::text::wrap_words(&f, width.saturating_sub(7)) {
+                    for part in crate::text::wrap_words(&f, width.saturating_sub(7)) {
                         lines.push(Line::styled(format!("       {part}"), theme.dim));
                     }
                 }

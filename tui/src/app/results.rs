@@ -4,7 +4,7 @@
 //! a bar chart of MAE/RMSE (mean ± std) per model; for segmentation Dice per class. Runs that
 //! finished appear as each ends; what the lesson expects is checked once all have.
 
-use super::text;
+use crate::text;
 use crate::theme::Theme;
 use petri_engine::experiment::ExperimentRecord;
 use petri_engine::experiment::expected::Expected;

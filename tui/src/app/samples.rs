@@ -183,11 +183,11 @@ pub fn draw(
             }
         } else {
             let right = s.truth == s.predicted;
-            let cut = |t: &str| super::text::fit(t, cols_text, theme.ascii);
+            let cut = |t: &str| crate::text::fit(t, cols_text, theme.ascii);
             let mut lines = render(&image_picture(s), cols, rows, theme);
             if s.predicted.is_empty() {
                 // A preview: the caption names what was done to the image, on two rows.
-                let mut caption = super::text::wrap_words(&s.truth, cols_text).into_iter();
+                let mut caption = crate::text::wrap_words(&s.truth, cols_text).into_iter();
                 let first = caption.next().unwrap_or_default();
                 let rest: Vec<String> = caption.collect();
                 lines.push(Line::styled(first, theme.dim));

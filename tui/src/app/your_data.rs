@@ -170,15 +170,13 @@ impl YourDataView {
             fields,
         );
         let lines: Vec<Line> = match &self.state {
-            State::Idle => vec![
-                Line::raw(
-                    "Give a MedMNIST-style .npz, a folder with one folder of images per class, a folder of",
-                ),
-                Line::raw(
-                    "images and masks, or a CSV (with its target column). Enter identifies the task,",
-                ),
-                Line::raw("warns about the data, and proposes a plan; Ctrl-T then trains it."),
-            ],
+            // One paragraph: the Paragraph's wrap breaks it to the pane's width.
+            State::Idle => vec![Line::raw(
+                "Give a MedMNIST-style .npz, a folder with one folder of images per class, a \
+                 folder of images and masks, or a CSV (with its target column). Enter \
+                 identifies the task, warns about the data, and proposes a plan; Ctrl-T then \
+                 trains it.",
+            )],
             State::Identifying => vec![Line::raw("Reading the data...")],
             State::Failed(e) => vec![Line::styled(e.clone(), theme.bad)],
             State::Done(id) => {
@@ -194,7 +192,7 @@ impl YourDataView {
                             Style::default()
                         };
                         // Wrapped under their own text, so warnings and reasons stay readable.
-                        super::text::wrap_hanging(l, width)
+                        crate::text::wrap_hanging(l, width)
                             .into_iter()
                             .map(move |part| Line::styled(part, style))
                     })

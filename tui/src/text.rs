@@ -1,4 +1,4 @@
-//! Text laid out for the terminal: word wrapping that the screens share.
+//! Text laid out for the terminal: word wrapping that the screens and the lesson renderer share.
 
 /// `text` in lines of at most `width` columns, broken between words; a word longer than a
 /// line (a path, say) is broken where the line ends.
