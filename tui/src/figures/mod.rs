@@ -22,7 +22,7 @@ const SIZE: (u32, u32) = (900, 560);
 /// The font plotters draws text with: embedded, so figures look the same on every machine.
 pub(crate) const FONT: &str = "sans-serif";
 
-fn register_font() {
+pub(crate) fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         // The bytes are a valid TrueType font (checked by the tests that draw text).
@@ -67,11 +67,24 @@ pub fn write_all(
         )?);
     }
     if let Some((metric, bars)) = bar_values(record) {
+        // The spread is over seeds (`--seeds`) or over the regression part's random splits.
+        let over = match record.seeds.as_slice() {
+            [_, _, ..] => format!(
+                "seeds {}",
+                record
+                    .seeds
+                    .iter()
+                    .map(u64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            _ => "splits".to_string(),
+        };
         written.extend(both(
             dir,
             "bars",
-            |a| draw_bars(a, metric, &bars),
-            |a| draw_bars(a, metric, &bars),
+            |a| draw_bars(a, metric, &bars, &over),
+            |a| draw_bars(a, metric, &bars, &over),
         )?);
     }
     if let Some(run) = record.runs.iter().rev().find(|r| r.confusion.is_some()) {
@@ -222,7 +235,13 @@ where
     let pad = ((y_hi - y_lo) * 0.1).max(0.01);
     let mut chart = ChartBuilder::on(area)
         .caption(
-            format!("{}: validation {metric} per epoch", record.part.name()),
+            match record.seeds.len() {
+                0 | 1 => format!("{}: validation {metric} per epoch", record.part.name()),
+                n => format!(
+                    "{}: validation {metric} per epoch (mean over {n} seeds)",
+                    record.part.name()
+                ),
+            },
             (FONT, 24),
         )
         .margin(16)
@@ -288,6 +307,7 @@ fn draw_bars<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     metric: &str,
     bars: &[Bar],
+    spread_over: &str,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
@@ -308,7 +328,7 @@ where
     let mut chart = ChartBuilder::on(area)
         .caption(
             match bars.iter().any(|b| b.spread.is_some()) {
-                true => format!("test {metric} per run (mean ± std over splits)"),
+                true => format!("test {metric} per run (mean ± std over {spread_over})"),
                 false => format!("test {metric} per run"),
             },
             (FONT, 24),

@@ -191,10 +191,34 @@ fn layout(sheet: &SampleSheet, class_names: &[String]) -> Option<Layout> {
         }
         widest += 2 * MARGIN + 200;
     } else {
+        // Columns as wide as their captions ("pred normal, benign"), up to two tiles; the
+        // run names' column as wide as the longest name: a report figure keeps names whole.
+        let captions_of =
+            |s: &Sample| [format!("true {}", s.truth), format!("pred {}", s.predicted)];
+        let pitch = runs
+            .iter()
+            .flat_map(|r| r.samples.iter().take(MAX_PER_ROW))
+            .flat_map(captions_of)
+            .map(|t| text_px(&t, 13))
+            .max()
+            .unwrap_or(0)
+            .clamp(TILE, 2 * TILE);
+        let label_w = runs
+            .iter()
+            .map(|r| text_px(&r.run, 15) + 2 * MARGIN)
+            .max()
+            .unwrap_or(0)
+            .clamp(LABEL_W, 2 * LABEL_W);
         for r in &runs {
-            caption(&mut captions, MARGIN, y + TILE / 2, &r.run);
+            captions.push(Caption {
+                x: MARGIN,
+                y: y + TILE / 2,
+                text: fit_px(&r.run, label_w - 2 * MARGIN, 15),
+                colour: BLACK,
+                size: 15,
+            });
             for (i, s) in r.samples.iter().take(MAX_PER_ROW).enumerate() {
-                let x = LABEL_W + i as u32 * (TILE + MARGIN / 2);
+                let x = label_w + i as u32 * (pitch + MARGIN / 2);
                 let rgb = image_rgb(s);
                 if rgb.len() != s.width * s.height * 3 {
                     continue;
@@ -212,19 +236,16 @@ fn layout(sheet: &SampleSheet, class_names: &[String]) -> Option<Layout> {
                 } else {
                     RGBColor(200, 30, 30)
                 };
-                for (line, text) in [format!("true {}", s.truth), format!("pred {}", s.predicted)]
-                    .into_iter()
-                    .enumerate()
-                {
+                for (line, text) in captions_of(s).into_iter().enumerate() {
                     captions.push(Caption {
                         x,
                         y: y + TILE + 4 + 17 * line as u32,
-                        text: shorten(&text, 16),
+                        text: fit_px(&text, pitch, 13),
                         colour: if line == 0 { BLACK } else { ink },
                         size: 13,
                     });
                 }
-                widest = widest.max(x + TILE);
+                widest = widest.max(x + pitch);
             }
             y += row_h;
         }
@@ -250,10 +271,29 @@ fn caption(captions: &mut Vec<Caption>, x: u32, y: u32, text: &str) {
     captions.push(Caption {
         x,
         y,
-        text: shorten(text, 20),
+        text: fit_px(text, LABEL_W - MARGIN, 15),
         colour: BLACK,
         size: 15,
     });
+}
+
+/// The width of `text` in the figures' font at `size` px, as plotters will draw it.
+fn text_px(text: &str, size: u32) -> u32 {
+    super::register_font();
+    (super::FONT, size)
+        .into_font()
+        .box_size(text)
+        .map_or(text.chars().count() as u32 * size * 2 / 3, |(w, _)| w)
+}
+
+/// `text` whole when it fits in `px`, else cut with an ellipsis to fit.
+fn fit_px(text: &str, px: u32, size: u32) -> String {
+    let chars = text.chars().count();
+    (1..=chars)
+        .rev()
+        .map(|n| shorten(text, n))
+        .find(|t| text_px(t, size) <= px)
+        .unwrap_or_default()
 }
 
 fn shorten(text: &str, n: usize) -> String {
