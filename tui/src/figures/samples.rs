@@ -143,9 +143,9 @@ fn layout(sheet: &SampleSheet, class_names: &[String]) -> Option<Layout> {
         for (k, (run, s)) in samples.iter().enumerate() {
             caption(
                 &mut captions,
-                MARGIN,
-                y + TILE / 2,
+                (MARGIN, y + TILE / 2),
                 &format!("{run}, sample {}", k + 1),
+                LABEL_W - MARGIN,
             );
             let panels = [
                 ("image", Some(image_rgb(s))),
@@ -210,13 +210,12 @@ fn layout(sheet: &SampleSheet, class_names: &[String]) -> Option<Layout> {
             .unwrap_or(0)
             .clamp(LABEL_W, 2 * LABEL_W);
         for r in &runs {
-            captions.push(Caption {
-                x: MARGIN,
-                y: y + TILE / 2,
-                text: fit_px(&r.run, label_w - 2 * MARGIN, 15),
-                colour: BLACK,
-                size: 15,
-            });
+            caption(
+                &mut captions,
+                (MARGIN, y + TILE / 2),
+                &r.run,
+                label_w - 2 * MARGIN,
+            );
             for (i, s) in r.samples.iter().take(MAX_PER_ROW).enumerate() {
                 let x = label_w + i as u32 * (pitch + MARGIN / 2);
                 let rgb = image_rgb(s);
@@ -267,11 +266,12 @@ fn layout(sheet: &SampleSheet, class_names: &[String]) -> Option<Layout> {
     })
 }
 
-fn caption(captions: &mut Vec<Caption>, x: u32, y: u32, text: &str) {
+/// A row's label at `(x, y)`, fitted to `width` px.
+fn caption(captions: &mut Vec<Caption>, (x, y): (u32, u32), text: &str, width: u32) {
     captions.push(Caption {
         x,
         y,
-        text: fit_px(text, LABEL_W - MARGIN, 15),
+        text: fit_px(text, width, 15),
         colour: BLACK,
         size: 15,
     });
