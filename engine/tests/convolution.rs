@@ -214,8 +214,17 @@ fn resnet_shaped_convolutions_match_the_definition() {
 #[test]
 fn unet_shaped_convolutions_match_the_definition() {
     // Large maps: weight-gradient tiles (512 positions) inside one image and across two,
-    // and an odd size whose last tile is short.
-    for (i, (batch, c_in, c_out, size)) in [(2, 8, 16, 32), (3, 16, 8, 23)].into_iter().enumerate()
+    // and an odd size whose last tile is short. The last two have 64 Ki input values or more,
+    // so the NCHW -> NHWC copy runs in parallel blocks of 64 positions (a short last one at
+    // 23x23).
+    for (i, (batch, c_in, c_out, size)) in [
+        (2, 8, 16, 32),
+        (3, 16, 8, 23),
+        (8, 16, 8, 23),
+        (4, 16, 8, 64),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let s = Shape {
             batch,
