@@ -149,7 +149,7 @@ trait Real: Float + Element + bytemuck::Pod + Send + Sync {}
 impl Real for f32 {}
 impl Real for f64 {}
 
-/// The values of a tensor in row-major order (copied only when the layout is not).
+/// The values of a small tensor (gamma, beta, statistics: one per channel), in order.
 fn values<T: Real>(t: &FlexTensor) -> Vec<T> {
     let t = t.to_contiguous();
     t.as_slice::<T>()
