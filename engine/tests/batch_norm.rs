@@ -3,11 +3,18 @@
 //! training statistics, output, and the gradients of input, gamma and beta; and inference with
 //! given statistics. Shapes reach the serial and the parallel loops, 2-D to 5-D inputs, maps as
 //! small as 1 position with many channels, a transposed (non-contiguous) input, and a mean far
-//! from zero (where folding the mean into a shift would lose precision).
+//! from zero (where folding the mean into a shift would lose precision). And a burn behaviour
+//! the course relies on: the running statistics converge to the data's mean and variance, so
+//! evaluation mode normalises like training mode.
 
+use burn::module::Module;
+use burn::nn::BatchNormConfig;
 use burn::tensor::module::{batch_norm, batch_norm_train};
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Distribution, Tensor, TensorData};
 use petri_engine::rng::Rng;
+
+mod support;
+use support::{assert_close, values};
 
 const EPSILON: f64 = 1e-5;
 
@@ -61,22 +68,6 @@ fn random(rng: &mut Rng, n: usize, centre: f64) -> Vec<f32> {
     (0..n)
         .map(|_| (centre + rng.uniform(-1.0, 1.0)) as f32)
         .collect()
-}
-
-fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().expect("f32 tensor")
-}
-
-fn assert_close(what: &str, got: &[f32], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        let err = (*g as f64 - w).abs() / scale;
-        assert!(
-            err <= 1e-4,
-            "{what}[{i}]: {g} vs {w} (relative error {err:.2e})"
-        );
-    }
 }
 
 /// Trains one batch norm of a rank-`D` input; `transposed` builds the input as the transpose of
@@ -185,4 +176,48 @@ fn a_transposed_input_and_a_large_mean_keep_their_precision() {
     check([16, 8, 32, 32], 0.0, true, 11);
     check([4, 6, 20, 20], 100.0, false, 12);
     check([16, 8, 32, 32], 100.0, false, 13);
+}
+
+#[test]
+fn running_statistics_track_the_data() {
+    let device = Device::flex().autodiff();
+    let bn = BatchNormConfig::new(2).init(&device);
+    for _ in 0..100 {
+        let x = Tensor::<4>::random([16, 2, 4, 4], Distribution::Normal(3.0, 2.0), &device);
+        let _ = bn.forward(x);
+    }
+    let mean = bn
+        .running_mean
+        .value()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    let var = bn
+        .running_var
+        .value()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
+    assert!(
+        mean.iter().all(|m| (m - 3.0).abs() < 0.3),
+        "running mean {mean:?}"
+    );
+    assert!(
+        var.iter().all(|v| (v - 4.0).abs() < 0.6),
+        "running var {var:?}"
+    );
+    // Evaluation output of fresh data is then roughly standardised.
+    let eval = bn.valid();
+    let x = Tensor::<4>::random(
+        [64, 2, 4, 4],
+        Distribution::Normal(3.0, 2.0),
+        &device.clone().without_autodiff(),
+    );
+    let y = eval.forward(x).into_data().try_to_vec::<f32>().unwrap();
+    let m = y.iter().sum::<f32>() / y.len() as f32;
+    let v = y.iter().map(|a| (a - m) * (a - m)).sum::<f32>() / y.len() as f32;
+    assert!(
+        m.abs() < 0.2 && (v - 1.0).abs() < 0.3,
+        "eval output mean {m} var {v}"
+    );
 }

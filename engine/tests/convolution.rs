@@ -11,6 +11,9 @@ use burn::tensor::ops::ConvOptions;
 use burn::tensor::{Device, Tensor, TensorData};
 use petri_engine::rng::Rng;
 
+mod support;
+use support::{assert_close, values};
+
 struct Shape {
     batch: usize,
     c_in: usize,
@@ -77,22 +80,6 @@ fn reference(s: &Shape, x: &[f32], w: &[f32], g: &[f32]) -> (Vec<f64>, Vec<f64>,
         }
     }
     (out, dx, dw)
-}
-
-fn values(t: Tensor<4>) -> Vec<f32> {
-    t.into_data().try_to_vec::<f32>().expect("f32 tensor")
-}
-
-fn assert_close(what: &str, got: &[f32], want: &[f64]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-    for (i, (g, w)) in got.iter().zip(want).enumerate() {
-        let err = (*g as f64 - w).abs() / scale;
-        assert!(
-            err <= 1e-4,
-            "{what}[{i}]: {g} vs {w} (relative error {err:.2e})"
-        );
-    }
 }
 
 fn check(s: &Shape, seed: u64) {
