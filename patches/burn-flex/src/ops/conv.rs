@@ -560,10 +560,8 @@ pub(crate) fn channels_last<T: bytemuck::Pod + Copy + Send + Sync>(
     if total == 0 {
         return out;
     }
-    let blocks_per_image = spatial.div_ceil(BLOCK);
-    // Block `index` counts blocks image by image: a block never spans two images.
-    let block = |index: usize, dst: &mut [MaybeUninit<T>]| {
-        let (b, s0) = (index / blocks_per_image, index % blocks_per_image * BLOCK);
+    // The block of image `b` from position `s0`: one run per channel in, one interleaved out.
+    let block = |b: usize, s0: usize, dst: &mut [MaybeUninit<T>]| {
         let len = dst.len() / channels;
         for c in 0..channels {
             let src = &x[b * image + c * spatial + s0..][..len];
@@ -573,24 +571,20 @@ pub(crate) fn channels_last<T: bytemuck::Pod + Copy + Send + Sync>(
         }
     };
     let spare = &mut out.spare_capacity_mut()[..total];
-    let mut serial = true;
-    #[cfg(feature = "rayon")]
-    if total >= super::PARALLEL_THRESHOLD / 4 {
-        use rayon::prelude::*;
-        spare
-            .par_chunks_mut(image)
-            .enumerate()
-            .for_each(|(b, img)| {
+    if cfg!(feature = "rayon") && total >= super::PARALLEL_THRESHOLD / 4 {
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::prelude::*;
+            spare.par_chunks_mut(image).enumerate().for_each(|(b, img)| {
                 img.par_chunks_mut(BLOCK * channels)
                     .enumerate()
-                    .for_each(|(i, dst)| block(b * blocks_per_image + i, dst));
+                    .for_each(|(i, dst)| block(b, i * BLOCK, dst));
             });
-        serial = false;
-    }
-    if serial {
+        }
+    } else {
         for (b, img) in spare.chunks_mut(image).enumerate() {
             for (i, dst) in img.chunks_mut(BLOCK * channels).enumerate() {
-                block(b * blocks_per_image + i, dst);
+                block(b, i * BLOCK, dst);
             }
         }
     }

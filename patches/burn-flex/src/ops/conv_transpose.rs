@@ -522,8 +522,8 @@ fn conv_transpose3d_impl<
     if !TILED && groups == 1 && batch_size > 1 && in_spatial <= BATCHED_MAX_SPATIAL {
         use rayon::prelude::*;
         let threads = rayon::current_num_threads().max(1);
-        let per_chunk =
-            (BATCHED_COLUMNS / in_spatial).clamp(1, batch_size.div_ceil(threads).max(1));
+        let per_chunk = (BATCHED_COLUMNS / in_spatial)
+            .clamp(1, batch_size.div_ceil(threads).max(1));
         output
             .par_chunks_mut(per_chunk * group_chunk_len)
             .enumerate()
