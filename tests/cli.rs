@@ -171,6 +171,32 @@ fn verify_flags_a_corrupted_download() {
     assert!(text(&o).0.contains("checksum differs"), "{}", text(&o).0);
 }
 
+/// `data list`, `data info`, `data verify` and `identify` agree on one file: the shared
+/// BreastMNIST copy has the official splits and shape but re-saved bytes.
+#[test]
+fn the_data_commands_agree_on_whether_a_file_is_official() {
+    let Some(shared) = shared_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("medmnist")).unwrap();
+    let file = tmp.path().join("medmnist/breastmnist.npz");
+    std::fs::copy(shared.join("medmnist/breastmnist.npz"), &file).unwrap();
+    let path = file.to_str().unwrap();
+    let list = text(&petri(&["data", "list"], tmp.path())).0;
+    let line = list.lines().find(|l| l.starts_with("breastmnist")).unwrap();
+    assert!(line.contains("unofficial"), "{list}");
+    assert!(list.contains("not the official file"), "{list}");
+    let verify = petri(&["data", "verify"], tmp.path());
+    assert_clean_failure(&verify, &["not the official files"]);
+    assert!(text(&verify).0.contains("checksum differs"));
+    let info = text(&petri(&["data", "info", path], tmp.path())).0;
+    assert!(info.contains("not the official file"), "{info}");
+    let identify = text(&petri(&["identify", path], tmp.path())).0;
+    assert!(
+        identify.contains("breastmnist's splits and shape but is not the official file"),
+        "{identify}"
+    );
+}
+
 #[test]
 fn fetch_rejects_unknown_names_and_sizes() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1104,4 +1130,209 @@ fn weights_are_found_in_torch_hubs_cache_or_named_with_a_flag() {
     assert_clean_failure(&o, &["resnet18-f37072fd.pth"]);
     let (_, err) = text(&o);
     assert!(err.contains(hub.to_str().unwrap()), "{err}");
+}
+
+/// Every command that prints, with what it needs in `dir`: (arguments, runs without a
+/// terminal's stdout).
+fn printing_commands(dir: &Path) -> Vec<Vec<String>> {
+    let cells = dir.join("cells");
+    write_class_folders(&cells, 3, 14);
+    let cells = cells.to_str().unwrap().to_string();
+    let rows: String = (0..30)
+        .map(|i| format!("{i},{},{}\n", i * 3 % 7, i % 2))
+        .collect();
+    let table = write(dir, "table.csv", format!("a,b,label\n{rows}").as_bytes());
+    let table = table.to_str().unwrap().to_string();
+    let lessons = lessons_dir().to_str().unwrap().to_string();
+    [
+        vec![],
+        vec!["--help"],
+        vec!["lesson", "1"],
+        vec!["challenge", "list"],
+        vec!["challenge", "show", "dice"],
+        vec!["data", "list"],
+        vec!["data", "info", &table],
+        vec!["data", "verify"],
+        vec!["identify", &cells],
+        vec!["doctor"],
+        vec!["completions", "bash"],
+        vec!["man"],
+        vec!["content", "check", "--lessons", &lessons],
+    ]
+    .into_iter()
+    .map(|a| a.into_iter().map(String::from).collect())
+    .collect()
+}
+
+fn petri_to(args: &[String], data_dir: &Path, stdout: std::process::Stdio) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_petri"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env_remove("PETRI_DATA")
+        .env("PETRI_STATE", data_dir.join("state"))
+        .stdout(stdout)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("petri runs")
+}
+
+#[test]
+fn a_reader_that_closes_early_ends_the_command_quietly() {
+    let tmp = tempfile::tempdir().unwrap();
+    for args in printing_commands(tmp.path()) {
+        let normal = petri_to(&args, tmp.path(), std::process::Stdio::piped());
+        // `| true`: the reading end is closed before petri writes anything.
+        let mut child = Command::new(env!("CARGO_BIN_EXE_petri"))
+            .args(&args)
+            .arg("--data-dir")
+            .arg(tmp.path())
+            .env_remove("PETRI_DATA")
+            .env("PETRI_STATE", tmp.path().join("state"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let closed = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&closed.stderr);
+        assert!(!err.contains("panicked"), "petri {args:?} | true: {err}");
+        assert_eq!(
+            closed.status.code(),
+            normal.status.code(),
+            "petri {args:?} | true exits as it would on a terminal: {err}"
+        );
+        assert!(
+            !err.contains("standard output"),
+            "a closed pipe is not reported: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_full_disk_is_a_write_error_with_exit_1() {
+    if !Path::new("/dev/full").exists() {
+        eprintln!("skipped: no /dev/full here");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    for args in printing_commands(tmp.path()) {
+        let full = std::fs::OpenOptions::new()
+            .write(true)
+            .open("/dev/full")
+            .unwrap();
+        let o = petri_to(&args, tmp.path(), full.into());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            !err.contains("panicked"),
+            "petri {args:?} > /dev/full: {err}"
+        );
+        assert_eq!(
+            o.status.code(),
+            Some(1),
+            "petri {args:?} > /dev/full: {err}"
+        );
+        assert!(
+            err.contains("could not write to standard output"),
+            "petri {args:?} > /dev/full: {err}"
+        );
+    }
+}
+
+#[test]
+fn the_man_page_documents_every_command_and_refers_to_no_missing_page() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = petri(&["man"], tmp.path());
+    let (page, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        !page.contains("petri-data(1)") && !page.contains("\\-data(1)"),
+        "no petri-*(1) pages exist"
+    );
+    for section in [
+        "PETRI DATA FETCH",
+        "PETRI RUN",
+        "PETRI CHALLENGE START",
+        "PETRI GRADE-MERGE",
+        "PETRI DOCTOR",
+    ] {
+        assert!(page.contains(&format!(".SH \"{section}\"")), "no {section}");
+    }
+    assert!(
+        page.contains("\\-\\-partial"),
+        "grade-merge's options are on the page"
+    );
+    assert!(!page.to_ascii_uppercase().contains("GRADE-WORKER"));
+    assert_eq!(page.matches(".ds Aq").count(), 2, "one roff preamble");
+}
+
+#[test]
+fn completions_offer_parts_challenges_and_datasets_and_hide_hidden_commands() {
+    let tmp = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish"] {
+        let o = petri(&["completions", shell], tmp.path());
+        let (script, err) = text(&o);
+        assert!(o.status.success(), "{err}");
+        assert!(
+            !script.contains("grade-worker"),
+            "{shell} offers grade-worker"
+        );
+        assert!(
+            !script.contains("--job ") && !script.contains("-l job "),
+            "{shell}: --job"
+        );
+        for word in [
+            "classification",
+            "segmentation/dice",
+            "breastmnist",
+            "protocol",
+        ] {
+            assert!(script.contains(word), "{shell} does not offer {word}");
+        }
+    }
+    let o = petri(&["completions", "fish"], tmp.path());
+    let fish = text(&o).0;
+    assert!(
+        fish.contains(
+            "-n \"__fish_petri_using_subcommand run\" -f -a \"classification augmentation segmentation regression\""
+        ),
+        "fish completes parts after `petri run`, not files"
+    );
+}
+
+/// What training refuses, `identify` and `data info` refuse with the same message: ragged CSV
+/// rows and masks of another size than their image.
+#[test]
+fn identify_refuses_what_training_would_refuse() {
+    let tmp = tempfile::tempdir().unwrap();
+    let ragged = write(
+        tmp.path(),
+        "ragged.csv",
+        b"a,b,label\n1,2,0\n3,4,1\n5,6\n7,8,1\n9,10,0\n",
+    );
+    let ragged = ragged.to_str().unwrap();
+    // Training reads tables with the same reader (`data info` shows its message).
+    for args in [
+        &["identify", ragged, "--target", "label"][..],
+        &["data", "info", ragged][..],
+    ] {
+        assert_clean_failure(
+            &petri(args, tmp.path()),
+            &[
+                "ragged.csv",
+                "line 4 has 2 fields but the table has 3 columns",
+            ],
+        );
+    }
+
+    let seg = tmp.path().join("seg");
+    grey_png(&seg.join("images/a.png"), 8, 8, |x, _| x as u8);
+    grey_png(&seg.join("masks/a.png"), 16, 12, |x, _| (x % 2) as u8 * 255);
+    let seg = seg.to_str().unwrap();
+    for args in [&["identify", seg][..], &["data", "info", seg][..]] {
+        assert_clean_failure(
+            &petri(args, tmp.path()),
+            &["mask is 16x12 but its image", "is 8x8"],
+        );
+    }
 }

@@ -324,26 +324,45 @@ fn hostile_submissions_score_zero_with_a_reason_and_spare_the_batch() {
         assert_eq!(r["score"], 0.0, "{name} scored: {r:#}");
         r["checks"][0]["output"].as_str().unwrap().to_string()
     };
-    for (name, expected) in [
-        ("compile-error", "does not compile"),
-        ("panics", "panicked: boom"),
-        ("endless-loop", "did not finish within 4 s"),
-        ("floods-output", "did not finish"),
-        ("exhausts-memory", "memory"),
-        ("fork-bomb", ""),
-        ("writes-outside", "write outside"),
-        ("network", "network"),
-        ("reads-reference-at-runtime", "read the reference"),
-        ("reads-reference-at-compile-time", "does not compile"),
-        ("fake-report", "cases right"),
+    // The reason, and what the points were lost to (the gradebook's `lost` column).
+    for (name, expected, lost) in [
+        ("compile-error", "does not compile", "does-not-build"),
+        ("panics", "panicked: boom", "crashed"),
+        ("endless-loop", "did not finish within 4 s", "timed-out"),
+        ("floods-output", "did not finish", "timed-out"),
+        ("exhausts-memory", "memory", ""),
+        ("fork-bomb", "", ""),
+        ("writes-outside", "write outside", "crashed"),
+        ("network", "network", "crashed"),
+        (
+            "reads-reference-at-runtime",
+            "read the reference",
+            "crashed",
+        ),
+        (
+            "reads-reference-at-compile-time",
+            "does not compile",
+            "does-not-build",
+        ),
+        ("fake-report", "cases right", "wrong-answer"),
     ] {
         let why = reason(name);
-        eprintln!("{name}: {why}");
+        let r = by_name(&results, name);
+        let got = r["checks"][0]["lost"].as_str().unwrap_or_default();
+        eprintln!("{name}: {got}: {why}");
         assert!(
             why.contains(expected),
             "{name}: reason {why:?} lacks {expected:?}"
         );
+        assert!(!got.is_empty(), "{name}: no reason for the lost points");
+        assert!(got.contains(lost), "{name}: lost to {got:?}, not {lost:?}");
     }
+    let gradebook = std::fs::read_to_string(out.join("gradebook.csv")).unwrap();
+    let row = gradebook
+        .lines()
+        .find(|l| l.starts_with("endless-loop"))
+        .unwrap();
+    assert!(row.contains("points lost, timed out"), "{row}");
     assert!(
         canary.exists(),
         "a submission deleted a file outside its folder"
@@ -392,7 +411,7 @@ fn reports_are_what_gradescope_junit_and_spreadsheets_read() {
     let mut lines = csv.lines();
     assert_eq!(
         lines.next().unwrap(),
-        "submission,challenge,score,max_score,valid,ranking,rmse,leaderboard,error"
+        "submission,challenge,score,max_score,valid,ranking,rmse,leaderboard,lost,error"
     );
     assert!(
         lines
@@ -542,19 +561,32 @@ fn grading_fails_only_when_the_grader_cannot_run() {
 #[test]
 fn gradescope_bundle_carries_the_source_and_the_scripts() {
     let tmp = scratch();
-    let zip_path = tmp.path().join("autograder.zip");
-    let o = petri(
-        &[
-            "grade",
-            "--challenge",
-            "dice",
-            "--gradescope-bundle",
-            zip_path.to_str().unwrap(),
-        ],
-        &root().join("challenges"),
-        tmp.path(),
+    let bundle = |name: &str, installed: bool| -> (PathBuf, String) {
+        let zip_path = tmp.path().join(name);
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_petri"));
+        cmd.args(["grade", "--challenge", "dice", "--gradescope-bundle"])
+            .arg(&zip_path)
+            .arg("--data-dir")
+            .arg(tmp.path())
+            .env("PETRI_CHALLENGES", root().join("challenges"));
+        if installed {
+            // An installed binary: the checkout it was built from is not used.
+            cmd.env("PETRI_NO_CHECKOUT", "1");
+        }
+        let o = cmd.output().unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        (zip_path, String::from_utf8_lossy(&o.stdout).into_owned())
+    };
+    let (zip_path, said) = bundle("autograder.zip", false);
+    let (installed_zip, _) = bundle("installed.zip", true);
+    assert_eq!(
+        std::fs::read(&zip_path).unwrap(),
+        std::fs::read(&installed_zip).unwrap(),
+        "the bundle is the same from an installed binary"
     );
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let size = std::fs::metadata(&zip_path).unwrap().len();
+    assert!(said.contains(" MB: Petri's source"), "{said}");
+    assert!(size < 8_000_000, "{size} bytes: more than the source?");
     let mut zip = zip::ZipArchive::new(std::fs::File::open(&zip_path).unwrap()).unwrap();
     let names: Vec<String> = zip
         .file_names()
@@ -566,6 +598,7 @@ fn gradescope_bundle_carries_the_source_and_the_scripts() {
         "run_autograder",
         "petri/Cargo.toml",
         "petri/Cargo.lock",
+        "petri/patches/burn-flex/Cargo.toml",
         "petri/challenges/segmentation/dice/challenge.toml",
         "petri/grader/src/lib.rs",
     ] {
@@ -574,13 +607,77 @@ fn gradescope_bundle_carries_the_source_and_the_scripts() {
             "{needed} missing from the bundle"
         );
     }
-    assert!(
-        !names.iter().any(|n| n.contains("/target/")),
-        "build outputs in the bundle"
-    );
+    for unwanted in ["/target/", "/.venv/", "/reference/", "/.git/"] {
+        assert!(
+            !names.iter().any(|n| n.contains(unwanted)),
+            "{unwanted} in the bundle"
+        );
+    }
     let mut run = String::new();
     std::io::Read::read_to_string(&mut zip.by_name("run_autograder").unwrap(), &mut run).unwrap();
-    assert!(run.contains("--challenge segmentation/dice /autograder/submission --out /autograder/results --format gradescope"));
+    assert!(run.contains("--challenge segmentation/dice \"$ROOT/submission\" --out \"$ROOT/results\" --format gradescope"), "{run}");
+
+    // Unpacked as Gradescope does (into ROOT/source), set up with this petri, and run on a
+    // submission: a valid results.json with full marks for the reference.
+    let autograder = tmp.path().join("autograder");
+    zip.extract(autograder.join("source")).unwrap();
+    let script = |name: &str| {
+        let o = Command::new("bash")
+            .arg(autograder.join("source").join(name))
+            .env("AUTOGRADER_ROOT", &autograder)
+            .env("PETRI_BIN", env!("CARGO_BIN_EXE_petri"))
+            .env("PETRI_GRADE_KIT", kit_dir())
+            .env("PETRI_NO_CHECKOUT", "1")
+            .env_remove("PETRI_CHALLENGES")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{name}: {}\n{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    script("setup.sh");
+    copy_dir(
+        &root().join("challenges/segmentation/dice/reference"),
+        &autograder.join("submission"),
+    );
+    script("run_autograder");
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(autograder.join("results/results.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(results["score"], 10.0, "{results}");
+    assert!(results["tests"].as_array().is_some_and(|t| !t.is_empty()));
+
+    // The source in the bundle is a whole workspace (members, the patched burn-flex): cargo
+    // resolves it from the lock file (`tree`, as `metadata` would download other platforms'
+    // crates).
+    match std::env::var_os("CARGO") {
+        Some(cargo) => {
+            let o = Command::new(cargo)
+                .args([
+                    "tree",
+                    "--locked",
+                    "--offline",
+                    "-p",
+                    "petri",
+                    "--depth",
+                    "1",
+                ])
+                .args(["-e", "normal"])
+                .current_dir(autograder.join("source/petri"))
+                .output()
+                .unwrap();
+            assert!(
+                o.status.success(),
+                "cargo cannot read the bundle's workspace: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        None => eprintln!("skipped the workspace check: $CARGO is not set"),
+    }
 }
 
 fn read_results(out: &Path) -> Vec<Value> {
@@ -662,7 +759,7 @@ fn grader_faults_are_errors_never_zeros_and_exit_3() {
         csv.lines()
             .nth(1)
             .unwrap()
-            .starts_with("ada,segmentation/dice,,10,,,,,\"no Rust toolchain"),
+            .starts_with("ada,segmentation/dice,,10,,,,,,\"no Rust toolchain"),
         "{csv}"
     );
 
@@ -887,6 +984,9 @@ fn shards_merge_into_what_one_machine_writes() {
             .map(|mut r| {
                 r["seconds"] = Value::Null;
                 r["graded_at"] = Value::Null;
+                for c in r["checks"].as_array_mut().into_iter().flatten() {
+                    c["seconds"] = Value::Null;
+                }
                 r
             })
             .collect()
@@ -939,6 +1039,52 @@ fn shards_merge_into_what_one_machine_writes() {
         tmp.path(),
     );
     assert!(!o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("shard 1/2 is given twice"), "{err}");
+
+    // Each shard says which share of which class it is.
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(s2.join("shard.json")).unwrap()).unwrap();
+    assert_eq!(manifest["shard"]["index"], 2);
+    assert_eq!(manifest["shard"]["count"], 2);
+    assert_eq!(manifest["class_size"], 5);
+    assert!(manifest["challenge"].as_str().unwrap().ends_with("dice"));
+
+    // One of two shards missing: refused with exit 1, unless told --partial.
+    let merge_one = |extra: &[&str]| {
+        let out = tmp.path().join("one");
+        let mut args = vec![
+            "grade-merge",
+            "--out",
+            out.to_str().unwrap(),
+            s1.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        (
+            petri(&args, &root().join("challenges"), tmp.path()),
+            tmp.path().join("one"),
+        )
+    };
+    let (o, _) = merge_one(&[]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("shard(s) 2/2 of this class are missing") && err.contains("--partial"),
+        "{err}"
+    );
+    let (o, out) = merge_one(&["--partial"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("PARTIAL"));
+    let merge: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("merge.json")).unwrap()).unwrap();
+    assert_eq!(merge["partial"], true);
+    assert!(
+        merge["missing"][0].as_str().unwrap().contains("2/2"),
+        "{merge}"
+    );
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    assert!(junit.contains("PARTIAL merge"), "{junit}");
+    assert_eq!(read_results(&out).len(), 3);
 }
 
 /// Ctrl-C (or SIGTERM, SIGHUP) stops after the submissions in progress: what finished is in

@@ -340,7 +340,6 @@ fn the_tutor_offers_to_resume_an_interrupted_run() {
     // may not be saved yet when its line is printed; the first's is).
     let args = petri::app::ExperimentView::run_args(
         petri_engine::experiment::Suite::Augmentation,
-        &options,
         Some(&file),
     );
     let mut full = vec![

@@ -92,6 +92,58 @@ fn knowledge_check_gives_feedback_and_saves_each_answer() {
     assert!(home.contains("Knowledge check:"), "{home}");
 }
 
+/// A check opened again continues at its first unanswered question, and Enter with nothing
+/// chosen answers nothing (it used to submit the option under the cursor).
+#[test]
+fn a_check_reopens_where_it_was_left_and_enter_alone_answers_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(tmp.path().join("state")).unwrap();
+    let progress = tmp.path().join("state/progress.json");
+    std::fs::write(
+        &progress,
+        r#"{"parts":{"01-classification":{"quiz":{"answers":{"pathmnist-task":true},"total":7,"seed":3}}}}"#,
+    )
+    .unwrap();
+    let answers = || -> usize {
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&progress).unwrap()).unwrap();
+        v["parts"]["01-classification"]["quiz"]["answers"]
+            .as_object()
+            .map_or(0, |a| a.len())
+    };
+    let mut app = app(tmp.path());
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Char('c'));
+    let shown = screen(&app, 80, 24);
+    assert!(shown.contains("Question 2 of"), "{shown}");
+    // Question 2 asks for a number: Enter with nothing typed answers nothing, and `?` and `q`
+    // are the tutor's keys, not part of a number.
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(answers(), 1, "Enter alone saved nothing");
+    key(&mut app, KeyCode::Char('?'));
+    assert!(screen(&app, 80, 24).contains("Keys"), "? opens the help");
+    key(&mut app, KeyCode::Esc);
+    // Questions 2-4 take numbers.
+    for n in 2..=4 {
+        key(&mut app, KeyCode::Char('9'));
+        key(&mut app, KeyCode::Enter);
+        assert_eq!(answers(), n);
+        key(&mut app, KeyCode::Enter);
+    }
+    // Question 5 has options: Enter alone says how to choose, and saves nothing.
+    key(&mut app, KeyCode::Enter);
+    let shown = screen(&app, 80, 24);
+    assert!(shown.contains("Choose an answer first"), "{shown}");
+    assert_eq!(answers(), 4);
+    // An option's number chooses it; Enter then answers.
+    key(&mut app, KeyCode::Char('1'));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(answers(), 5);
+    assert!(screen(&app, 80, 24).contains("Enter next question"));
+    key(&mut app, KeyCode::Char('q'));
+    assert!(app.quit, "q quits from a check");
+}
+
 fn app_with_same_state(state: &Path) -> App {
     app(state)
 }
@@ -208,7 +260,9 @@ fn challenges_start_reveal_hints_and_show_a_check() {
         "challenges_started_120x40",
         screen_in(&app, 120, 40, tmp.path())
     );
-    // Tab moves to the statement, where arrows scroll instead of choosing.
+    // Tab moves to the statement, where arrows scroll instead of choosing (drawn at the size
+    // the keys are pressed at, as a terminal would).
+    screen_in(&app, 80, 24, tmp.path());
     key(&mut app, KeyCode::Tab);
     for _ in 0..5 {
         key(&mut app, KeyCode::Down);
@@ -234,6 +288,8 @@ fn challenges_start_reveal_hints_and_show_a_check() {
             visible: true,
             output: "0 of 1 cases right; first wrong case: value 0: expected 0.4000, got 1.0000"
                 .into(),
+            lost: Some(petri_grader::result::Lost::WrongAnswer),
+            seconds: Some(0.01),
         }],
         leaderboard: None,
         notes: vec![],
@@ -322,6 +378,50 @@ fn finished_record(part: Suite) -> petri_engine::experiment::ExperimentRecord {
     );
     r.class_names = vec!["malignant".into(), "benign".into()];
     r
+}
+
+/// A run stopped with `s` in epoch 3 is headed "stopped", not "finished", and says how many
+/// epochs it finished; what the run skipped (no ImageNet weights) is in the results.
+#[test]
+fn a_stopped_run_says_so_and_what_was_skipped_is_shown() {
+    use petri_engine::experiment::record::ModelRun;
+    let tmp = tempfile::tempdir().unwrap();
+    let mut app = app(tmp.path());
+    let mut view = ExperimentView::scripted(Suite::Classification, "01-classification");
+    view.state.apply(Event::Started {
+        epochs: 10,
+        batches_per_epoch: 4,
+        examples: 100,
+        trainable_params: 1000,
+    });
+    let mut record = finished_record(Suite::Classification);
+    let mut run = ModelRun::new("scratch");
+    run.outcome = petri_engine::train::Outcome::Stopped;
+    run.test.insert("accuracy".into(), 0.7);
+    for epoch in 1..=2 {
+        run.epochs.push(EpochRecord {
+            epoch,
+            train_loss: 0.5,
+            val: Default::default(),
+            seconds: 1.0,
+        });
+    }
+    record.runs.push(run);
+    record.notes.push(
+        "skipped 'frozen': it needs ImageNet ResNet-18 weights; `petri data fetch resnet18` gets them"
+            .into(),
+    );
+    view.state.record = Some(record);
+    app.stack.push(Screen::Experiment(Box::new(view)));
+    let text = screen(&app, 100, 30);
+    assert!(
+        text.contains("stopped: scratch after 2 of 10 epochs") && !text.contains("finished"),
+        "{text}"
+    );
+    key(&mut app, KeyCode::Tab);
+    let text = screen(&app, 100, 30);
+    assert!(text.contains("scratch: stopped after 2 epoch(s)"), "{text}");
+    assert!(text.contains("skipped 'frozen'"), "{text}");
 }
 
 #[test]
@@ -708,4 +808,12 @@ fn results_over_seeds_show_the_spread_and_which_differences_exceed_it() {
     assert!(text.contains("larger than the spread"), "{text}");
     assert!(text.contains("not told apart"), "{text}");
     both_sizes("results_over_seeds", &app);
+    // At 80x24 the rest is a page down: the bars, recall and confusion matrix.
+    let text = screen(&app, 80, 24);
+    assert!(text.contains("rows 1-14 of"), "{text}");
+    key(&mut app, KeyCode::PageDown);
+    let scrolled = screen(&app, 80, 24);
+    assert!(scrolled.contains("rows 14-27 of"), "{scrolled}");
+    assert!(scrolled.contains("test accuracy"), "{scrolled}");
+    insta::assert_snapshot!("results_over_seeds_scrolled_80x24", scrolled);
 }

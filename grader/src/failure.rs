@@ -3,11 +3,13 @@
 //! missing, a build stopped from outside) must never be scored as the student's: the
 //! submission is reported as not graded and the run exits non-zero.
 
+use crate::result::Refusal;
+
 /// Why a step produced no answer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Failure {
-    /// The submission's doing: the reason is for the student.
-    Submission(String),
+    /// The submission's doing: what it lost points for, and the reason for the student.
+    Submission(Refusal),
     /// The grader's: the reason is for the instructor, and the submission is not scored.
     Grader(String),
 }
@@ -16,7 +18,8 @@ impl Failure {
     /// The reason, whoever's fault it is.
     pub fn reason(self) -> String {
         match self {
-            Failure::Submission(s) | Failure::Grader(s) => s,
+            Failure::Submission(r) => r.why,
+            Failure::Grader(s) => s,
         }
     }
 

@@ -6,7 +6,7 @@
 use crate::challenge::{Challenge, CheckSpec, Kind};
 use crate::failure::Failure;
 use crate::harness::{self, BuildEnv, Kit};
-use crate::result::{CheckResult, SubmissionResult};
+use crate::result::{CheckResult, Lost, Refusal, SubmissionResult};
 use crate::sandbox::{self, Access, Ending, Limits, Spec};
 use crate::tasks::{self, Ctx, Request};
 use petri_engine::{Error, Result};
@@ -94,11 +94,11 @@ impl Grader {
                 let checks: Vec<CheckResult> = wanted
                     .iter()
                     .map(|spec| {
-                        let (credit, output) = o
-                            .credits
-                            .get(&spec.id)
-                            .cloned()
-                            .unwrap_or((0.0, "not scored".into()));
+                        let scored =
+                            o.credits.get(&spec.id).cloned().unwrap_or_else(|| {
+                                tasks::Credit::lost(Lost::NoAnswer, "not scored")
+                            });
+                        let (credit, output) = (scored.credit, scored.why);
                         CheckResult {
                             id: spec.id.clone(),
                             name: spec.name.clone(),
@@ -109,6 +109,8 @@ impl Grader {
                             max_score: spec.points,
                             visible: spec.visible,
                             output,
+                            lost: (credit < 1.0).then_some(scored.lost),
+                            seconds: scored.seconds,
                         }
                     })
                     .collect();
@@ -124,6 +126,8 @@ impl Grader {
                         max_score: spec.points,
                         visible: spec.visible,
                         output: format!("not graded: {reason}"),
+                        lost: None,
+                        seconds: None,
                     })
                     .collect();
                 (checks, None, Some(reason))
@@ -172,13 +176,22 @@ impl Grader {
             let (program, files) = match self.prepare(challenge, task, submission, &work) {
                 Ok(p) => p,
                 Err(Failure::Grader(why)) => return Err(why),
-                Err(Failure::Submission(why)) => {
+                Err(Failure::Submission(refusal)) => {
                     let mut out = tasks::Outcome::default();
-                    out.fail_all(wanted, &why);
+                    out.fail_all(wanted, &refusal);
                     return Ok(out);
                 }
             };
-            let uid = SANDBOX_UID_BASE + (slot % 1000) as u32;
+            // Held until this submission is graded: no other grader uses (and kills) its id.
+            let user =
+                sandbox::SandboxUser::claim(SANDBOX_UID_BASE, slot as u32).ok_or_else(|| {
+                    format!(
+                        "no sandbox user id is free: every lock in {} is held; wait for the other \
+                     gradings to end",
+                        std::env::temp_dir().display()
+                    )
+                })?;
+            let uid = user.uid;
             let ctx = Ctx {
                 challenge,
                 data_dir: &self.data_dir,
@@ -187,15 +200,16 @@ impl Grader {
             };
             let mut calls = 0usize;
             let mut fault = None;
-            let mut call = |req: &Request| -> std::result::Result<serde_json::Value, String> {
+            let mut call = |req: &Request| -> std::result::Result<serde_json::Value, Refusal> {
                 calls += 1;
                 let dir = work.join(format!("run-{calls}"));
                 match self.call(challenge, &program, &dir, req, uid) {
                     Ok(v) => Ok(v),
-                    Err(Failure::Submission(why)) => Err(why),
+                    Err(Failure::Submission(refusal)) => Err(refusal),
                     Err(Failure::Grader(why)) => {
                         fault.get_or_insert(why.clone());
-                        Err(why)
+                        // Not scored: the submission is reported as not graded.
+                        Err(Refusal::new(Lost::Crashed, why))
                     }
                 }
             };
@@ -225,21 +239,32 @@ impl Grader {
         for f in &challenge.files {
             let p = submission.join(f);
             let meta = std::fs::symlink_metadata(&p).map_err(|_| {
-                Failure::Submission(format!(
-                    "{f} is missing from the submission ({})",
-                    submission.display()
+                Failure::Submission(Refusal::new(
+                    Lost::NotSubmitted,
+                    format!(
+                        "{f} is missing from the submission ({})",
+                        submission.display()
+                    ),
                 ))
             })?;
             if !meta.is_file() {
-                return Err(Failure::Submission(format!(
-                    "{f} must be a plain file (links are not accepted)"
+                return Err(Failure::Submission(Refusal::new(
+                    Lost::NotSubmitted,
+                    format!("{f} must be a plain file (links are not accepted)"),
                 )));
             }
             if meta.len() > 1 << 20 {
-                return Err(Failure::Submission(format!("{f} is larger than 1 MB")));
+                return Err(Failure::Submission(Refusal::new(
+                    Lost::NotSubmitted,
+                    format!("{f} is larger than 1 MB"),
+                )));
             }
-            let bytes = std::fs::read(&p)
-                .map_err(|e| Failure::Submission(format!("cannot read {f}: {e}")))?;
+            let bytes = std::fs::read(&p).map_err(|e| {
+                Failure::Submission(Refusal::new(
+                    Lost::NotSubmitted,
+                    format!("cannot read {f}: {e}"),
+                ))
+            })?;
             files.push((f.clone(), bytes));
         }
         match challenge.kind {
@@ -344,21 +369,33 @@ impl Grader {
                     done.dropped_bytes
                 ));
             }
-            return Err(Failure::Submission(reason));
+            return Err(Failure::Submission(Refusal::new(done.lost(), reason)));
         }
         let path = dir.join("response.json");
         let meta = std::fs::metadata(&path).map_err(|_| {
-            Failure::Submission("finished without writing its answers (response.json)".into())
+            Failure::Submission(Refusal::new(
+                Lost::NoAnswer,
+                "finished without writing its answers (response.json)",
+            ))
         })?;
         if meta.len() > 128 << 20 {
-            return Err(Failure::Submission(
-                "wrote an answer file larger than 128 MB".into(),
-            ));
+            return Err(Failure::Submission(Refusal::new(
+                Lost::OverLimit,
+                "wrote an answer file larger than 128 MB",
+            )));
         }
-        let text = std::fs::read(&path)
-            .map_err(|e| Failure::Submission(format!("cannot read its answers: {e}")))?;
-        serde_json::from_slice(&text)
-            .map_err(|e| Failure::Submission(format!("its answers are not valid JSON: {e}")))
+        let text = std::fs::read(&path).map_err(|e| {
+            Failure::Submission(Refusal::new(
+                Lost::NoAnswer,
+                format!("cannot read its answers: {e}"),
+            ))
+        })?;
+        serde_json::from_slice(&text).map_err(|e| {
+            Failure::Submission(Refusal::new(
+                Lost::NoAnswer,
+                format!("its answers are not valid JSON: {e}"),
+            ))
+        })
     }
 }
 

@@ -10,6 +10,7 @@
 //! different submissions run in parallel, each under its own limits.
 
 use crate::failure::Failure;
+use crate::result::{Lost, Refusal};
 use crate::sandbox::{self, Access, Ending, Limits, Spec};
 use petri_engine::atomic::{FileLock, write_json_atomic};
 use serde::{Deserialize, Serialize};
@@ -428,9 +429,12 @@ pub fn build(
             .map(String::from)
             .collect();
     }
-    Err(Failure::Submission(format!(
-        "does not compile ({}):\n{}",
-        done.reason(&spec.limits),
-        errors.join("\n")
+    Err(Failure::Submission(Refusal::new(
+        Lost::DoesNotBuild,
+        format!(
+            "does not compile ({}):\n{}",
+            done.reason(&spec.limits),
+            errors.join("\n")
+        ),
     )))
 }

@@ -12,6 +12,7 @@ pub mod harness;
 pub mod report;
 pub mod result;
 pub mod sandbox;
+pub mod shard;
 pub mod tasks;
 
 pub use challenge::{Challenge, Kind};

@@ -2,7 +2,7 @@
 //! Gradescope `results.json` (one per submission), JUnit XML and a CSV gradebook (rewritten
 //! atomically). A submission the grader could not grade is an error in every format, never 0.
 
-use crate::result::SubmissionResult;
+use crate::result::{Lost, SubmissionResult};
 use petri_engine::atomic::{write_atomic, write_json_atomic};
 use petri_engine::{Error, Result};
 use serde_json::json;
@@ -108,13 +108,15 @@ pub fn iso_utc(secs: u64) -> String {
 /// JUnit XML: one test suite per submission, one test case per check. A check short of full
 /// marks is a `<failure>` whose message holds the score; a submission the grader could not
 /// grade has an `<error>` in every case (the grader's fault, not a failed test).
-pub fn junit(results: &[SubmissionResult]) -> String {
+/// `title` names the run (`petri grade`, or a partial merge with what it lacks).
+pub fn junit(results: &[SubmissionResult], title: &str) -> String {
     let short = |c: &crate::result::CheckResult| c.score.is_some() && !c.passed();
     let erred = |c: &crate::result::CheckResult| c.score.is_none();
     let all = || results.iter().flat_map(|r| &r.checks);
     let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
     s.push_str(&format!(
-        "<testsuites name=\"petri grade\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">\n",
+        "<testsuites name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\" time=\"{:.3}\">\n",
+        xml_escape(title),
         all().count(),
         all().filter(|c| short(c)).count(),
         all().filter(|c| erred(c)).count(),
@@ -135,11 +137,15 @@ pub fn junit(results: &[SubmissionResult]) -> String {
             r.score.map_or("not graded".to_string(), |v| v.to_string()),
             r.max_score
         ));
-        // The build and the runs serve every check at once: each case gets an equal share.
-        let share = r.seconds / r.checks.len().max(1) as f64;
         for c in &r.checks {
+            // A check's time is its cases' as the harness measured them; where the work of
+            // the checks cannot be told apart (a build that failed, a trained model serving
+            // several checks), no time is made up: the suite's time is the whole submission's.
+            let time = c
+                .seconds
+                .map_or(String::new(), |t| format!(" time=\"{t:.6}\""));
             s.push_str(&format!(
-                "    <testcase classname=\"{}\" name=\"{}\" time=\"{share:.3}\">\n",
+                "    <testcase classname=\"{}\" name=\"{}\"{time}>\n",
                 xml_escape(&r.submission),
                 xml_escape(&c.name)
             ));
@@ -149,9 +155,10 @@ pub fn junit(results: &[SubmissionResult]) -> String {
                     xml_escape(r.error.as_deref().unwrap_or(&c.output))
                 )),
                 Some(score) if !c.passed() => s.push_str(&format!(
-                    "      <failure type=\"{}\" message=\"{score} of {} points\">{}</failure>\n",
-                    if score > 0.0 { "partial" } else { "zero" },
+                    "      <failure type=\"{}\" message=\"{score} of {} points: {}\">{}</failure>\n",
+                    c.lost.unwrap_or(Lost::WrongAnswer).label(),
                     c.max_score,
+                    c.lost.unwrap_or(Lost::WrongAnswer).label(),
                     xml_escape(&c.output)
                 )),
                 Some(_) => s.push_str(&format!(
@@ -195,6 +202,7 @@ pub fn gradebook(results: &[SubmissionResult]) -> Result<Vec<u8>> {
     ];
     header.extend(ids.iter().map(|id| spreadsheet_text(id)));
     header.push("leaderboard".into());
+    header.push("lost".into());
     header.push("error".into());
     let err = |e: csv::Error| Error::invalid(format!("cannot write the gradebook: {e}"));
     w.write_record(&header).map_err(err)?;
@@ -212,10 +220,41 @@ pub fn gradebook(results: &[SubmissionResult]) -> Result<Vec<u8>> {
             ));
         }
         row.push(number(r.leaderboard.as_ref().map(|l| l.value)));
+        row.push(spreadsheet_text(&lost_points(r)));
         row.push(spreadsheet_text(r.error.as_deref().unwrap_or("")));
         w.write_record(&row).map_err(err)?;
     }
     w.into_inner().map_err(|e| Error::invalid(e.to_string()))
+}
+
+/// Every lost point with its reason, one check after another: "random: 2.5 of 5 points lost,
+/// wrong answer (3 of 6 cases right; ...)". Empty at full marks and for ungraded submissions
+/// (the `error` column says why those have no score).
+pub fn lost_points(r: &SubmissionResult) -> String {
+    r.checks
+        .iter()
+        .filter_map(|c| {
+            let score = c.score?;
+            let missing = c.max_score - score;
+            (missing > 0.0).then(|| {
+                let detail: String = c
+                    .output
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .chars()
+                    .take(160)
+                    .collect();
+                format!(
+                    "{}: {missing} of {} points lost, {} ({detail})",
+                    c.id,
+                    c.max_score,
+                    c.lost.unwrap_or(Lost::WrongAnswer).label()
+                )
+            })
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// What a check covered and what waits for the instructor's grading: the visible checks'
@@ -292,6 +331,8 @@ pub struct Reports {
     results: BTreeMap<String, SubmissionResult>,
     /// Gradescope's single-submission layout (`out/results.json`).
     single: bool,
+    /// What a partial merge of shards lacks (`petri grade-merge --partial`); empty otherwise.
+    partial: Vec<String>,
 }
 
 impl Reports {
@@ -324,6 +365,7 @@ impl Reports {
             formats: formats.to_vec(),
             results,
             single,
+            partial: Vec::new(),
         };
         // The journal now holds exactly what is kept.
         reports.write_journal()?;
@@ -380,7 +422,12 @@ impl Reports {
     fn write_batch(&self) -> Result<()> {
         let all = self.results();
         if self.formats.contains(&Format::Junit) {
-            write_atomic(&self.out.join("junit.xml"), junit(&all).as_bytes())?;
+            let title = if self.partial.is_empty() {
+                "petri grade".to_string()
+            } else {
+                format!("petri grade (PARTIAL merge: {})", self.partial.join("; "))
+            };
+            write_atomic(&self.out.join("junit.xml"), junit(&all, &title).as_bytes())?;
         }
         if self.formats.contains(&Format::Csv) {
             write_atomic(&self.out.join("gradebook.csv"), &gradebook(&all)?)?;
@@ -420,15 +467,22 @@ impl Reports {
     }
 
     /// Writes every result of `results` as one run's reports (what `petri grade-merge` does
-    /// with shards' journals).
+    /// with shards' journals). `partial` says what the shards lack when the merge was told to go
+    /// on without it; the reports say so (`merge.json`, JUnit's title).
     pub fn write_all(
         out: &Path,
         challenge: &str,
         formats: &[Format],
         results: Vec<SubmissionResult>,
+        partial: Vec<String>,
     ) -> Result<Vec<PathBuf>> {
         let single = results.len() == 1;
         let mut reports = Reports::open(out, challenge, formats, false, single)?;
+        reports.partial = partial;
+        write_json_atomic(
+            &out.join("merge.json"),
+            &json!({ "partial": !reports.partial.is_empty(), "missing": reports.partial }),
+        )?;
         for r in results {
             if reports.results.contains_key(&r.submission) {
                 return Err(Error::invalid(format!(
@@ -438,7 +492,9 @@ impl Reports {
             }
             reports.record(r)?;
         }
-        reports.finish()
+        let mut written = reports.finish()?;
+        written.push(out.join("merge.json"));
+        Ok(written)
     }
 }
 
@@ -455,6 +511,8 @@ mod tests {
             max_score: max,
             visible: id == "a",
             output: output.into(),
+            lost: score.filter(|&s| s < max).map(|_| Lost::WrongAnswer),
+            seconds: Some(0.25),
         }
     }
 
@@ -517,7 +575,7 @@ mod tests {
 
     #[test]
     fn junit_escapes_counts_failures_and_reports_grader_faults_as_errors() {
-        let x = junit(&[result(), ungraded("bob")]);
+        let x = junit(&[result(), ungraded("bob")], "petri grade");
         assert!(
             x.contains("<testsuites name=\"petri grade\" tests=\"4\" failures=\"1\" errors=\"2\""),
             "{x}"
@@ -526,10 +584,15 @@ mod tests {
         assert!(x.contains("hidden &amp; random"));
         assert!(!x.contains("\"cases\"<"));
         assert!(x.contains("timestamp=\"2026-12-01T11:42:26\""), "{x}");
+        // Each check's own measured time, not the submission's split evenly.
         assert!(
-            x.contains("<testcase classname=\"ada &lt;x&gt;\" name=\"example\" time=\"0.500\">")
+            x.contains("<testcase classname=\"ada &lt;x&gt;\" name=\"example\" time=\"0.250000\">"),
+            "{x}"
         );
-        assert!(x.contains("<failure type=\"partial\" message=\"1 of 3 points\">"));
+        assert!(
+            x.contains("<failure type=\"wrong answer\" message=\"1 of 3 points: wrong answer\">"),
+            "{x}"
+        );
         assert_eq!(x.matches("<error type=\"grader\"").count(), 2);
     }
 
@@ -539,12 +602,17 @@ mod tests {
         let mut lines = csv.lines();
         assert_eq!(
             lines.next(),
-            Some("submission,challenge,score,max_score,a,b,leaderboard,error")
+            Some("submission,challenge,score,max_score,a,b,leaderboard,lost,error")
         );
-        assert_eq!(lines.next(), Some("ada <x>,segmentation/dice,3,5,2,1,0.1,"));
         assert_eq!(
             lines.next(),
-            Some("bob,segmentation/dice,,5,,,,no Rust toolchain")
+            Some(
+                "ada <x>,segmentation/dice,3,5,2,1,0.1,\"b: 2 of 3 points lost, wrong answer (1 of 3 \"\"cases\"\")\","
+            )
+        );
+        assert_eq!(
+            lines.next(),
+            Some("bob,segmentation/dice,,5,,,,,no Rust toolchain")
         );
     }
 

@@ -15,11 +15,81 @@ pub struct CheckResult {
     pub visible: bool,
     /// Why the score is what it is, for the student.
     pub output: String,
+    /// Why points were lost, when some were (reports give it for every lost point).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lost: Option<Lost>,
+    /// Seconds the submission spent on this check's cases, as measured where it ran (the
+    /// harness times each case); `None` where the check's work cannot be told apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
 }
 
 impl CheckResult {
     pub fn passed(&self) -> bool {
         self.score.is_some_and(|s| s >= self.max_score)
+    }
+}
+
+/// Why a check is short of full marks: the student's side of a failure, in words a gradebook
+/// can filter on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Lost {
+    /// A file the challenge asks for is missing, too large, or not a plain file.
+    NotSubmitted,
+    /// The code does not compile, or the configuration does not parse.
+    DoesNotBuild,
+    /// It ran past its wall-clock or CPU time limit.
+    TimedOut,
+    /// It went past a memory, file-size or output limit.
+    OverLimit,
+    /// It crashed: a panic, a signal, an error exit.
+    Crashed,
+    /// It ran but wrote no answers, or answers that are not valid JSON.
+    NoAnswer,
+    /// It answered, and some answers are wrong.
+    WrongAnswer,
+}
+
+impl Lost {
+    /// As reports write it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Lost::NotSubmitted => "not submitted",
+            Lost::DoesNotBuild => "does not build",
+            Lost::TimedOut => "timed out",
+            Lost::OverLimit => "over a limit",
+            Lost::Crashed => "crashed",
+            Lost::NoAnswer => "no answer",
+            Lost::WrongAnswer => "wrong answer",
+        }
+    }
+}
+
+/// What went wrong on the submission's side, and why (for the student).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub lost: Lost,
+    pub why: String,
+}
+
+impl Refusal {
+    pub fn new(lost: Lost, why: impl Into<String>) -> Refusal {
+        Refusal {
+            lost,
+            why: why.into(),
+        }
+    }
+
+    /// Answers that are there but wrong (or malformed).
+    pub fn wrong(why: impl Into<String>) -> Refusal {
+        Refusal::new(Lost::WrongAnswer, why)
+    }
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.why)
     }
 }
 

@@ -83,6 +83,17 @@ impl Finished {
     }
 
     /// One line saying why a run failed, for a student to read.
+    /// What a run that did not succeed cost the submission (`reason` says it in words).
+    pub fn lost(&self) -> crate::result::Lost {
+        use crate::result::Lost;
+        match &self.ending {
+            Ending::TimedOut => Lost::TimedOut,
+            Ending::Signalled(libc::SIGXCPU) => Lost::TimedOut,
+            Ending::Signalled(libc::SIGXFSZ) => Lost::OverLimit,
+            Ending::Exited(_) | Ending::Signalled(_) | Ending::NotStarted(_) => Lost::Crashed,
+        }
+    }
+
     pub fn reason(&self, limits: &Limits) -> String {
         match &self.ending {
             Ending::Exited(0) => "finished".into(),
@@ -516,6 +527,42 @@ fn read_capped(mut r: Box<dyn Read + Send>, cap: usize) -> (String, u64) {
         }
     }
     (String::from_utf8_lossy(&kept).into_owned(), dropped)
+}
+
+/// A sandbox user id held by this process: no other `petri grade` on the machine uses it until
+/// this is dropped. Each run ends by killing every process of its user id, so two graders
+/// (a Slurm array on one node, parallel tests, two instructors) that picked the same id killed
+/// each other's submissions (measured: "killed by signal 9" in a concurrent test).
+pub struct SandboxUser {
+    pub uid: u32,
+    _lock: std::fs::File,
+}
+
+/// Sandbox user ids: `base..base + count`.
+const UID_COUNT: u32 = 4096;
+
+impl SandboxUser {
+    /// Claims a free id from `base`, starting at a place that differs between processes, by
+    /// an exclusive lock on a file in the system's temporary folder (released when the process
+    /// exits, however it exits). `None` when every id is taken or no lock file can be made.
+    pub fn claim(base: u32, hint: u32) -> Option<SandboxUser> {
+        use std::os::unix::io::AsRawFd;
+        let start = (std::process::id().wrapping_mul(97)).wrapping_add(hint) % UID_COUNT;
+        (0..UID_COUNT).find_map(|i| {
+            let uid = base + (start + i) % UID_COUNT;
+            let path = std::env::temp_dir().join(format!("petri-sandbox-uid-{uid}.lock"));
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+                .ok()?;
+            // SAFETY: flock on a descriptor this function owns.
+            let locked =
+                unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0;
+            locked.then_some(SandboxUser { uid, _lock: file })
+        })
+    }
 }
 
 /// Gives `path` (recursively) to `uid` so a sandbox running under that id can use it.

@@ -77,6 +77,33 @@ pub fn challenges() -> PathBuf {
     })
 }
 
+/// Every challenge's id (`segmentation/dice`) and, where unique, its short name (`dice`): what
+/// `petri challenge start` accepts, for completion scripts.
+pub fn challenge_ids() -> Vec<String> {
+    let full: Vec<String> = embedded::CHALLENGES
+        .iter()
+        .filter_map(|(path, _)| path.strip_suffix("/challenge.toml"))
+        .map(|id| id.replace('\\', "/"))
+        .collect();
+    let short = |id: &str| id.rsplit('/').next().unwrap_or(id).to_string();
+    let mut ids = full.clone();
+    for id in &full {
+        let s = short(id);
+        if full.iter().filter(|o| short(o) == s).count() == 1 {
+            ids.push(s);
+        }
+    }
+    ids.sort();
+    ids.dedup();
+    ids
+}
+
+/// The source a Gradescope autograder builds Petri from (tracked files, no references), as
+/// embedded at build time: a bundle is the same from an installed binary and from a checkout.
+pub fn workspace_source() -> &'static [(&'static str, &'static [u8])] {
+    embedded::SOURCE
+}
+
 /// `petri-core`'s source folder and the lock file, for the grader's kit.
 pub fn kit_sources() -> (PathBuf, Option<PathBuf>) {
     if let Some(root) = checkout() {

@@ -53,3 +53,12 @@ pub fn find<'a>(lessons: &'a [Lesson], key: &str) -> Option<&'a Lesson> {
         l.part.id == key || l.part.name == key || (number.is_some() && number == prefix)
     })
 }
+
+/// The part names of the built-in lessons (`classification`, ...), for completion scripts.
+pub fn embedded_part_names() -> Vec<String> {
+    load_ok(None)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|l| l.part.name)
+        .collect()
+}

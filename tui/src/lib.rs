@@ -14,6 +14,7 @@ pub mod installed;
 pub mod jobs;
 pub mod lessons;
 pub mod markdown;
+pub mod out;
 pub mod paths;
 pub mod progress;
 pub mod run_spec;

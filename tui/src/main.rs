@@ -167,15 +167,6 @@ enum ContentCommand {
     Check,
 }
 
-/// Writes generated text to stdout; a reader that stops early (`| head`) is not an error.
-fn print_all(bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    match std::io::stdout().write_all(bytes) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => Ok(other?),
-    }
-}
-
 /// Whether a `petri ...` line from a lesson is a valid command line.
 fn command_ok(line: &str) -> Result<(), String> {
     Cli::try_parse_from(line.split_whitespace())
@@ -185,7 +176,14 @@ fn command_ok(line: &str) -> Result<(), String> {
 
 fn main() -> ExitCode {
     petri_engine::allocator::tune_for_training();
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        // `--help` and `--version` print through the same checked writes as every command.
+        Err(e) if !e.use_stderr() => {
+            return exit_code(petri::out!("{}", e.render()).map_err(anyhow::Error::from));
+        }
+        Err(e) => e.exit(),
+    };
     let data_dir = paths::data_dir(cli.data_dir.as_deref());
     // `--lessons` of the command that reads lessons, else the tutor's.
     let flag = match &cli.command {
@@ -218,9 +216,8 @@ fn main() -> ExitCode {
                 )
             })
         }
-        None => lessons::load_ok(lessons_dir.as_deref()).map(|l| {
-            print!("{}", course::plain_overview(&data_dir, &l));
-        }),
+        None => lessons::load_ok(lessons_dir.as_deref())
+            .and_then(|l| Ok(petri::out!("{}", course::plain_overview(&data_dir, &l))?)),
         Some(Command::Data { command }) => cli::data::run(command, &data_dir),
         Some(Command::Run(args)) => cli::run::run(args, &data_dir),
         Some(Command::Lesson { part, .. }) => {
@@ -243,17 +240,14 @@ fn main() -> ExitCode {
         }) => cli::content::check(lessons_dir.as_deref(), &command_ok),
         Some(Command::Completions { shell }) => {
             use clap::CommandFactory;
-            let mut out = Vec::new();
-            clap_complete::generate(shell, &mut Cli::command(), "petri", &mut out);
-            print_all(&out)
+            let script = cli::completions::render(Cli::command(), shell);
+            petri::out::write_bytes(&script).map_err(anyhow::Error::from)
         }
         Some(Command::Man) => {
             use clap::CommandFactory;
-            let mut out = Vec::new();
-            clap_mangen::Man::new(Cli::command())
-                .render(&mut out)
+            cli::man::render(Cli::command())
                 .map_err(anyhow::Error::from)
-                .and_then(|()| print_all(&out))
+                .and_then(|page| Ok(petri::out::write_bytes(&page)?))
         }
         Some(Command::Figures { record, out }) => {
             let out = out.unwrap_or_else(|| petri::figures::default_dir(&record));
@@ -264,17 +258,22 @@ fn main() -> ExitCode {
                 })
                 .map_err(anyhow::Error::from)
                 .and_then(|(r, sheet)| petri::figures::write_all(&r, sheet.as_ref(), &out))
-                .map(|files| {
+                .and_then(|files| {
                     for f in files {
-                        println!("{}", f.display());
+                        petri::outln!("{}", f.display())?;
                     }
+                    Ok(())
                 })
         }
         Some(Command::Doctor { .. }) => {
             let lessons = lessons::load_ok(lessons_dir.as_deref()).unwrap_or_default();
             let (text, ok) = petri::doctor::report(&data_dir, &state_dir, &lessons);
-            print!("{text}");
-            if ok {
+            // Its exit status is its verdict, also when the reader stopped early.
+            if let Err(e) = petri::out!("{text}").and_then(|()| petri::out::flush())
+                && !e.is_closed_pipe()
+            {
+                Err(e.into())
+            } else if ok {
                 Ok(())
             } else {
                 Err(anyhow::anyhow!(
@@ -283,8 +282,19 @@ fn main() -> ExitCode {
             }
         }
     };
+    exit_code(result)
+}
+
+/// The exit status of a command's result, its error printed (see `--help`'s "Exit status").
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
+    // Text printed without a final newline is still buffered: its write error counts too.
+    let result = result.and_then(|()| Ok(petri::out::flush()?));
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // `petri lesson 1 | head`: the reader has what it wanted.
+        Err(e) if petri::out::stdout_error(&e).is_some_and(|w| w.is_closed_pipe()) => {
+            ExitCode::SUCCESS
+        }
         Err(e) if e.downcast_ref::<petri::run_spec::Usage>().is_some() => {
             eprintln!("error: {e}\n\nFor more information, try '--help'.");
             ExitCode::from(2)

@@ -212,6 +212,14 @@ impl Fetchable {
             return skin_status(&dest, check);
         }
         if dest.is_file() {
+            if let Fetchable::MedMnist { info, size } = self {
+                return match (check, info.provenance(&dest, *size)) {
+                    (true, registry::Provenance::NotOfficial { why }) => {
+                        Status::NotOfficial { why }
+                    }
+                    _ => Status::Present,
+                };
+            }
             let checksum = self.checksum();
             if !check || checksum == Checksum::Unknown {
                 return Status::Present;

@@ -56,7 +56,38 @@ pub struct MedMnistInfo {
     pub licence: &'static str,
 }
 
+/// Whether a file with a MedMNIST set's splits and shape is that set's official file.
+/// `MedMnistInfo::provenance` decides it for `data list`, `data info`, `data verify` and
+/// `identify` alike.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provenance {
+    /// Its MD5 is MedMNIST's.
+    Official,
+    /// Other bytes (a re-saved or edited copy): usable, and runs record its own checksum.
+    NotOfficial { why: String },
+    /// Petri has no checksum for this image size.
+    Unknown,
+}
+
 impl MedMnistInfo {
+    /// Whether `path`, a file of this set at `size` px, is the official file (by checksum).
+    pub fn provenance(&self, path: &Path, size: u32) -> Provenance {
+        let (28, Some(md5)) = (size, self.md5_28) else {
+            return Provenance::Unknown;
+        };
+        match crate::download::digests(path) {
+            Ok((got, _)) if got == md5 => Provenance::Official,
+            Ok((got, _)) => Provenance::NotOfficial {
+                why: format!(
+                    "its checksum differs from the official file's (MD5 {got}, not {md5})"
+                ),
+            },
+            Err(e) => Provenance::NotOfficial {
+                why: format!("it cannot be read: {e}"),
+            },
+        }
+    }
+
     /// The file name of the `size` px version: `pathmnist.npz`, `pathmnist_64.npz`.
     pub fn file_name(&self, size: u32) -> String {
         if size == 28 {

@@ -482,6 +482,24 @@ pub struct SegmentationData {
 
 /// Reads and prepares every pair. `label_map` `None` detects it from the first mask.
 /// Images are made grey or RGB consistently (the first image decides).
+/// A mask must cover its image pixel for pixel; `petri data info`, `identify` and training
+/// refuse a pair that does not with this message.
+pub fn same_size(pair: &Pair, mask: &RawMask, width: usize, height: usize) -> Result<()> {
+    if (mask.width, mask.height) == (width, height) {
+        return Ok(());
+    }
+    Err(Error::format(
+        &pair.mask,
+        format!(
+            "mask is {}x{} but its image {} is {width}x{height}: each mask must have its \
+             image's size",
+            mask.width,
+            mask.height,
+            pair.image.display(),
+        ),
+    ))
+}
+
 pub fn load(
     root: &Path,
     label_map: Option<LabelMap>,
@@ -497,19 +515,7 @@ pub fn load(
         for pair in pairs {
             let mut image = read_image(&pair.image)?;
             let raw = read_mask(&pair.mask)?;
-            if (raw.height, raw.width) != (image.height, image.width) {
-                return Err(Error::format(
-                    &pair.mask,
-                    format!(
-                        "mask is {}x{} but its image {} is {}x{}",
-                        raw.width,
-                        raw.height,
-                        pair.image.display(),
-                        image.width,
-                        image.height
-                    ),
-                ));
-            }
+            same_size(pair, &raw, image.width, image.height)?;
             let map = label_map.get_or_insert_with(|| LabelMap::detect(&raw));
             // Instance boundaries are drawn at the size the network trains at: a one-pixel
             // outline at full size would mostly vanish when the mask is scaled down.

@@ -86,14 +86,15 @@ pub fn describe(path: &Path) -> Result<Summary> {
             })
             .collect();
         // Split sizes alone do not make a file official: a re-saved copy has them too.
-        let official = match (d.flag.as_deref(), d.train.height) {
-            (Some(flag), 28) => super::registry::MEDMNIST
-                .iter()
-                .find(|i| i.flag == flag)
-                .and_then(|i| i.md5_28)
-                .map(|md5| crate::download::digests(path).is_ok_and(|(got, _)| got == md5)),
-            _ => None,
-        };
+        let official = d
+            .flag
+            .as_deref()
+            .and_then(super::registry::medmnist)
+            .and_then(|info| match info.provenance(path, d.train.height as u32) {
+                super::registry::Provenance::Official => Some(true),
+                super::registry::Provenance::NotOfficial { .. } => Some(false),
+                super::registry::Provenance::Unknown => None,
+            });
         Ok(Summary::Medmnist {
             path: path.to_path_buf(),
             flag: d.flag.clone(),
@@ -157,6 +158,7 @@ fn describe_segmentation(root: &Path) -> Result<Summary> {
             let (w, h) = img
                 .into_dimensions()
                 .map_err(|e| Error::format(&pair.image, e.to_string()))?;
+            segmentation::same_size(pair, &raw, w as usize, h as usize)?;
             let size = format!("{w}x{h}");
             if !sizes.contains(&size) {
                 sizes.push(size);

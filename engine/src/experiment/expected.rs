@@ -2,22 +2,74 @@
 //! finished record: one sentence per claim, saying whether this run shows it and the numbers
 //! that decide it. The claims quote the lessons; `petri content check` verifies that each
 //! quoted phrase is still in its lesson.
+//!
+//! Where the record repeated a run (regression's splits, `--seeds`), a difference counts only
+//! when it is larger than the spread: the same rule as the seed comparisons
+//! (`seeds::Comparison`), |mean a - mean b| > std a + std b. The course's own question on spread
+//! calls a smaller gap no difference, so the check says "not decided" instead of "shown".
 
 use super::Suite;
 use super::record::ExperimentRecord;
-use serde::{Deserialize, Serialize};
+use crate::metrics::MeanStd;
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// What a record says about one claim.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Shown,
+    NotShown,
+    /// The difference is inside the spread between splits or seeds: these runs cannot tell.
+    WithinSpread,
+}
+
+impl Verdict {
+    /// Several differences that must all hold: shown when each is, not shown when any goes the
+    /// other way beyond the spread, otherwise not decided.
+    fn all(verdicts: impl IntoIterator<Item = Verdict>) -> Verdict {
+        let mut out = Verdict::Shown;
+        for v in verdicts {
+            match v {
+                Verdict::NotShown => return Verdict::NotShown,
+                Verdict::WithinSpread => out = Verdict::WithinSpread,
+                Verdict::Shown => {}
+            }
+        }
+        out
+    }
+}
+
+/// Records written before verdicts had three values stored `shown: bool`.
+fn verdict_or_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Verdict, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Stored {
+        Old(bool),
+        New(Verdict),
+    }
+    Ok(match Stored::deserialize(d)? {
+        Stored::Old(true) => Verdict::Shown,
+        Stored::Old(false) => Verdict::NotShown,
+        Stored::New(v) => v,
+    })
+}
 
 /// One claim of a lesson, checked on one record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Expected {
     /// The lesson's words.
     pub claim: String,
-    pub shown: bool,
-    /// The numbers that decide it, e.g. "unmodified 0.821, augmented 0.795 test accuracy".
+    #[serde(alias = "shown", deserialize_with = "verdict_or_bool")]
+    pub verdict: Verdict,
+    /// The numbers that decide it, e.g. "unmodified 0.821, augmented 0.795 test accuracy"
+    /// (with ± std where there is a spread).
     pub evidence: String,
     /// Seeds the numbers are means over (1: a single run).
     #[serde(default = "one")]
     pub seeds: usize,
+    /// What the spread was measured over ("5 splits", "3 seeds"), when the verdict weighed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spread: Option<String>,
 }
 
 fn one() -> usize {
@@ -25,30 +77,64 @@ fn one() -> usize {
 }
 
 impl Expected {
+    pub fn shown(&self) -> bool {
+        self.verdict == Verdict::Shown
+    }
+
     /// The sentence students read.
     pub fn sentence(&self) -> String {
-        if self.seeds > 1 {
-            let verdict = if self.shown {
-                "show it"
-            } else {
-                "do not show it"
-            };
-            format!(
-                "The lesson expects: {}. The means over {} seeds {verdict} ({}).",
-                self.claim, self.seeds, self.evidence
-            )
-        } else if self.shown {
-            format!(
-                "The lesson expects: {}. This run shows it ({}).",
-                self.claim, self.evidence
-            )
-        } else {
-            format!(
-                "The lesson expects: {}. This run does not show it ({}); single runs are noisy: \
-                 repeat it over seeds (--seeds 3) before concluding.",
-                self.claim, self.evidence
-            )
+        let (claim, evidence) = (&self.claim, &self.evidence);
+        match (&self.spread, self.verdict) {
+            (Some(over), Verdict::Shown) => format!(
+                "The lesson expects: {claim}. Shown: the difference is larger than the spread \
+                 over {over} ({evidence})."
+            ),
+            (Some(over), Verdict::NotShown) => format!(
+                "The lesson expects: {claim}. Not shown: the difference goes the other way by more \
+                 than the spread over {over} ({evidence})."
+            ),
+            (Some(over), Verdict::WithinSpread) => format!(
+                "The lesson expects: {claim}. Not decided: within the spread over {over} \
+                 ({evidence}); these runs cannot tell the models apart."
+            ),
+            (None, Verdict::Shown) => format!(
+                "The lesson expects: {claim}. This run shows it ({evidence}); one run has no spread \
+                 to weigh it against (--seeds 3 gives one)."
+            ),
+            (None, _) => format!(
+                "The lesson expects: {claim}. This run does not show it ({evidence}); single runs \
+                 are noisy: repeat it over seeds (--seeds 3) before concluding."
+            ),
         }
+    }
+}
+
+/// `lower` is below `higher`: decided against the spread when both have one (n >= 2),
+/// otherwise on the values alone.
+fn below(lower: &MeanStd, higher: &MeanStd) -> Verdict {
+    let gap = higher.mean - lower.mean;
+    if lower.n >= 2 && higher.n >= 2 {
+        let spread = lower.std + higher.std;
+        if gap > spread {
+            Verdict::Shown
+        } else if -gap > spread {
+            Verdict::NotShown
+        } else {
+            Verdict::WithinSpread
+        }
+    } else if gap > 0.0 {
+        Verdict::Shown
+    } else {
+        Verdict::NotShown
+    }
+}
+
+/// A value as evidence: "0.288 ± 0.150" with a spread, "0.288" without.
+fn show(v: &MeanStd) -> String {
+    if v.n >= 2 {
+        format!("{v:.3}")
+    } else {
+        format!("{:.3}", v.mean)
     }
 }
 
@@ -87,15 +173,37 @@ pub const CLAIMS: [(Suite, &str, &str); 7] = [
 /// The claims of `record`'s suite that its runs can decide (a claim about runs that did not
 /// run, or stopped early, is left out).
 pub fn check(record: &ExperimentRecord) -> Vec<Expected> {
-    let test = |run: &str, metric: &str| -> Option<f64> {
+    let finished = |run: &str| {
         record
             .runs
             .iter()
             .find(|r| r.name == run && r.outcome == crate::train::Outcome::Finished)
-            .and_then(|r| r.test.get(metric).copied())
     };
+    // A run's value with its spread over splits or seeds, where it was repeated.
+    let value = |r: &crate::train::ModelRun, metric: &str| -> Option<MeanStd> {
+        match r.repeated.get(metric) {
+            Some(m) if m.n >= 2 => Some(*m),
+            _ => r.test.get(metric).map(|&mean| MeanStd {
+                mean,
+                std: 0.0,
+                n: 1,
+            }),
+        }
+    };
+    let test = |run: &str, metric: &str| finished(run).and_then(|r| value(r, metric));
     let claim = |i: usize| CLAIMS[i].2.to_string();
     let seeds = record.seeds.len().max(1);
+    // What the spread is over, when every value weighed has one.
+    let spread = |values: &[&MeanStd]| -> Option<String> {
+        let n = values.iter().map(|v| v.n).min()?;
+        (n >= 2).then(|| {
+            if record.seeds.len() >= 2 {
+                format!("{n} seeds")
+            } else {
+                format!("{n} splits")
+            }
+        })
+    };
     let mut out = Vec::new();
     match record.part {
         Suite::Classification => {
@@ -105,36 +213,50 @@ pub fn check(record: &ExperimentRecord) -> Vec<Expected> {
                     seeds,
                     claim: "B (frozen ImageNet features) is clearly worse than A (scratch) and C (fine-tuning)"
                         .into(),
-                    shown: b < a.min(c),
+                    verdict: Verdict::all([below(&b, &a), below(&b, &c)]),
                     evidence: format!(
-                        "test accuracy: scratch {a:.3}, frozen {b:.3}, finetune {c:.3}"
+                        "test accuracy: scratch {}, frozen {}, finetune {}",
+                        show(&a),
+                        show(&b),
+                        show(&c)
                     ),
+                    spread: spread(&[&a, &b, &c]),
                 });
             }
         }
         Suite::Augmentation => {
             let acc = |r| test(r, "accuracy");
             let (u, a, c) = (acc("unmodified"), acc("augmented"), acc("combined"));
-            if let (Some(u), Some(a)) = (u, a) {
+            if let (Some(u), Some(a)) = (&u, &a) {
                 out.push(Expected {
                     seeds,
                     claim: claim(1),
-                    shown: a < u,
-                    evidence: format!("test accuracy: unmodified {u:.3}, augmented {a:.3}"),
+                    verdict: below(a, u),
+                    evidence: format!(
+                        "test accuracy: unmodified {}, augmented {}",
+                        show(u),
+                        show(a)
+                    ),
+                    spread: spread(&[u, a]),
                 });
             }
-            if let (Some(u), Some(a), Some(c)) = (u, a, c) {
+            if let (Some(u), Some(a), Some(c)) = (&u, &a, &c) {
                 out.push(Expected {
                     seeds,
                     claim: claim(2),
-                    shown: c > u && c > a,
+                    verdict: Verdict::all([below(u, c), below(a, c)]),
                     evidence: format!(
-                        "test accuracy: combined {c:.3}, unmodified {u:.3}, augmented {a:.3}"
+                        "test accuracy: combined {}, unmodified {}, augmented {}",
+                        show(c),
+                        show(u),
+                        show(a)
                     ),
+                    spread: spread(&[u, a, c]),
                 });
             }
         }
         Suite::Segmentation => {
+            // Per-class Dice has no spread in the record: decided on the values.
             let hair = record.class_names.iter().position(|n| n == "hair");
             let dice = record
                 .runs
@@ -157,36 +279,51 @@ pub fn check(record: &ExperimentRecord) -> Vec<Expected> {
                 out.push(Expected {
                     seeds,
                     claim: format!("hair {}", claim(3)),
-                    shown: lowest.is_some_and(|(k, _)| k == h),
+                    verdict: if lowest.is_some_and(|(k, _)| k == h) {
+                        Verdict::Shown
+                    } else {
+                        Verdict::NotShown
+                    },
                     evidence: format!("Dice: {} (hair {hair_dice:.3})", evidence.join(", ")),
+                    spread: None,
                 });
             }
         }
         Suite::Regression => {
             let rmse = |model: &str, set: &str| test(&format!("{model} ({set})"), "rmse");
             let all = "all features";
-            let models: Vec<(&str, f64)> = ["linear", "tree", "forest", "nn", "nn-deep"]
+            let models: Vec<(&str, MeanStd)> = ["linear", "tree", "forest", "nn", "nn-deep"]
                 .into_iter()
                 .filter_map(|m| rmse(m, all).map(|v| (m, v)))
                 .collect();
             if let Some(&(_, linear)) = models.iter().find(|(m, _)| *m == "linear")
                 && models.len() > 1
             {
-                let others: Vec<String> =
-                    models.iter().map(|(m, v)| format!("{m} {v:.3}")).collect();
+                let others: Vec<String> = models
+                    .iter()
+                    .map(|(m, v)| format!("{m} {}", show(v)))
+                    .collect();
+                let values: Vec<&MeanStd> = models.iter().map(|(_, v)| v).collect();
                 out.push(Expected {
                     seeds,
                     claim: format!("{} on all features", claim(4)),
-                    shown: models.iter().all(|&(m, v)| m == "linear" || linear < v),
+                    verdict: Verdict::all(
+                        models
+                            .iter()
+                            .filter(|(m, _)| *m != "linear")
+                            .map(|(_, v)| below(&linear, v)),
+                    ),
                     evidence: format!("RMSE on all features: {}", others.join(", ")),
+                    spread: spread(&values),
                 });
             }
             if let (Some(f), Some(t)) = (rmse("forest", all), rmse("tree", all)) {
                 out.push(Expected {
                     seeds,
                     claim: format!("the {}", claim(5)),
-                    shown: f < t,
-                    evidence: format!("RMSE: forest {f:.3}, tree {t:.3}"),
+                    verdict: below(&f, &t),
+                    evidence: format!("RMSE: forest {}, tree {}", show(&f), show(&t)),
+                    spread: spread(&[&f, &t]),
                 });
             }
             // The top-k run names carry k ("tree (top-5 features)").
@@ -194,8 +331,9 @@ pub fn check(record: &ExperimentRecord) -> Vec<Expected> {
                 record
                     .runs
                     .iter()
+                    .filter(|r| r.outcome == crate::train::Outcome::Finished)
                     .find(|r| r.name.starts_with(&format!("{model} (top-")))
-                    .and_then(|r| r.test.get("rmse").copied())
+                    .and_then(|r| value(r, "rmse"))
             };
             if let (Some(ta), Some(tt), Some(fa), Some(ft)) = (
                 rmse("tree", all),
@@ -206,10 +344,15 @@ pub fn check(record: &ExperimentRecord) -> Vec<Expected> {
                 out.push(Expected {
                     seeds,
                     claim: claim(6),
-                    shown: tt < ta && ft < fa,
+                    verdict: Verdict::all([below(&tt, &ta), below(&ft, &fa)]),
                     evidence: format!(
-                        "RMSE all -> top-k: tree {ta:.3} -> {tt:.3}, forest {fa:.3} -> {ft:.3}"
+                        "RMSE all -> top-k: tree {} -> {}, forest {} -> {}",
+                        show(&ta),
+                        show(&tt),
+                        show(&fa),
+                        show(&ft)
                     ),
+                    spread: spread(&[&ta, &tt, &fa, &ft]),
                 });
             }
         }
@@ -257,11 +400,11 @@ mod tests {
         let e = check(&r);
         assert_eq!(e.len(), 2);
         assert!(
-            e[0].shown && e[0].claim == "Augmented-only is worse",
+            e[0].shown() && e[0].claim == "Augmented-only is worse",
             "{e:?}"
         );
         assert!(
-            !e[1].shown && e[1].evidence.contains("combined 0.800"),
+            !e[1].shown() && e[1].evidence.contains("combined 0.800"),
             "{e:?}"
         );
         assert!(
@@ -284,6 +427,61 @@ mod tests {
         );
         let e = check(&r);
         assert_eq!(e.len(), 3, "{e:?}");
-        assert!(e.iter().all(|x| x.shown), "{e:?}");
+        assert!(e.iter().all(|x| x.shown()), "{e:?}");
+    }
+
+    fn repeated(name: &str, mean: f64, std: f64) -> ModelRun {
+        let mut m = ModelRun::new(name);
+        m.test.insert("rmse".into(), mean);
+        m.repeated
+            .insert("rmse".into(), MeanStd { mean, std, n: 5 });
+        m
+    }
+
+    #[test]
+    fn a_difference_inside_the_spread_between_splits_is_not_decided() {
+        // The case that was called "shown": forest 0.288 vs tree 0.289, std 0.15-0.21.
+        let mut r = record(Suite::Regression, &[]);
+        r.runs.push(repeated("forest (all features)", 0.288, 0.15));
+        r.runs.push(repeated("tree (all features)", 0.289, 0.21));
+        let e = check(&r);
+        assert_eq!(e.len(), 1, "{e:?}");
+        assert_eq!(e[0].verdict, Verdict::WithinSpread);
+        assert_eq!(e[0].spread.as_deref(), Some("5 splits"));
+        let s = e[0].sentence();
+        assert!(
+            s.contains("Not decided: within the spread over 5 splits"),
+            "{s}"
+        );
+        assert!(
+            s.contains("forest 0.288 ± 0.150, tree 0.289 ± 0.210"),
+            "{s}"
+        );
+
+        // Beyond the spread either way.
+        let mut r = record(Suite::Regression, &[]);
+        r.runs.push(repeated("forest (all features)", 0.10, 0.01));
+        r.runs.push(repeated("tree (all features)", 0.20, 0.02));
+        assert_eq!(check(&r)[0].verdict, Verdict::Shown);
+        assert!(check(&r)[0].sentence().contains("larger than the spread"));
+        let mut r = record(Suite::Regression, &[]);
+        r.runs.push(repeated("forest (all features)", 0.30, 0.01));
+        r.runs.push(repeated("tree (all features)", 0.20, 0.02));
+        assert_eq!(check(&r)[0].verdict, Verdict::NotShown);
+    }
+
+    #[test]
+    fn records_saved_with_a_boolean_verdict_still_load() {
+        let old = r#"{"claim":"c","shown":true,"evidence":"e"}"#;
+        let e: Expected = serde_json::from_str(old).unwrap();
+        assert_eq!((e.verdict, e.seeds, &e.spread), (Verdict::Shown, 1, &None));
+        let new = serde_json::to_string(&Expected {
+            verdict: Verdict::WithinSpread,
+            ..e
+        })
+        .unwrap();
+        assert!(new.contains(r#""verdict":"within_spread""#), "{new}");
+        let back: Expected = serde_json::from_str(&new).unwrap();
+        assert_eq!(back.verdict, Verdict::WithinSpread);
     }
 }

@@ -297,8 +297,21 @@ fn from_npz(path: &Path) -> Result<Identification> {
         "images are {}x{} with {} channel(s), not masks",
         d.train.height, d.train.width, d.train.channels
     ));
-    if let Some(flag) = &d.flag {
-        evidence.push(format!("the file is the official {flag}"));
+    if let Some(info) = d.flag.as_deref().and_then(crate::data::registry::medmnist) {
+        use crate::data::registry::Provenance;
+        let flag = info.flag;
+        evidence.push(match info.provenance(path, d.train.height as u32) {
+            Provenance::Official => {
+                format!("the file is the official {flag} (its checksum matches)")
+            }
+            Provenance::NotOfficial { why } => format!(
+                "the file has {flag}'s splits and shape but is not the official file: {why}"
+            ),
+            Provenance::Unknown => format!(
+                "the file has {flag}'s splits and shape (Petri knows no official checksum for \
+                 its image size)"
+            ),
+        });
     }
     let counts = d.train.class_counts(n);
     let mut facts = vec![
@@ -619,20 +632,10 @@ fn raw_table(path: &Path) -> Result<(Vec<String>, Vec<Vec<String>>)> {
     }
     // Petri's CSV reader knows the layouts (header, scikit-learn's size line); use its column
     // names and skip what it skipped, keeping the raw cells so missing values can be counted.
-    if let Ok((t, _)) = crate::data::tabular::read_csv_dropping_missing(path) {
-        let skip = usize::from(t.sklearn_preamble.is_some()) + usize::from(t.had_header);
-        return Ok((t.columns, rows.split_off(skip.min(rows.len()))));
-    }
-    let numeric = |s: &str| s.parse::<f64>().is_ok();
-    let header =
-        rows[0].iter().any(|c| !numeric(c) && !c.is_empty()) && rows[1].iter().any(|c| numeric(c));
-    if header {
-        let cols = rows.remove(0);
-        Ok((cols, rows))
-    } else {
-        let cols = (0..rows[0].len()).map(|i| format!("column {i}")).collect();
-        Ok((cols, rows))
-    }
+    // What it refuses (ragged rows), training refuses too: identify says so with its message.
+    let (t, _) = crate::data::tabular::read_csv_dropping_missing(path)?;
+    let skip = usize::from(t.sklearn_preamble.is_some()) + usize::from(t.had_header);
+    Ok((t.columns, rows.split_off(skip.min(rows.len()))))
 }
 
 fn is_missing(s: &str) -> bool {

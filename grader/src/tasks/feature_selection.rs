@@ -124,12 +124,10 @@ impl Task for FeatureSelection {
                 errors.push(rmse(&pred, &s.y_test));
             }
             if errors.len() < SPLITS {
-                let why = answers
-                    .as_ref()
-                    .err()
-                    .cloned()
-                    .unwrap_or_else(|| "no valid selection on every split".into());
-                out.set("rmse", 0.0, why);
+                match answers.as_ref() {
+                    Err(refusal) => out.refuse("rmse", refusal),
+                    Ok(_) => out.set("rmse", 0.0, "no valid selection on every split"),
+                }
             } else {
                 let value = mean(&errors);
                 metric(

@@ -7,7 +7,7 @@
 use super::regression_config::{read_request, write_response};
 use super::{Call, Ctx, Outcome, Request, Task, metric, parse_config, wants};
 use crate::challenge::CheckSpec;
-use crate::result::Leaderboard;
+use crate::result::{Leaderboard, Lost, Refusal};
 use petri_engine::augment::{Pipeline, Transform};
 use petri_engine::burn::module::Module;
 use petri_engine::data::medmnist::{self, ImageSplit};
@@ -135,9 +135,9 @@ impl Task for ImageConfig {
             json: json!({ "classes": data.num_classes(), "seed": ctx.seed }),
             files: vec![("data.npz".into(), bytes)],
         };
-        let probs: std::result::Result<Vec<Vec<f32>>, String> = call(&req).and_then(|v| {
+        let probs: std::result::Result<Vec<Vec<f32>>, Refusal> = call(&req).and_then(|v| {
             serde_json::from_value(v["probs"].clone())
-                .map_err(|_| "the worker wrote no probabilities".to_string())
+                .map_err(|_| Refusal::new(Lost::NoAnswer, "the worker wrote no probabilities"))
         });
         let truth: Vec<usize> = data.test.labels.iter().map(|l| l[0] as usize).collect();
         match probs {
@@ -168,9 +168,9 @@ impl Task for ImageConfig {
                 out.set("auc", 0.0, "wrong number of probabilities");
                 out.set("balanced-accuracy", 0.0, "wrong number of probabilities");
             }
-            Err(why) => {
-                out.set("auc", 0.0, why.clone());
-                out.set("balanced-accuracy", 0.0, why);
+            Err(refusal) => {
+                out.refuse("auc", &refusal);
+                out.refuse("balanced-accuracy", &refusal);
             }
         }
         Ok(out)

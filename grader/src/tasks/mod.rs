@@ -13,7 +13,7 @@ mod paired_crop;
 mod regression_config;
 
 use crate::challenge::{Challenge, CheckSpec};
-use crate::result::Leaderboard;
+use crate::result::{Leaderboard, Lost, Refusal};
 use petri_engine::Result;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -43,25 +43,68 @@ impl Request {
     }
 }
 
-pub type Call<'a> = dyn FnMut(&Request) -> std::result::Result<Value, String> + 'a;
+/// Sends a request to the submission; `Err` is what its run cost it, and why.
+pub type Call<'a> = dyn FnMut(&Request) -> std::result::Result<Value, Refusal> + 'a;
+
+/// One check's score.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Credit {
+    /// In [0, 1].
+    pub credit: f64,
+    /// Why, for the student.
+    pub why: String,
+    /// What the missing credit was lost to (read when `credit` < 1).
+    pub lost: Lost,
+    /// Seconds the submission spent on the check's cases, where measured.
+    pub seconds: Option<f64>,
+}
+
+impl Credit {
+    /// No credit, for `lost`.
+    pub fn lost(lost: Lost, why: impl Into<String>) -> Credit {
+        Credit {
+            credit: 0.0,
+            why: why.into(),
+            lost,
+            seconds: None,
+        }
+    }
+}
 
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// Check id -> credit in [0, 1] and the reason.
-    pub credits: BTreeMap<String, (f64, String)>,
+    /// Check id -> its credit.
+    pub credits: BTreeMap<String, Credit>,
     pub leaderboard: Option<Leaderboard>,
     pub notes: Vec<String>,
 }
 
 impl Outcome {
+    /// A judged check: whatever credit is missing was lost to wrong answers.
     pub fn set(&mut self, id: &str, credit: f64, why: impl Into<String>) {
-        self.credits.insert(id.to_string(), (credit, why.into()));
+        self.credits.insert(
+            id.to_string(),
+            Credit {
+                credit,
+                why: why.into(),
+                lost: Lost::WrongAnswer,
+                seconds: None,
+            },
+        );
+    }
+
+    /// A check the submission's run gave no answers for.
+    pub fn refuse(&mut self, id: &str, refusal: &Refusal) {
+        self.credits.insert(
+            id.to_string(),
+            Credit::lost(refusal.lost, refusal.why.clone()),
+        );
     }
 
     /// Every wanted check gets 0 with the same reason (the submission did not run).
-    pub fn fail_all(&mut self, checks: &[&CheckSpec], why: &str) {
+    pub fn fail_all(&mut self, checks: &[&CheckSpec], refusal: &Refusal) {
         for c in checks {
-            self.set(&c.id, 0.0, why);
+            self.refuse(&c.id, refusal);
         }
     }
 }
@@ -116,7 +159,7 @@ pub fn parse_config<T>(
             Some(v)
         }
         Err(why) => {
-            out.fail_all(checks, &why);
+            out.fail_all(checks, &Refusal::new(Lost::DoesNotBuild, why));
             None
         }
     }
@@ -132,32 +175,51 @@ pub fn score_cases(
     out: &mut Outcome,
     checks: &[&CheckSpec],
     groups: &[(&str, Vec<usize>)],
-    answers: &std::result::Result<Value, String>,
+    answers: &std::result::Result<Value, Refusal>,
     judge: &dyn Fn(usize, &Value) -> std::result::Result<(), String>,
 ) {
     for (id, cases) in groups {
         let Some(spec) = checks.iter().find(|c| c.id == *id) else {
             continue;
         };
-        let list = match answers {
-            Err(reason) => {
-                out.set(id, 0.0, reason.clone());
+        let (list, seconds) = match answers {
+            Err(refusal) => {
+                out.refuse(id, refusal);
                 continue;
             }
-            Ok(v) => v.get("answers").and_then(Value::as_array),
+            Ok(v) => (
+                v.get("answers").and_then(Value::as_array),
+                v.get("seconds").and_then(Value::as_array),
+            ),
         };
         let Some(list) = list else {
-            out.set(id, 0.0, "the harness wrote no answers");
+            out.refuse(
+                id,
+                &Refusal::new(Lost::NoAnswer, "the harness wrote no answers"),
+            );
             continue;
         };
+        // The harness times each case where it runs; a check's time is its cases'.
+        let timed: Option<f64> = seconds.and_then(|s| {
+            cases
+                .iter()
+                .map(|&i| s.get(i).and_then(Value::as_f64))
+                .sum::<Option<f64>>()
+        });
         let mut right = 0;
         let mut first_wrong = None;
+        // Cases whose call crashed (the harness caught a panic) and cases answered wrongly:
+        // the points are lost to a crash only when no answer was simply wrong.
+        let (mut crashed, mut wrong) = (0, 0);
         for &i in cases {
             let verdict = match list.get(i) {
                 None => Err("no answer".to_string()),
                 Some(a) => match a.get("error").and_then(Value::as_str) {
-                    Some(e) => Err(e.to_string()),
-                    None => judge(i, a),
+                    Some(e) => {
+                        crashed += 1;
+                        Err(e.to_string())
+                    }
+                    None => judge(i, a).inspect_err(|_| wrong += 1),
                 },
             };
             match verdict {
@@ -175,6 +237,14 @@ pub fn score_cases(
         }
         let _ = spec;
         out.set(id, right as f64 / n as f64, msg);
+        if let Some(c) = out.credits.get_mut(*id) {
+            c.seconds = timed;
+            if crashed > 0 && wrong == 0 {
+                c.lost = Lost::Crashed;
+            } else if right + crashed + wrong < cases.len() && wrong == 0 {
+                c.lost = Lost::NoAnswer;
+            }
+        }
     }
 }
 

@@ -149,7 +149,7 @@ impl Task for PairedCrop {
         };
         if wants(checks, "varied") {
             match &answers {
-                Err(reason) => out.set("varied", 0.0, reason.clone()),
+                Err(refusal) => out.refuse("varied", refusal),
                 Ok(_) => {
                     let corners: BTreeSet<_> = (10..22).filter_map(corner).collect();
                     let credit = (corners.len() as f64 - 1.0).clamp(0.0, 4.0) / 4.0;
@@ -163,7 +163,7 @@ impl Task for PairedCrop {
         }
         if wants(checks, "seeded") {
             match &answers {
-                Err(reason) => out.set("seeded", 0.0, reason.clone()),
+                Err(refusal) => out.refuse("seeded", refusal),
                 Ok(_) => match (corner(22), corner(23)) {
                     (Some(a), Some(b)) if a == b => out.set("seeded", 1.0, "the same seed gave the same window"),
                     (Some(_), Some(_)) => out.set("seeded", 0.0, "the same seed gave different windows: draw every random number from the rng you are given"),

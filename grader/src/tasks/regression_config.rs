@@ -4,7 +4,7 @@
 
 use super::{Call, Ctx, Outcome, Request, Task, mean, metric, parse_config, wants};
 use crate::challenge::CheckSpec;
-use crate::result::Leaderboard;
+use crate::result::{Leaderboard, Lost, Refusal};
 use petri_engine::data::breast_cancer::BreastCancer;
 use petri_engine::data::split::random_split;
 use petri_engine::experiment::regression::fit_network;
@@ -75,24 +75,24 @@ impl Task for RegressionConfig {
             truths.push(ys(&parts[1]));
         }
         let answers = call(&Request::json(json!({ "splits": splits })));
-        let preds: std::result::Result<Vec<Vec<f64>>, String> = answers.and_then(|v| {
+        let preds: std::result::Result<Vec<Vec<f64>>, Refusal> = answers.and_then(|v| {
             serde_json::from_value(v["predictions"].clone())
-                .map_err(|_| "the worker wrote no predictions".to_string())
+                .map_err(|_| Refusal::new(Lost::NoAnswer, "the worker wrote no predictions"))
         });
         let preds = match preds {
             Ok(preds)
                 if preds.len() != truths.len()
                     || preds.iter().zip(&truths).any(|(p, t)| p.len() != t.len()) =>
             {
-                Err("wrong number of predictions".to_string())
+                Err(Refusal::wrong("wrong number of predictions"))
             }
             other => other,
         };
         let errors: Vec<f64> = match preds {
-            Err(why) => {
+            Err(refusal) => {
                 for id in ["rmse", "spread", "practice"] {
                     if wants(checks, id) {
-                        out.set(id, 0.0, why.clone());
+                        out.refuse(id, &refusal);
                     }
                 }
                 return Ok(out);

@@ -3,6 +3,7 @@
 
 use super::Options;
 use super::notify::{Notification, Notifier};
+use super::scroll::Scroll;
 use crate::markdown;
 use crate::theme::Theme;
 use petri_grader::challenge::{Challenge, MARKER};
@@ -11,8 +12,7 @@ use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Wrap};
-use std::cell::Cell;
+use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph};
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -20,6 +20,7 @@ use std::time::Instant;
 enum Pane {
     List,
     Statement,
+    Check,
 }
 
 enum CheckState {
@@ -35,7 +36,9 @@ pub struct ChallengeView {
     pub challenges: Vec<Challenge>,
     selected: usize,
     focus: Pane,
-    scroll: usize,
+    statement_scroll: Scroll,
+    /// The check's report can be longer than its pane (`Tab` to it, then scroll).
+    check_scroll: Scroll,
     /// Where students' copies go: `<state>/challenges/<part>/<name>`.
     workspace: PathBuf,
     data_dir: PathBuf,
@@ -43,8 +46,6 @@ pub struct ChallengeView {
     check: CheckState,
     /// Where a check reports (`Notification::Checked`).
     notifier: Notifier,
-    /// Lines and page height of the statement at the last draw.
-    rendered: Cell<(usize, usize)>,
     pub message: Option<String>,
 }
 
@@ -61,12 +62,12 @@ impl ChallengeView {
             challenges,
             selected: 0,
             focus: Pane::List,
-            scroll: 0,
+            statement_scroll: Scroll::new(),
+            check_scroll: Scroll::new(),
             workspace: options.state_dir.join("challenges"),
             data_dir: options.data_dir.clone(),
             state_dir: options.state_dir.clone(),
             check: CheckState::Idle,
-            rendered: Cell::new((0, 10)),
             message: None,
         }
     }
@@ -99,32 +100,53 @@ impl ChallengeView {
     pub fn on_key(&mut self, key: KeyEvent) {
         self.message = None;
         let n = self.challenges.len().max(1);
-        let (total, page) = self.rendered.get();
         match (key.code, self.focus) {
-            (KeyCode::Tab | KeyCode::BackTab, _) => {
+            (KeyCode::Tab, _) => {
                 self.focus = match self.focus {
                     Pane::List => Pane::Statement,
+                    Pane::Statement => Pane::Check,
+                    Pane::Check => Pane::List,
+                }
+            }
+            (KeyCode::BackTab, _) => {
+                self.focus = match self.focus {
+                    Pane::List => Pane::Check,
                     Pane::Statement => Pane::List,
+                    Pane::Check => Pane::Statement,
                 }
             }
             (KeyCode::Down | KeyCode::Char('j'), Pane::List) => {
                 self.selected = (self.selected + 1) % n;
-                self.scroll = 0;
+                self.statement_scroll.reset();
             }
             (KeyCode::Up | KeyCode::Char('k'), Pane::List) => {
                 self.selected = (self.selected + n - 1) % n;
-                self.scroll = 0;
+                self.statement_scroll.reset();
             }
-            (KeyCode::Down | KeyCode::Char('j'), Pane::Statement) => {
-                self.scroll = (self.scroll + 1).min(total.saturating_sub(page))
+            (
+                KeyCode::Down
+                | KeyCode::Up
+                | KeyCode::Char('j' | 'k')
+                | KeyCode::Home
+                | KeyCode::End,
+                Pane::Check,
+            )
+            | (KeyCode::PageDown | KeyCode::PageUp | KeyCode::Char(' '), Pane::Check) => {
+                self.check_scroll.on_key(key.code);
             }
-            (KeyCode::Up | KeyCode::Char('k'), Pane::Statement) => {
-                self.scroll = self.scroll.saturating_sub(1)
+            (
+                KeyCode::Down
+                | KeyCode::Up
+                | KeyCode::Char('j' | 'k')
+                | KeyCode::Home
+                | KeyCode::End
+                | KeyCode::PageDown
+                | KeyCode::PageUp
+                | KeyCode::Char(' '),
+                _,
+            ) => {
+                self.statement_scroll.on_key(key.code);
             }
-            (KeyCode::PageDown | KeyCode::Char(' '), _) => {
-                self.scroll = (self.scroll + page.saturating_sub(1)).min(total.saturating_sub(page))
-            }
-            (KeyCode::PageUp, _) => self.scroll = self.scroll.saturating_sub(page),
             (KeyCode::Char('s'), _) => self.start(),
             (KeyCode::Char('h'), _) => self.next_hint(),
             (KeyCode::Char('t'), _) => self.run_check(),
@@ -209,6 +231,7 @@ impl ChallengeView {
     /// A finished check (tests feed one in directly).
     pub fn show_result(&mut self, result: SubmissionResult) {
         self.check = CheckState::Done(result);
+        self.check_scroll.reset();
     }
 
     /// The check it was waiting for; returns the id of a challenge whose visible checks all
@@ -222,6 +245,7 @@ impl ChallengeView {
             Ok(r) => {
                 let passed = r.passed().then_some(id);
                 self.check = CheckState::Done(r);
+                self.check_scroll.reset();
                 passed
             }
             Err(e) => {
@@ -335,21 +359,16 @@ impl ChallengeView {
                 lines.extend(markdown::render(&format!("{}. {h}", i + 1), width, theme));
             }
         }
-        let page = statement_area.height.saturating_sub(2) as usize;
-        self.rendered.set((lines.len(), page));
-        let scroll = self.scroll.min(lines.len().saturating_sub(page));
         let title = self
             .current()
             .map_or(String::new(), |c| format!(" {} ", c.id));
-        frame.render_widget(
-            Paragraph::new(lines)
-                .block(
-                    Block::bordered()
-                        .title(title)
-                        .border_style(focus_style(Pane::Statement)),
-                )
-                .scroll((scroll as u16, 0)),
+        self.statement_scroll.draw_wrapped(
+            frame,
             statement_area,
+            lines,
+            Block::bordered()
+                .title(title)
+                .border_style(focus_style(Pane::Statement)),
         );
 
         let body: Vec<Line> = match &self.check {
@@ -423,14 +442,16 @@ impl ChallengeView {
                 v
             }
         };
-        frame.render_widget(
-            Paragraph::new(body)
-                .wrap(Wrap { trim: false })
-                .block(Block::bordered().title(" Check ")),
+        self.check_scroll.draw(
+            frame,
             results,
+            body,
+            Block::bordered()
+                .title(" Check ")
+                .border_style(focus_style(Pane::Check)),
         );
         let help_text = self.message.clone().unwrap_or_else(|| {
-            "s start  t check  h hint  Tab pane  ↑↓ move/scroll  Esc back  ? help".into()
+            "s start  t check  h hint  Tab pane  ↑↓ PgUp PgDn move/scroll  Esc back  ? help".into()
         });
         frame.render_widget(Paragraph::new(Line::styled(help_text, theme.dim)), help);
     }

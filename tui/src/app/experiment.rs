@@ -16,7 +16,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Chart, Dataset, Gauge, GraphType, Paragraph, Sparkline, Wrap};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, Gauge, GraphType, Paragraph, Sparkline};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -116,6 +116,13 @@ impl RunState {
         }
     }
 
+    /// The run failed: the header says so, and the log holds the whole reason (a header is one
+    /// row; a reason with the command that recovers the run is longer).
+    pub fn fail(&mut self, reason: String) {
+        self.log.push(format!("failed: {reason}"));
+        self.error = Some(reason);
+    }
+
     fn progress(&self) -> f64 {
         let total = (self.epochs * self.batches_per_epoch).max(1);
         let done = (self.epoch.saturating_sub(1)) * self.batches_per_epoch + self.batch;
@@ -180,6 +187,9 @@ pub struct ExperimentView {
     /// Set by `n` on a finished course run: the same `petri run` arguments over 3 seeds, for
     /// the app to start in this view's place.
     pub again: Option<Vec<String>>,
+    /// The training pane's log, kept at its end while it grows.
+    log_scroll: super::scroll::Scroll,
+    results_scroll: super::scroll::Scroll,
 }
 
 /// Seeds `n` repeats a finished run over: enough for a spread, few enough for a quick run.
@@ -188,16 +198,13 @@ const REPEAT_SEEDS: usize = 3;
 impl ExperimentView {
     /// The `petri run` arguments of a part's quick run from the tutor; `data` replaces the
     /// part's own dataset. Without ImageNet weights, part 1 runs from random weights only.
-    pub fn run_args(part: Suite, options: &Options, data: Option<&std::path::Path>) -> Vec<String> {
+    pub fn run_args(part: Suite, data: Option<&std::path::Path>) -> Vec<String> {
         let mut args = vec![part.name().to_string()];
         if let Some(d) = data {
             args.extend(["--data".to_string(), d.display().to_string()]);
         }
-        if part == Suite::Classification
-            && experiment::images::find_weights(&options.data_dir).is_none()
-        {
-            args.extend(["--experiment".to_string(), "scratch".to_string()]);
-        }
+        // Without ImageNet weights the classification run skips frozen and fine-tune itself,
+        // and says why in the log and the record; naming only `scratch` here would hide that.
         args
     }
 
@@ -337,6 +344,8 @@ impl ExperimentView {
             unclaimed: None,
             job: None,
             again: None,
+            log_scroll: super::scroll::Scroll::at_end(),
+            results_scroll: super::scroll::Scroll::new(),
         }
     }
 
@@ -355,6 +364,14 @@ impl ExperimentView {
                 Pane::Results => Pane::Samples,
                 Pane::Samples => Pane::Training,
             };
+        }
+        let scrolled = match self.pane {
+            Pane::Training => &mut self.log_scroll,
+            Pane::Results => &mut self.results_scroll,
+            Pane::Samples => &mut super::scroll::Scroll::new(),
+        };
+        if scrolled.on_key(key.code) {
+            return None;
         }
         if key.code == KeyCode::Char('n')
             && let Some(args) = self.over_seeds()
@@ -420,7 +437,7 @@ impl ExperimentView {
                         self.state.record = Some(record);
                         self.pane = Pane::Results;
                     }
-                    Err(e) => self.state.error = Some(e),
+                    Err(e) => self.state.fail(e),
                 }
                 self.running = false;
             }
@@ -438,7 +455,7 @@ impl ExperimentView {
         match result {
             Ok(r) => {
                 if let Some(e) = r.error {
-                    self.state.error = Some(e);
+                    self.state.fail(e);
                 }
                 if r.stopped {
                     self.state.log.push(
@@ -454,11 +471,11 @@ impl ExperimentView {
                             self.state.record = Some(record);
                             self.pane = Pane::Results;
                         }
-                        Err(e) => self.state.error = Some(format!("{e}")),
+                        Err(e) => self.state.fail(e.to_string()),
                     }
                 }
             }
-            Err(e) => self.state.error = Some(e),
+            Err(e) => self.state.fail(e),
         }
         if self.unclaimed.is_none()
             && let Some(job) = self.job.take()
@@ -487,7 +504,37 @@ impl ExperimentView {
         ])
         .areas(area);
         let status = if let Some(e) = &s.error {
-            Span::styled(format!("failed: {e}"), theme.bad)
+            // The reason is in the log too, whole: say so when the header cannot hold it.
+            let room = (head.width as usize)
+                .saturating_sub(self.part.name().len() + s.run.chars().count() + 3);
+            let text = format!("failed: {e}");
+            if text.chars().count() <= room {
+                Span::styled(text, theme.bad)
+            } else {
+                Span::styled(
+                    "failed: the log below says why and how to continue",
+                    theme.bad,
+                )
+            }
+        } else if let Some(r) = s.record.as_ref().filter(|r| {
+            r.runs
+                .iter()
+                .any(|m| m.outcome == petri_engine::train::Outcome::Stopped)
+        }) {
+            // Stopped with `s` (or a hang-up): its metrics are of a model part-way through.
+            let finished: Vec<String> = r
+                .runs
+                .iter()
+                .filter(|m| m.outcome == petri_engine::train::Outcome::Stopped)
+                .map(|m| format!("{} after {} of {} epochs", m.name, m.epochs.len(), s.epochs))
+                .collect();
+            Span::styled(
+                format!(
+                    "stopped: {}; r on the lesson continues it",
+                    finished.join(", ")
+                ),
+                theme.warning,
+            )
         } else if s.record.is_some() {
             Span::styled("finished", theme.good)
         } else if s.stopping {
@@ -560,10 +607,18 @@ impl ExperimentView {
                         expected: &[],
                         seeds: &[],
                         comparisons: &[],
+                        notes: &[],
                         complete: false,
                     },
                 };
-                super::results::draw(frame, bottom, shown, &self.earlier, theme)
+                super::results::draw(
+                    frame,
+                    bottom,
+                    shown,
+                    &self.earlier,
+                    theme,
+                    &self.results_scroll,
+                )
             }
             Pane::Samples => {
                 let names = s
@@ -576,7 +631,7 @@ impl ExperimentView {
             Pane::Training => self.draw_training(frame, bottom, theme),
         }
         let keys = if self.is_running() {
-            "s stop  Tab training/results/samples  ? help"
+            "s stop  Tab training/results/samples  ↑↓ scroll  ? help"
         } else if self.over_seeds().is_some() {
             "Tab training/results/samples  w figures  n 3 seeds  Esc back  ? help  q quit"
         } else {
@@ -610,20 +665,12 @@ impl ExperimentView {
                 lines.push(Line::styled(format!("record: {p}"), theme.dim));
             }
         }
-        let room = side.height.saturating_sub(2) as usize;
-        let log_lines = room.saturating_sub(lines.len());
-        let start = s.log.len().saturating_sub(log_lines);
-        let mut all: Vec<Line> = s.log[start..]
-            .iter()
-            .map(|l| Line::raw(l.clone()))
-            .collect();
+        // The whole log, scrolled (kept at its end while it grows); a long record path wraps
+        // instead of being cut.
+        let mut all: Vec<Line> = s.log.iter().map(|l| Line::raw(l.clone())).collect();
         all.extend(lines);
-        frame.render_widget(
-            Paragraph::new(all)
-                .wrap(Wrap { trim: true })
-                .block(Block::bordered().title(" Log ")),
-            side,
-        );
+        self.log_scroll
+            .draw(frame, side, all, Block::bordered().title(" Log "));
     }
 
     fn draw_chart(&self, frame: &mut Frame, area: Rect, theme: &Theme) {

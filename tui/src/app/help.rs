@@ -13,6 +13,10 @@ const KEYS: &[(&str, &str)] = &[
         "this help, quit (progress is saved), close the screen",
     ),
     ("↑ ↓ / k j", "move or scroll"),
+    (
+        "PgUp PgDn",
+        "scroll a pane taller than the screen; Home End: its ends",
+    ),
     ("Home", ""),
     ("Enter / l", "read the lesson"),
     (
@@ -27,14 +31,18 @@ const KEYS: &[(&str, &str)] = &[
     ("PgUp PgDn / g G", "page, top, bottom"),
     ("c  r  x", "its knowledge check, experiment, challenges"),
     ("Knowledge check", ""),
-    ("Space", "choose an option (several when many are right)"),
-    ("Enter", "submit, then next question"),
+    (
+        "Space  1-9",
+        "choose an option (several when many are right)",
+    ),
+    ("Enter", "submit your choice, then next question"),
     ("0-9 . -", "type a numeric answer"),
     ("Experiment", ""),
     (
         "s  Tab",
         "stop at the next batch (record saved); training/results/samples",
     ),
+    ("↑ ↓ PgUp PgDn", "scroll the log (training) or the results"),
     (
         "w",
         "save the finished run's figures (PNG, SVG, CSV) beside its record",

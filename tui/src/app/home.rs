@@ -53,9 +53,11 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             } else {
                 "·"
             };
+            // A check opened but not answered yet has a saved seed and no answers: not "0/0".
             let quiz = p
                 .and_then(|p| p.quiz.as_ref())
-                .map(|q| format!(" {}/{}", q.correct(), q.total))
+                .filter(|q| !q.answers.is_empty())
+                .map(|q| format!(" {}/{}", q.correct(), l.check.len()))
                 .unwrap_or_default();
             ListItem::new(Line::from(vec![
                 Span::styled(format!("{mark} "), if read { t.good } else { t.dim }),
@@ -96,8 +98,16 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             l.part.minutes
         )));
         let quiz = match p.and_then(|p| p.quiz.as_ref()) {
-            Some(q) => format!("{} of {} right", q.correct(), l.check.len()),
-            None => format!("not taken ({} questions)", l.check.len()),
+            Some(q) if q.answers.len() >= l.check.len() => {
+                format!("{} of {} right", q.correct(), l.check.len())
+            }
+            Some(q) if !q.answers.is_empty() => format!(
+                "{} of {} answered, {} right (c continues it)",
+                q.answers.len(),
+                l.check.len(),
+                q.correct()
+            ),
+            _ => format!("not taken ({} questions)", l.check.len()),
         };
         lines.push(Line::raw(format!("Knowledge check: {quiz}")));
         let runs = p.map_or(0, |p| p.runs.len());

@@ -13,6 +13,7 @@ mod notify;
 mod quiz;
 mod results;
 mod samples;
+mod scroll;
 mod your_data;
 
 pub use challenge::ChallengeView;
@@ -113,7 +114,7 @@ impl App {
     fn start_run(&mut self, part: Suite, lesson_id: &str, data: Option<PathBuf>, resume: bool) {
         let chosen = data.as_ref().map(|d| d.display().to_string());
         self.update_progress(|p| p.part(lesson_id).data = chosen);
-        let args = ExperimentView::run_args(part, &self.options, data.as_deref());
+        let args = ExperimentView::run_args(part, data.as_deref());
         match ExperimentView::start(part, lesson_id, &self.options, args, resume, &self.notifier) {
             Ok(v) => self.show_run(v),
             Err(e) => self.status = Some(format!("{e}")),
@@ -191,7 +192,7 @@ impl App {
             return;
         }
         // Typing (a numeric answer, a path) must not trigger global keys.
-        let typing = matches!(self.stack.last(), Some(Screen::Quiz(q)) if q.is_typing())
+        let typing = matches!(self.stack.last(), Some(Screen::Quiz(q)) if q.types(&key))
             || matches!(self.stack.last(), Some(Screen::YourData(_)))
             || matches!(self.stack.last(), Some(Screen::DataChoice(v)) if v.is_typing());
         if !typing {
@@ -254,7 +255,7 @@ impl App {
             Some(Screen::DataChoice(mut v)) => match v.on_key(key) {
                 Some(data_choice::Choice::Run { data, resume }) => {
                     let (part, id) = (v.part, v.lesson_id.clone());
-                    let args = ExperimentView::run_args(part, &self.options, data.as_deref());
+                    let args = ExperimentView::run_args(part, data.as_deref());
                     match resume {
                         Some(r) => self.start_run(part, &id, data, r),
                         // An interrupted run on the same data: ask before starting afresh.
@@ -404,7 +405,13 @@ impl App {
                     } else {
                         let l = l.clone();
                         match self.progress.quiz_seed(&self.progress_path, &l.part.id) {
-                            Ok(seed) => self.stack.push(Screen::Quiz(QuizView::new(l, seed))),
+                            Ok(seed) => {
+                                let saved = (self.progress.part(&l.part.id).quiz.as_ref())
+                                    .map(|q| q.answers.clone())
+                                    .unwrap_or_default();
+                                self.stack
+                                    .push(Screen::Quiz(QuizView::resume(l, seed, &saved)))
+                            }
                             Err(e) => self.status = Some(format!("could not save progress: {e}")),
                         }
                     }

@@ -10,7 +10,7 @@ use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph};
 use std::path::Path;
 
 pub struct QuizView {
@@ -27,6 +27,10 @@ pub struct QuizView {
     pub answered: Option<bool>,
     pub right: usize,
     pub done: bool,
+    /// Enter was pressed with nothing chosen: say how to choose (nothing is submitted).
+    pub choose_first: bool,
+    /// The question, its options and feedback can be taller than the screen.
+    scroll: super::scroll::Scroll,
 }
 
 impl QuizView {
@@ -41,11 +45,39 @@ impl QuizView {
             answered: None,
             right: 0,
             done: false,
+            choose_first: false,
+            scroll: super::scroll::Scroll::new(),
         }
     }
 
-    /// Whether keys go into the numeric answer field.
-    pub fn is_typing(&self) -> bool {
+    /// The check as the student left it: at the first question without a saved answer, the
+    /// saved ones counted; at the score when every question has one.
+    pub fn resume(
+        lesson: Lesson,
+        seed: u64,
+        saved: &std::collections::BTreeMap<String, bool>,
+    ) -> Self {
+        let mut view = QuizView::new(lesson, seed);
+        let questions = &view.lesson.check;
+        view.right = questions
+            .iter()
+            .filter(|q| saved.get(&q.id) == Some(&true))
+            .count();
+        match questions.iter().position(|q| !saved.contains_key(&q.id)) {
+            Some(first_open) => view.index = first_open,
+            None => view.done = true,
+        }
+        view
+    }
+
+    /// Whether `key` goes into the numeric answer field (so it must not trigger a global
+    /// key); `q` and `?` are never part of a number.
+    pub fn types(&self, key: &KeyEvent) -> bool {
+        self.number_open() && matches!(key.code, KeyCode::Char(c) if is_number_char(c))
+    }
+
+    /// A numeric question waiting for its answer.
+    fn number_open(&self) -> bool {
         !self.done
             && self.answered.is_none()
             && self
@@ -72,7 +104,16 @@ impl QuizView {
             }
             return Ok(());
         }
-        let q = &self.lesson.check[self.index];
+        // ↑↓ move between options here, so the page keys scroll.
+        if matches!(
+            key.code,
+            KeyCode::PageUp | KeyCode::PageDown | KeyCode::Home | KeyCode::End
+        ) {
+            self.scroll.on_key(key.code);
+            return Ok(());
+        }
+        // A copy: choosing below changes `self` while the question is read.
+        let q = self.lesson.check[self.index].clone();
         let order = q.shown_order(self.seed);
         if self.answered.is_some() {
             if matches!(
@@ -84,13 +125,14 @@ impl QuizView {
                 self.chosen.clear();
                 self.typed.clear();
                 self.answered = None;
+                self.scroll.reset();
                 self.done = self.index >= self.lesson.check.len();
             }
             return Ok(());
         }
         let submit = match q.kind {
             QuestionKind::Numeric => match key.code {
-                KeyCode::Char(c) if c.is_ascii_digit() || c == '.' || c == '-' || c == 'e' => {
+                KeyCode::Char(c) if is_number_char(c) => {
                     self.typed.push(c);
                     None
                 }
@@ -112,26 +154,22 @@ impl QuizView {
                     None
                 }
                 KeyCode::Char(' ') | KeyCode::Char('x') => {
-                    if kind == QuestionKind::Single {
-                        self.chosen = vec![self.cursor];
-                    } else if let Some(p) = self.chosen.iter().position(|&c| c == self.cursor) {
-                        self.chosen.remove(p);
-                    } else {
-                        self.chosen.push(self.cursor);
-                    }
+                    self.toggle(kind);
                     None
                 }
+                // An option's number moves to it and chooses it (toggles it, for several).
                 KeyCode::Char(c) if c.is_ascii_digit() => {
-                    let n = c.to_digit(10).unwrap() as usize;
+                    let n = c.to_digit(10).unwrap_or(0) as usize;
                     if (1..=q.options.len()).contains(&n) {
                         self.cursor = n - 1;
+                        self.toggle(kind);
                     }
                     None
                 }
+                // Only a choice is submitted: Enter alone never answers (or overwrites a saved
+                // answer) with whatever option the cursor happens to be on.
                 KeyCode::Enter => {
-                    if self.chosen.is_empty() && kind == QuestionKind::Single {
-                        self.chosen = vec![self.cursor];
-                    }
+                    self.choose_first = self.chosen.is_empty();
                     (!self.chosen.is_empty())
                         .then(|| Answer::Choices(self.chosen.iter().map(|&p| order[p]).collect()))
                 }
@@ -139,6 +177,8 @@ impl QuizView {
             },
         };
         if let Some(answer) = submit {
+            // The verdict and explanation come last: show them.
+            self.scroll.scroll_to_end();
             let correct = q.is_correct(&answer);
             self.answered = Some(correct);
             self.right += correct as usize;
@@ -151,6 +191,18 @@ impl QuizView {
             )?;
         }
         Ok(())
+    }
+
+    /// Chooses the option under the cursor (one answer), or toggles it (several).
+    fn toggle(&mut self, kind: QuestionKind) {
+        self.choose_first = false;
+        if kind == QuestionKind::Single {
+            self.chosen = vec![self.cursor];
+        } else if let Some(p) = self.chosen.iter().position(|&c| c == self.cursor) {
+            self.chosen.remove(p);
+        } else {
+            self.chosen.push(self.cursor);
+        }
     }
 
     pub fn draw(&self, frame: &mut Frame, area: Rect, theme: &Theme) {
@@ -262,19 +314,22 @@ impl QuizView {
                 }
             }
         }
-        frame.render_widget(
-            Paragraph::new(lines)
-                .wrap(Wrap { trim: false })
-                .block(Block::bordered().title(title)),
-            body,
-        );
+        self.scroll
+            .draw(frame, body, lines, Block::bordered().title(title));
         let keys = if self.answered.is_some() {
             "Enter next question  Esc back  ? help"
-        } else if self.is_typing() {
+        } else if self.number_open() {
             "type a number, Enter submit, Backspace delete"
+        } else if self.choose_first {
+            "Choose an answer first: Space or its number, then Enter"
         } else {
             "↑↓ move  Space choose  Enter submit  Esc back  ? help"
         };
         frame.render_widget(Paragraph::new(Line::styled(keys, theme.dim)), help);
     }
+}
+
+/// What a numeric answer can be typed with.
+fn is_number_char(c: char) -> bool {
+    c.is_ascii_digit() || matches!(c, '.' | '-' | 'e')
 }

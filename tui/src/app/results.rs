@@ -4,12 +4,13 @@
 //! a bar chart of MAE/RMSE (mean ± std) per model; for segmentation Dice per class. Runs that
 //! finished appear as each ends; what the lesson expects is checked once all have.
 
+use super::scroll::Scroll;
 use crate::text;
 use crate::theme::Theme;
 use petri_engine::experiment::ExperimentRecord;
 use petri_engine::experiment::expected::Expected;
 use petri_engine::experiment::seeds::Comparison;
-use petri_engine::train::ModelRun;
+use petri_engine::train::{ModelRun, Outcome};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -25,6 +26,8 @@ pub struct Shown<'a> {
     /// The seeds each run was repeated over (empty: one seed).
     pub seeds: &'a [u64],
     pub comparisons: &'a [Comparison],
+    /// What the run skipped or noted, with why (e.g. frozen and fine-tune without weights).
+    pub notes: &'a [String],
     /// All runs are in (the record was saved).
     pub complete: bool,
 }
@@ -37,30 +40,8 @@ impl<'a> Shown<'a> {
             expected: &r.expected,
             seeds: &r.seeds,
             comparisons: &r.comparisons,
+            notes: &r.notes,
             complete: true,
-        }
-    }
-}
-
-/// Lines of the pane, and whether they may be left out when the pane is too short: sections
-/// with the lowest rank go first. Nothing is cut mid-section.
-pub struct Section {
-    lines: Vec<Line<'static>>,
-    drop_rank: Option<u8>,
-}
-
-impl Section {
-    fn always(lines: Vec<Line<'static>>) -> Self {
-        Section {
-            lines,
-            drop_rank: None,
-        }
-    }
-
-    fn optional(lines: Vec<Line<'static>>, rank: u8) -> Self {
-        Section {
-            lines,
-            drop_rank: Some(rank),
         }
     }
 }
@@ -68,38 +49,52 @@ impl Section {
 /// Rows the per-epoch chart needs to be worth drawing.
 const CHART_ROWS: u16 = 10;
 
-pub fn draw(frame: &mut Frame, area: Rect, r: Shown, earlier: &[ExperimentRecord], theme: &Theme) {
+/// The results of `r` over `area`: the runs' metrics, what the lesson expects, comparisons and
+/// earlier runs, scrolled with `scroll` when taller than the pane; the per-epoch chart below
+/// when everything fits with room for it.
+pub fn draw(
+    frame: &mut Frame,
+    area: Rect,
+    r: Shown,
+    earlier: &[ExperimentRecord],
+    theme: &Theme,
+    scroll: &Scroll,
+) {
     let block = Block::bordered().title(" Results ");
     let inner = block.inner(area);
-    frame.render_widget(block, area);
     if r.runs.is_empty() {
         frame.render_widget(
             Paragraph::new(Line::styled(
                 "Results appear as each run finishes.",
                 theme.dim,
-            )),
-            inner,
+            ))
+            .block(block),
+            area,
         );
         return;
     }
-    let mut sections = Vec::new();
+    let mut lines: Vec<Line<'static>> = Vec::new();
     if !r.complete {
-        sections.push(Section::always(vec![Line::styled(
+        lines.push(Line::styled(
             format!(
                 "{} run(s) finished so far; the others are training",
                 r.runs.len()
             ),
             theme.dim,
-        )]));
+        ));
     }
     let classification = !r.runs.iter().any(|m| m.repeated.contains_key("rmse"))
         && !r.runs.iter().any(|m| m.per_class.contains_key("dice"));
+    let table_start = lines.len();
+    let mut details = Vec::new();
     if r.runs.iter().any(|m| m.repeated.contains_key("rmse")) {
-        sections.push(Section::always(regression(&r, inner.width as usize, theme)));
+        lines.extend(regression(&r, inner.width as usize, theme));
     } else if r.runs.iter().any(|m| m.per_class.contains_key("dice")) {
-        sections.push(Section::always(segmentation(&r, theme)));
+        lines.extend(segmentation(&r, theme));
     } else {
-        sections.extend(classification_lines(&r, inner.width as usize, theme));
+        let (table, rest) = classification_lines(&r, inner.width as usize, theme);
+        lines.extend(table);
+        details = rest;
     }
     if r.seeds.len() > 1 {
         let list: Vec<String> = r.seeds.iter().map(u64::to_string).collect();
@@ -109,56 +104,56 @@ pub fn draw(frame: &mut Frame, area: Rect, r: Shown, earlier: &[ExperimentRecord
             list.join(", ")
         );
         // Beside the table's heading: a short pane has no row to spare for it.
-        if let Some(heading) = sections.first_mut().and_then(|s| s.lines.first_mut()) {
+        if let Some(heading) = lines.get_mut(table_start) {
             heading.spans.push(Span::styled(over, theme.dim));
         }
     }
-    sections.push(Section::always(expected(r.expected, theme)));
-    sections.push(Section::always(comparisons(r.comparisons, theme)));
-    sections.push(Section::optional(history(earlier, theme), 2));
-    // Leave out optional sections, lowest rank first, until the rest fits.
-    let rows = |sections: &[Section]| {
-        sections
-            .iter()
-            .map(|s| wrapped_rows(&s.lines, inner.width))
-            .sum::<u16>()
-    };
-    while rows(&sections) > inner.height {
-        let Some(i) = (0..sections.len())
-            .filter(|&i| sections[i].drop_rank.is_some())
-            .min_by_key(|&i| sections[i].drop_rank)
-        else {
-            break;
-        };
-        sections.remove(i);
-    }
-    let lines: Vec<Line> = sections.into_iter().flat_map(|s| s.lines).collect();
-    let text_rows = wrapped_rows(&lines, inner.width);
-    let text = Paragraph::new(lines).wrap(Wrap { trim: false });
+    lines.extend(outcomes(r.runs, r.notes, theme));
+    lines.extend(expected(r.expected, theme));
+    lines.extend(comparisons(r.comparisons, theme));
+    // What decides the lesson's question first; the details a short pane scrolls to.
+    lines.extend(details);
+    lines.extend(history(earlier, theme));
+    let text_rows = Scroll::rows(&lines, inner.width) as u16;
     let curves = classification && r.runs.iter().any(|m| m.epochs.len() > 1);
     if curves && inner.height >= text_rows + CHART_ROWS {
+        frame.render_widget(block, area);
         let [top, chart] =
             Layout::vertical([Constraint::Length(text_rows), Constraint::Min(CHART_ROWS)])
                 .areas(inner);
-        frame.render_widget(text, top);
+        frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), top);
         val_accuracy_chart(frame, chart, r.runs, theme);
     } else {
-        frame.render_widget(text, inner);
+        scroll.draw(frame, area, lines, block);
     }
 }
 
-/// Rows `lines` take when wrapped at `width` (word wrapping can take one more than the
-/// characters need; counted generously so the chart below never covers text).
-fn wrapped_rows(lines: &[Line], width: u16) -> u16 {
-    let w = width.max(1) as usize;
+/// Runs that did not finish, and what the run skipped or noted, with why.
+fn outcomes(runs: &[ModelRun], notes: &[String], theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = Vec::new();
+    for m in runs {
+        let why = match m.outcome {
+            Outcome::Stopped => format!(
+                "{}: stopped after {} epoch(s); its metrics are of the model as it was then",
+                m.name,
+                m.epochs.len()
+            ),
+            Outcome::Diverged => format!(
+                "{}: diverged (the loss became NaN or infinite); its metrics are of the model after epoch {}",
+                m.name,
+                m.epochs.len()
+            ),
+            Outcome::Finished => continue,
+        };
+        lines.push(Line::styled(why, theme.warning));
+    }
+    for n in notes {
+        lines.push(Line::styled(n.clone(), theme.dim));
+    }
+    if !lines.is_empty() {
+        lines.insert(0, Line::raw(""));
+    }
     lines
-        .iter()
-        .map(|l| match l.width() {
-            n if n <= w => 1,
-            n => n.div_ceil(w) + 1,
-        })
-        .sum::<usize>()
-        .min(u16::MAX as usize) as u16
 }
 
 /// Validation accuracy per epoch, one line per run (the original notebooks' comparison).
@@ -231,13 +226,23 @@ fn expected(expected: &[Expected], theme: &Theme) -> Vec<Line<'static>> {
         Line::styled("what the lesson expects", theme.h3),
     ];
     for e in expected {
-        let (mark, style) = match (e.shown, theme.ascii) {
-            (true, false) => ("✓", theme.good),
-            (true, true) => ("+", theme.good),
-            (false, false) => ("✗", theme.bad),
-            (false, true) => ("x", theme.bad),
+        use petri_engine::experiment::expected::Verdict;
+        let (mark, style) = match (e.verdict, theme.ascii) {
+            (Verdict::Shown, false) => ("✓", theme.good),
+            (Verdict::Shown, true) => ("+", theme.good),
+            (Verdict::NotShown, false) => ("✗", theme.bad),
+            (Verdict::NotShown, true) => ("x", theme.bad),
+            (Verdict::WithinSpread, _) => ("~", theme.dim),
         };
-        let verdict = if e.shown { "shown" } else { "not shown here" };
+        let verdict = match (e.verdict, &e.spread) {
+            (Verdict::Shown, Some(over)) => format!("shown beyond the spread over {over}"),
+            (Verdict::Shown, None) => "shown".to_string(),
+            (Verdict::NotShown, _) => "not shown here".to_string(),
+            (Verdict::WithinSpread, over) => format!(
+                "not decided: within the spread over {}",
+                over.as_deref().unwrap_or("runs")
+            ),
+        };
         lines.push(Line::from(vec![
             Span::styled(format!("{mark} "), style),
             Span::raw(format!("{}: {verdict} ({})", e.claim, e.evidence)),
@@ -366,7 +371,12 @@ fn regression(r: &Shown, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
-fn classification_lines(r: &Shown, width: usize, theme: &Theme) -> Vec<Section> {
+/// The table, and the details below what the lesson expects: bars, recall, confusion.
+fn classification_lines(
+    r: &Shown,
+    width: usize,
+    theme: &Theme,
+) -> (Vec<Line<'static>>, Vec<Line<'static>>) {
     let name_w = r
         .runs
         .iter()
@@ -408,7 +418,13 @@ fn classification_lines(r: &Shown, width: usize, theme: &Theme) -> Vec<Section> 
     if r.runs.len() > 1 {
         bars.push(Line::raw(""));
         bars.push(Line::styled("test accuracy", theme.h3));
-        let room = width.saturating_sub(name_w + 8).clamp(4, 60);
+        // Room for " 0.820" and, over seeds, " ± 0.020" after the bar.
+        let spread_w = if r.runs.iter().any(|m| m.repeated.contains_key("accuracy")) {
+            8
+        } else {
+            0
+        };
+        let room = width.saturating_sub(name_w + 8 + spread_w).clamp(4, 60);
         let bar = if theme.ascii { "#" } else { "█" };
         for m in r.runs {
             let Some(a) = m.test.get("accuracy").copied() else {
@@ -531,15 +547,8 @@ fn classification_lines(r: &Shown, width: usize, theme: &Theme) -> Vec<Section> 
             confusion.push(Line::from(spans));
         }
     }
-    // When the pane is short, the bars (the table has the numbers) go first, then the recall
-    // table (the confusion rows carry the last run's recall), and last the confusion matrix,
-    // which a comparison over seeds needs the room of more.
-    vec![
-        Section::always(table),
-        Section::optional(bars, 1),
-        Section::optional(recall, 3),
-        Section::optional(confusion, 4),
-    ]
+    // A short pane scrolls to the bars, the recall table and the confusion matrix.
+    (table, [bars, recall, confusion].concat())
 }
 
 fn segmentation(r: &Shown, theme: &Theme) -> Vec<Line<'static>> {

@@ -51,23 +51,23 @@ pub fn run(
     match cmd {
         ChallengeCommand::List => {
             let all = challenge::load_all(&crate::paths::challenges_dir())?;
-            println!("{:<34} {:<7} {:>6}  TITLE", "CHALLENGE", "KIND", "POINTS");
+            crate::outln!("{:<34} {:<7} {:>6}  TITLE", "CHALLENGE", "KIND", "POINTS")?;
             for c in all {
                 let kind = match c.kind {
                     petri_grader::Kind::Code => "code",
                     petri_grader::Kind::Config => "config",
                 };
-                println!("{:<34} {kind:<7} {:>6}  {}", c.id, c.max_points(), c.title);
+                crate::outln!("{:<34} {kind:<7} {:>6}  {}", c.id, c.max_points(), c.title)?;
             }
-            println!("\nStart one with `petri challenge start <challenge>`.");
+            crate::outln!("\nStart one with `petri challenge start <challenge>`.")?;
             Ok(())
         }
         ChallengeCommand::Show { id } => {
             let c = find(&id)?;
-            println!("{}\n", c.title);
-            println!("{}", c.statement_text()?);
-            println!("You edit: {}", c.files.join(", "));
-            println!("Start with `petri challenge start {}`.", c.id);
+            crate::outln!("{}\n", c.title)?;
+            crate::outln!("{}", c.statement_text()?)?;
+            crate::outln!("You edit: {}", c.files.join(", "))?;
+            crate::outln!("Start with `petri challenge start {}`.", c.id)?;
             Ok(())
         }
         ChallengeCommand::Start { id, dir } => start(&find(&id)?, dir),
@@ -85,12 +85,12 @@ fn start(c: &Challenge, dir: Option<PathBuf>) -> Result<()> {
     let name = c.id.rsplit('/').next().unwrap_or("challenge");
     let dir = dir.unwrap_or_else(|| PathBuf::from(format!("petri-{name}")));
     c.copy_starter(&dir)?;
-    println!("Created {} for '{}'.", dir.display(), c.title);
-    println!(
+    crate::outln!("Created {} for '{}'.", dir.display(), c.title)?;
+    crate::outln!(
         "Edit {} there, then run `petri challenge check {}`.",
         c.files.join(", "),
         dir.display()
-    );
+    )?;
     Ok(())
 }
 
@@ -111,21 +111,21 @@ fn hint(dir: &Path) -> Result<()> {
         .unwrap_or(0);
     match c.hints.get(seen) {
         Some(h) => {
-            println!("Hint {} of {}: {h}", seen + 1, c.hints.len());
+            crate::outln!("Hint {} of {}: {h}", seen + 1, c.hints.len())?;
             std::fs::write(&seen_file, format!("{}\n", seen + 1))?;
         }
-        None => println!(
+        None => crate::outln!(
             "No more hints ({} shown). The lesson for this part explains the idea.",
             c.hints.len()
-        ),
+        )?,
     }
     Ok(())
 }
 
-fn print_result(r: &SubmissionResult) {
+fn print_result(r: &SubmissionResult) -> Result<(), crate::out::StdoutError> {
     match r.score {
-        Some(score) => println!("{}: {score:.2} / {} points", r.submission, r.max_score),
-        None => println!("{}: not graded / {} points", r.submission, r.max_score),
+        Some(score) => crate::outln!("{}: {score:.2} / {} points", r.submission, r.max_score)?,
+        None => crate::outln!("{}: not graded / {} points", r.submission, r.max_score)?,
     }
     for c in &r.checks {
         let mark = match c.score {
@@ -136,14 +136,20 @@ fn print_result(r: &SubmissionResult) {
         };
         let vis = if c.visible { "" } else { " (hidden)" };
         let score = c.score.map_or("  -  ".to_string(), |s| format!("{s:>5.2}"));
-        println!("  [{mark}] {score}/{:<4} {}{vis}", c.max_score, c.name);
+        let lost = c.lost.map_or(String::new(), |l| format!(": {}", l.label()));
+        crate::outln!(
+            "  [{mark}] {score}/{:<4} {}{vis}{lost}",
+            c.max_score,
+            c.name
+        )?;
         for line in c.output.lines().take(8) {
-            println!("         {line}");
+            crate::outln!("         {line}")?;
         }
     }
     for n in &r.notes {
-        println!("  note: {n}");
+        crate::outln!("  note: {n}")?;
     }
+    Ok(())
 }
 
 /// Visible checks short of full marks (`petri challenge check` exits 1).
@@ -167,23 +173,25 @@ impl std::error::Error for ChecksShort {}
 
 fn check(dir: &Path, data_dir: &Path, state_dir: &Path, lessons_dir: Option<&Path>) -> Result<()> {
     let c = challenge_of(dir)?;
-    println!(
+    crate::outln!(
         "Checking {} ({}) with its visible checks...",
         dir.display(),
         c.id
-    );
+    )?;
     let g = crate::cli::grade::grader(data_dir, state_dir, None, false)?;
     if c.kind == petri_grader::Kind::Code {
         // A fault here is reported with the result below.
-        let _ = g.kit(&|msg| println!("  {msg}"));
+        let _ = g.kit(&|msg| {
+            let _ = crate::outln!("  {msg}");
+        });
     }
     let r = g.grade(&c, dir);
     g.finish();
-    print_result(&r);
+    print_result(&r)?;
     if let Some(e) = &r.error {
         bail!("the check could not run (not your code's fault): {e}");
     }
-    println!("{}", petri_grader::report::check_summary(&c, &r));
+    crate::outln!("{}", petri_grader::report::check_summary(&c, &r))?;
     if r.passed() {
         // Progress is kept by the part's lesson id.
         let lessons = crate::lessons::load_ok(lessons_dir)?;

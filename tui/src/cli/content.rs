@@ -34,7 +34,9 @@ pub fn check(dir: Option<&Path>, command_ok: &dyn Fn(&str) -> Result<(), String>
     if !problems.is_empty() {
         bail!("{} problem(s) in the course content", problems.len());
     }
-    println!("content ok: {lessons_n} lessons, {questions} questions, {challenges} challenges");
+    crate::outln!(
+        "content ok: {lessons_n} lessons, {questions} questions, {challenges} challenges"
+    )?;
     Ok(())
 }
 
@@ -104,12 +106,12 @@ fn find(dir: Option<&Path>, part: &str) -> Result<Lesson> {
 
 pub fn lesson(dir: Option<&Path>, part: &str, state: &Path) -> Result<()> {
     let l = find(dir, part)?;
-    println!(
+    crate::outln!(
         "{}\n{}\n",
         l.part.title,
         "=".repeat(l.part.title.chars().count())
-    );
-    println!("{}", l.body);
+    )?;
+    crate::outln!("{}", l.body)?;
     let path = paths::progress_file(state);
     Progress::update(&path, |p| p.part(&l.part.id).lesson_read = true)?;
     Ok(())
@@ -148,17 +150,17 @@ pub fn quiz(dir: Option<&Path>, part: &str, state: &Path, fresh: bool) -> Result
         progress.quiz_seed(&path, &l.part.id)?
     };
     let total = l.check.len();
-    println!("Knowledge check: {} ({total} questions)\n", l.part.title);
+    crate::outln!("Knowledge check: {} ({total} questions)\n", l.part.title)?;
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
     let mut right = 0;
     for (n, q) in l.check.iter().enumerate() {
-        println!("Question {} of {total}\n{}", n + 1, q.prompt.trim_end());
+        crate::outln!("Question {} of {total}\n{}", n + 1, q.prompt.trim_end())?;
         let order = q.shown_order(seed);
         // Where each option is shown, for feedback in the student's numbering.
         let shown_at = |i: usize| order.iter().position(|&o| o == i).map_or(0, |p| p + 1);
         for (p, &i) in order.iter().enumerate() {
-            println!("  {}. {}", p + 1, q.options[i].text);
+            crate::outln!("  {}. {}", p + 1, q.options[i].text)?;
         }
         let hint = match q.kind {
             QuestionKind::Single => "your answer (a number)",
@@ -166,26 +168,26 @@ pub fn quiz(dir: Option<&Path>, part: &str, state: &Path, fresh: bool) -> Result
             QuestionKind::Numeric => "your answer (a number)",
         };
         let answer = loop {
-            print!("{hint}> ");
+            crate::out!("{hint}> ")?;
             std::io::stdout().flush()?;
             let Some(line) = lines.next().transpose()? else {
-                println!("\nStopped; your answers so far are saved.");
+                crate::outln!("\nStopped; your answers so far are saved.")?;
                 return Ok(());
             };
             match parse_answer(q, &order, &line) {
                 Some(a) => break a,
-                None => println!("  That is not an answer to this question; try again."),
+                None => crate::outln!("  That is not an answer to this question; try again.")?,
             }
         };
         let correct = q.is_correct(&answer);
         right += correct as usize;
         progress.record_answer(&path, &l.part.id, &q.id, correct, total)?;
-        println!("{}", if correct { "Correct." } else { "Not quite." });
+        crate::outln!("{}", if correct { "Correct." } else { "Not quite." })?;
         match &answer {
             Answer::Choices(picks) => {
                 for &i in picks {
                     if let Some(f) = &q.options[i].feedback {
-                        println!("  {}: {f}", shown_at(i));
+                        crate::outln!("  {}: {f}", shown_at(i))?;
                     }
                 }
                 if !correct {
@@ -193,29 +195,29 @@ pub fn quiz(dir: Option<&Path>, part: &str, state: &Path, fresh: bool) -> Result
                         q.correct_options().iter().map(|&i| shown_at(i)).collect();
                     c.sort_unstable();
                     let c: Vec<String> = c.iter().map(usize::to_string).collect();
-                    println!("  The right answer: {}", c.join(", "));
+                    crate::outln!("  The right answer: {}", c.join(", "))?;
                 }
             }
             Answer::Number(_) => {
                 if !correct {
-                    println!(
+                    crate::outln!(
                         "  The right answer: {} {}",
                         q.answer.unwrap_or(f64::NAN),
                         q.unit.as_deref().unwrap_or("")
-                    );
+                    )?;
                 }
             }
         }
         if let Some(e) = &q.explanation {
-            println!("  {}", e.trim());
+            crate::outln!("  {}", e.trim())?;
         }
-        println!();
+        crate::outln!()?;
     }
-    println!(
+    crate::outln!(
         "Score: {right} of {total}. Saved to {}. `petri quiz {part}` retakes it in the same order; \
          add --fresh for a new attempt.",
         path.display()
-    );
+    )?;
     Ok(())
 }
 

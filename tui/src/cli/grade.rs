@@ -9,39 +9,11 @@
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use petri_grader::report::{self, Format, Reports};
+use petri_grader::shard::{self, Shard, ShardManifest, ShardOutput};
 use petri_grader::{Challenge, Grader, Kind, SubmissionResult, challenge};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-
-/// A share of a class: the `index`-th of `count` (1-based), e.g. `--shard 2/8`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: usize,
-    pub count: usize,
-}
-
-impl std::str::FromStr for Shard {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Shard, String> {
-        let bad = || format!("--shard {s}: write I/N with 1 <= I <= N, e.g. 2/8");
-        let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let index: usize = i.trim().parse().map_err(|_| bad())?;
-        let count: usize = n.trim().parse().map_err(|_| bad())?;
-        if index == 0 || index > count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-impl Shard {
-    /// Whether the `position`-th submission (in name order) is this shard's: round robin, so
-    /// shards differ by at most one submission and the split depends only on the names.
-    pub fn holds(&self, position: usize) -> bool {
-        position % self.count == self.index - 1
-    }
-}
 
 #[derive(Args)]
 #[command(after_help = "\
@@ -102,8 +74,11 @@ pub struct GradeArgs {
 
 #[derive(Args)]
 #[command(after_help = "\
-Reads each folder's results.jsonl and writes one set of reports, the same as grading every \
-submission on one machine. Exit status 3 when a merged submission was not graded.
+Reads each folder's results.jsonl and shard.json and writes one set of reports, the same as \
+grading every submission on one machine. A shard that is missing or unfinished, given twice, \
+or of another class (or split) is refused, exit status 1, naming what is wrong; --partial merges \
+what is there despite a missing or unfinished shard, and the reports say so (merge.json, \
+JUnit's title). Exit status 3 when a merged submission was not graded.
 
 Example:
   petri grade-merge --out grades shard-1 shard-2 shard-3")]
@@ -114,6 +89,10 @@ pub struct MergeArgs {
     /// Where the merged reports go
     #[arg(long, default_value = "grades")]
     pub out: PathBuf,
+    /// Merge even when shards are missing or unfinished (never a duplicated or foreign one);
+    /// the reports say what is missing
+    #[arg(long)]
+    pub partial: bool,
     /// Report formats besides results.jsonl, comma-separated (json: results.jsonl, which is
     /// always written)
     #[arg(long, value_delimiter = ',', default_value = "gradescope,junit,json,csv",
@@ -231,11 +210,16 @@ fn find(id: &str) -> Result<Challenge> {
 pub fn grade(args: GradeArgs, data_dir: &Path, state_dir: &Path) -> Result<()> {
     let c = find(&args.challenge)?;
     if let Some(zip) = &args.gradescope_bundle {
-        petri_grader::bundle::write(&c, zip)?;
-        println!(
-            "Wrote {}: upload it as the autograder of a Gradescope programming assignment.",
-            zip.display()
-        );
+        let source = crate::installed::workspace_source();
+        let bytes = petri_grader::bundle::write(&c, source, zip)?;
+        crate::outln!(
+            "Wrote {} ({:.1} MB: Petri's source, {} files, and the two scripts): upload it as \
+             the autograder of a Gradescope programming assignment. Try it first with \
+             AUTOGRADER_ROOT=DIR (unzip it into DIR/source, then run setup.sh and run_autograder).",
+            zip.display(),
+            bytes as f64 / 1e6,
+            source.len()
+        )?;
         return Ok(());
     }
     let formats = Format::parse_list(&args.format.join(","))?;
@@ -268,6 +252,13 @@ pub fn grade(args: GradeArgs, data_dir: &Path, state_dir: &Path) -> Result<()> {
     }
     let keep = args.resume || !args.only.is_empty();
     let reports = Reports::open(&args.out, &c.id, &formats, keep, single)?;
+    if let Some(s) = args.shard {
+        let class: Vec<String> = all
+            .iter()
+            .map(|p| petri_grader::grade::submission_name(p))
+            .collect();
+        ShardManifest::new(&c.id, s, &class).save(&args.out)?;
+    }
     if args.resume {
         subs.retain(|p| {
             let name = petri_grader::grade::submission_name(p);
@@ -349,10 +340,10 @@ pub fn grade(args: GradeArgs, data_dir: &Path, state_dir: &Path) -> Result<()> {
     }
     let written = reports.finish()?;
     for w in written.iter().take(6) {
-        println!("wrote {}", w.display());
+        crate::outln!("wrote {}", w.display())?;
     }
     if written.len() > 6 {
-        println!("wrote {} more report files", written.len() - 6);
+        crate::outln!("wrote {} more report files", written.len() - 6)?;
     }
     if stop.load(Ordering::SeqCst) && done.load(Ordering::SeqCst) < total {
         return Err(Stopped { out: args.out }.into());
@@ -365,11 +356,11 @@ fn finish(results: &[SubmissionResult], out: &Path) -> Result<()> {
     let ungraded: Vec<&SubmissionResult> = results.iter().filter(|r| r.error.is_some()).collect();
     for r in &ungraded {
         // Gradescope shows the autograder's stdout to instructors: the reason must be there.
-        println!(
+        crate::outln!(
             "NOT GRADED {}: {}",
             r.submission,
             r.error.as_deref().unwrap_or_default()
-        );
+        )?;
     }
     if ungraded.is_empty() {
         Ok(())
@@ -402,7 +393,7 @@ fn summary(r: &SubmissionResult) -> String {
 /// `petri grade-merge`: the shards' results as one run's reports.
 pub fn merge(args: MergeArgs) -> Result<()> {
     let formats = Format::parse_list(&args.format.join(","))?;
-    let mut results = Vec::new();
+    let mut shards = Vec::new();
     for dir in &args.shards {
         let journal = dir.join("results.jsonl");
         if !journal.is_file() {
@@ -411,8 +402,34 @@ pub fn merge(args: MergeArgs) -> Result<()> {
                 dir.display()
             );
         }
-        results.extend(report::read_journal(&journal)?);
+        shards.push(ShardOutput {
+            dir: dir.clone(),
+            manifest: ShardManifest::load(dir)?,
+            results: report::read_journal(&journal)?,
+        });
     }
+    let gaps = shard::gaps(&shards);
+    let refused: Vec<&str> = gaps
+        .iter()
+        .filter(|g| !g.partial_ok || !args.partial)
+        .map(|g| g.message.as_str())
+        .collect();
+    if !refused.is_empty() {
+        let hint = if gaps.iter().all(|g| g.partial_ok) {
+            "\n(--partial merges what is there, and the reports say what is missing)"
+        } else {
+            ""
+        };
+        bail!(
+            "these shards are not one whole class:\n  {}{hint}",
+            refused.join("\n  ")
+        );
+    }
+    let partial: Vec<String> = gaps.into_iter().map(|g| g.message).collect();
+    for g in &partial {
+        eprintln!("partial merge: {g}");
+    }
+    let results: Vec<SubmissionResult> = shards.into_iter().flat_map(|s| s.results).collect();
     let Some(first) = results.first() else {
         bail!("the shards hold no results yet");
     };
@@ -423,13 +440,19 @@ pub fn merge(args: MergeArgs) -> Result<()> {
             other.challenge
         );
     }
-    let written = Reports::write_all(&args.out, &challenge, &formats, results.clone())?;
-    println!(
-        "merged {} submission(s) of {challenge} from {} shard(s) into {} ({} files)",
+    let is_partial = !partial.is_empty();
+    let written = Reports::write_all(&args.out, &challenge, &formats, results.clone(), partial)?;
+    crate::outln!(
+        "merged {} submission(s) of {challenge} from {} shard(s) into {} ({} files){}",
         results.len(),
         args.shards.len(),
         args.out.display(),
-        written.len()
-    );
+        written.len(),
+        if is_partial {
+            "; PARTIAL: see merge.json"
+        } else {
+            ""
+        }
+    )?;
     finish(&results, &args.out)
 }

@@ -47,9 +47,9 @@ pub struct TrainArgs {
 pub fn identify(args: IdentifyArgs) -> Result<()> {
     let id = identify::identify(&args.path, args.target.as_deref())?;
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&id)?);
+        crate::outln!("{}", serde_json::to_string_pretty(&id)?)?;
     } else {
-        print!("{}", id.render());
+        crate::out!("{}", id.render())?;
     }
     if let Some(file) = &args.plan {
         petri_engine::atomic::write_atomic(file, id.plan.to_toml(&id.reasons).as_bytes())?;
@@ -60,11 +60,11 @@ pub fn identify(args: IdentifyArgs) -> Result<()> {
             file.display()
         );
     } else if !args.json {
-        println!(
+        crate::outln!(
             "\nNext: `petri identify {} --plan plan.toml` writes this plan to edit; `petri train {}` runs it.",
             args.path.display(),
             args.path.display()
-        );
+        )?;
     }
     Ok(())
 }

@@ -1,8 +1,10 @@
 //! Subcommands that print to stdout (and work without a terminal). One file per command group.
 
 pub mod challenge;
+pub mod completions;
 pub mod content;
 pub mod data;
 pub mod grade;
 pub mod identify;
+pub mod man;
 pub mod run;
