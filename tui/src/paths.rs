@@ -57,3 +57,30 @@ pub fn grade_kit_dir(state_dir: &Path) -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| state_dir.join("grade-kit"))
 }
+
+/// A path typed in the tutor, as a shell would read it: `~` and `~/...` are the home folder.
+pub fn expand_home(typed: &str) -> PathBuf {
+    let home = dirs::home_dir();
+    match (typed, typed.strip_prefix("~/"), home) {
+        ("~", _, Some(home)) => home,
+        (_, Some(rest), Some(home)) => home.join(rest),
+        _ => PathBuf::from(typed),
+    }
+}
+
+#[cfg(test)]
+mod expand_tests {
+    #[test]
+    fn a_tilde_is_the_home_folder() {
+        let home = dirs::home_dir().unwrap();
+        assert_eq!(
+            super::expand_home("~/scans/a.npz"),
+            home.join("scans/a.npz")
+        );
+        assert_eq!(super::expand_home("~"), home);
+        assert_eq!(
+            super::expand_home("/data/x"),
+            std::path::PathBuf::from("/data/x")
+        );
+    }
+}

@@ -120,7 +120,7 @@ impl DataChoiceView {
                     text.pop();
                 }
                 KeyCode::Enter => {
-                    let path = PathBuf::from(expand_home(text.trim()));
+                    let path = crate::paths::expand_home(text.trim());
                     if path.exists() {
                         return Some(Choice::Run {
                             data: Some(path),
@@ -247,12 +247,5 @@ fn course_item(part: Suite) -> Option<Fetchable> {
         }
         Suite::Segmentation => Some(Fetchable::SkinAutofluorescence),
         Suite::Regression => None,
-    }
-}
-
-fn expand_home(p: &str) -> String {
-    match (p.strip_prefix("~/"), dirs::home_dir()) {
-        (Some(rest), Some(home)) => home.join(rest).display().to_string(),
-        _ => p.to_string(),
     }
 }

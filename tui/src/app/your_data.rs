@@ -95,7 +95,7 @@ impl YourDataView {
     }
 
     fn identify(&mut self) {
-        let path = PathBuf::from(self.path.trim());
+        let path = crate::paths::expand_home(self.path.trim());
         if self.path.trim().is_empty() {
             self.state = State::Failed("type the path of your data first".into());
             return;
