@@ -544,7 +544,9 @@ fn grading_fails_only_when_the_grader_cannot_run() {
         tmp.path(),
     );
     assert!(!o.status.success());
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no challenge 'no-such-challenge'"));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("no challenge 'no-such-challenge';"), "{err}");
+    assert!(!err.contains("challenges;"), "no internal path: {err}");
     // An empty submission folder is graded (0, "missing"), not an error.
     let empty = tmp.path().join("empty");
     std::fs::create_dir_all(&empty).unwrap();

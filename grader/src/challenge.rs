@@ -228,9 +228,9 @@ pub fn find(root: &Path, id: &str) -> Result<Challenge> {
     all.into_iter()
         .find(|c| c.id == id || c.id.rsplit('/').next() == Some(id))
         .ok_or_else(|| {
+            // Where the challenges were unpacked is Petri's business, not the student's.
             Error::invalid(format!(
-                "no challenge '{id}' in {}; there are: {}",
-                root.display(),
+                "no challenge '{id}'; there are: {} (`petri challenge list` describes them)",
                 names.join(", ")
             ))
         })
