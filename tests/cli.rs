@@ -767,6 +767,11 @@ fn train_classifies_table_rows_with_a_text_target() {
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert!(out.contains("task: binary classification"), "{out}");
+    // The metric's reason speaks of classes, not of the target's units.
+    assert!(
+        out.contains("balanced accuracy") && !out.contains("target's own units"),
+        "{out}"
+    );
     let o = petri(
         &[
             "train",

@@ -800,7 +800,7 @@ fn from_table(path: &Path, target: &str) -> Result<Identification> {
         Reason { item: "network", choice: "mlp".into(), why: "one row of numbers per sample: no images, so no convolutions; a small network against linear and tree baselines".into(), lesson: L_REGRESS },
         Reason { item: "hidden", choice: "[] (one linear layer)".into(), why: "with hundreds of rows, deeper networks overfit: start linear, add layers only if they lower the held-out error".into(), lesson: L_REGRESS },
         Reason { item: "loss", choice: plan.loss.clone(), why: if regression { "a continuous target: mean squared error (targets standardised for training, errors reported in target units)".into() } else { "classes: cross-entropy".into() }, lesson: L_PROTOCOL },
-        Reason { item: "metric", choice: plan.metric.clone(), why: "errors in the target's own units say what a user can expect; the spread over splits says how much to trust one number".into(), lesson: L_REGRESS },
+        Reason { item: "metric", choice: plan.metric.clone(), why: if regression { "errors in the target's own units say what a user can expect; the spread over splits says how much to trust one number".into() } else { "balanced accuracy (the mean recall over classes) is not fooled by a model that ignores a rare class; the spread over splits says how much to trust one number".into() }, lesson: if regression { L_REGRESS } else { L_PROTOCOL } },
         Reason { item: "split", choice: "2/3 train, 1/3 test, repeated".into(), why: "feature scaling and selection are fitted on the training rows only".into(), lesson: L_REGRESS },
     ];
     Ok(Identification {
