@@ -1169,15 +1169,21 @@ fn printing_commands(dir: &Path) -> Vec<Vec<String>> {
     .collect()
 }
 
-fn petri_to(args: &[String], data_dir: &Path, stdout: std::process::Stdio) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_petri"))
-        .args(args)
+/// `petri ARGS` on `data_dir` with its own state dir, stdout to `stdout`, stderr captured.
+fn petri_command(args: &[String], data_dir: &Path, stdout: std::process::Stdio) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_petri"));
+    cmd.args(args)
         .arg("--data-dir")
         .arg(data_dir)
         .env_remove("PETRI_DATA")
         .env("PETRI_STATE", data_dir.join("state"))
         .stdout(stdout)
-        .stderr(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd
+}
+
+fn petri_to(args: &[String], data_dir: &Path, stdout: std::process::Stdio) -> Output {
+    petri_command(args, data_dir, stdout)
         .output()
         .expect("petri runs")
 }
@@ -1188,14 +1194,7 @@ fn a_reader_that_closes_early_ends_the_command_quietly() {
     for args in printing_commands(tmp.path()) {
         let normal = petri_to(&args, tmp.path(), std::process::Stdio::piped());
         // `| true`: the reading end is closed before petri writes anything.
-        let mut child = Command::new(env!("CARGO_BIN_EXE_petri"))
-            .args(&args)
-            .arg("--data-dir")
-            .arg(tmp.path())
-            .env_remove("PETRI_DATA")
-            .env("PETRI_STATE", tmp.path().join("state"))
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
+        let mut child = petri_command(&args, tmp.path(), std::process::Stdio::piped())
             .spawn()
             .unwrap();
         drop(child.stdout.take());
