@@ -175,6 +175,13 @@ pub fn digests(path: &Path) -> Result<(String, String)> {
     Ok((hex(&md5.finalize()), hex(&sha2::Digest::finalize(sha))))
 }
 
+/// SHA-256 of bytes in memory, as hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex(&sha2::Digest::finalize(
+        <sha2::Sha256 as sha2::Digest>::new_with_prefix(bytes),
+    ))
+}
+
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

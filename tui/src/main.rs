@@ -106,6 +106,11 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Run what a run record asked for again, from the record alone, and compare the metrics
+    #[command(
+        after_help = "Examples:\n  petri rerun ~/.local/share/petri/runs/regression-1796141683-seed0.json\n  petri rerun run.json --check --out /tmp/again    # exit 1 unless every metric is reproduced"
+    )]
+    Rerun(cli::rerun::RerunArgs),
     /// Identify the task of your own data and propose a training plan
     #[command(
         after_help = "Examples:\n  petri identify my-images/\n  petri identify cohort.csv --target survival_months --plan plan.toml\n  petri identify scans.npz --json"
@@ -226,6 +231,7 @@ fn main() -> ExitCode {
         Some(Command::Quiz { part, fresh, .. }) => {
             cli::content::quiz(lessons_dir.as_deref(), &part, &state_dir, fresh)
         }
+        Some(Command::Rerun(args)) => cli::rerun::rerun(args, &data_dir),
         Some(Command::Identify(args)) => cli::identify::identify(args),
         Some(Command::Train(args)) => cli::identify::train(args, &data_dir),
         Some(Command::Challenge { command, .. }) => {

@@ -153,7 +153,7 @@ pub fn options(args: &RunArgs, data_dir: &Path) -> Result<(RunOptions, PathBuf)>
         .out
         .clone()
         .unwrap_or_else(|| petri_engine::data::layout::runs_dir(data_dir));
-    options.checkpoints = Some(out_dir.join("checkpoints"));
+    options.outputs_in(&out_dir);
     options.resume_dir = Some(out_dir.join("resume"));
     options.resume = args.resume;
     Ok((options, out_dir))

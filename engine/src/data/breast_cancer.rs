@@ -75,6 +75,25 @@ impl BreastCancer {
         }
     }
 
+    /// The table in scikit-learn's `breast_cancer.csv` layout: `569,30,malignant,benign`, then
+    /// the 30 features and the target (0 = malignant) per row, numbers in their shortest form.
+    pub fn sklearn_csv(&self) -> String {
+        let mut out = format!("{},30,malignant,benign\n", self.len());
+        for (f, &m) in self.features.iter().zip(&self.malignant) {
+            for v in f {
+                out += &format!("{v},");
+            }
+            out += if m { "0\n" } else { "1\n" };
+        }
+        out
+    }
+
+    /// SHA-256 of `sklearn_csv`: the embedded copy's checksum in run records, byte for byte
+    /// scikit-learn's file (tested), so `sha256sum breast_cancer.csv` gives the same digest.
+    pub fn sha256(&self) -> String {
+        crate::download::sha256_hex(self.sklearn_csv().as_bytes())
+    }
+
     /// Reads either CSV layout.
     pub fn load(path: &Path) -> Result<Self> {
         let table = tabular::read_csv(path)?;
@@ -181,5 +200,21 @@ mod tests {
         let r = bc.radius_regression();
         assert_eq!(r.x[0].len(), 30);
         assert_eq!(r.y[0], 17.99);
+    }
+
+    #[test]
+    fn embedded_copy_is_scikit_learns_file_byte_for_byte() {
+        let shared =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/data/wdbc/breast_cancer.csv");
+        let Ok(file) = std::fs::read_to_string(&shared) else {
+            eprintln!("skipped: {} is absent", shared.display());
+            return;
+        };
+        let embedded = BreastCancer::embedded();
+        assert_eq!(embedded.sklearn_csv(), file);
+        assert_eq!(
+            embedded.sha256(),
+            crate::download::digests(&shared).unwrap().1
+        );
     }
 }

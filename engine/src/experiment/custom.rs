@@ -232,6 +232,11 @@ pub fn train(
             super::table_classify::run(&spec, events, stop)?
         }
     };
+    record.request = Some(super::request::RunRequest::Plan {
+        data: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+        plan: Box::new(plan.clone()),
+        options: base.absolute(),
+    });
     report_metric(&mut record, &plan.metric);
     record.notes.push(format!(
         "trained from a plan on {}: {}",

@@ -3,6 +3,7 @@
 //! MedMNIST-format files.
 
 use super::classify::{AugmentMode, ImageClassifier, classification_metrics, predict_probs};
+use super::predictions;
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
 use super::spec::ImageSpec;
 use super::{ClassWeights, Profile, Suite};
@@ -227,13 +228,20 @@ fn samples(data: &MedMnist, probs: &[Vec<f32>]) -> Vec<crate::train::Sample> {
         .collect()
 }
 
-fn subset(split: &mut medmnist::ImageSplit, limit: Option<usize>, seed: u64, name: &str) {
-    if let Some(limit) = limit.filter(|&l| l < split.len()) {
-        let mut idx = crate::rng::Rng::derive(seed, name).permutation(split.len());
-        idx.truncate(limit);
-        idx.sort_unstable();
-        *split = split.select(&idx);
-    }
+/// Keeps `limit` images of `split` drawn with a generator derived from `seed` and `name`;
+/// returns the indices kept (into the file's split), for the record.
+fn subset(
+    split: &mut medmnist::ImageSplit,
+    limit: Option<usize>,
+    seed: u64,
+    name: &str,
+) -> Option<Vec<usize>> {
+    let limit = limit.filter(|&l| l < split.len())?;
+    let mut idx = crate::rng::Rng::derive(seed, name).permutation(split.len());
+    idx.truncate(limit);
+    idx.sort_unstable();
+    *split = split.select(&idx);
+    Some(idx)
 }
 
 pub fn run(
@@ -246,13 +254,13 @@ pub fn run(
     let ctx = &spec.run;
     let path = &spec.data;
     let mut data: MedMnist = medmnist::load(path)?;
-    subset(
+    let train_subset = subset(
         &mut data.train,
         preset.train_limit,
         ctx.seed,
         "train-subset",
     );
-    subset(&mut data.val, preset.val_limit, ctx.seed, "val-subset");
+    let val_subset = subset(&mut data.val, preset.val_limit, ctx.seed, "val-subset");
 
     let class_weights = match &spec.class_weights {
         None => None,
@@ -297,6 +305,25 @@ pub fn run(
         },
         serde_json::json!({ "train": config, "preset": preset, "train_images": data.train.len(), "normalization": norm, "class_weights": class_weights }),
     );
+    // The preset is the part's; the data is what was loaded (BreastMNIST for a preset named
+    // after PathMNIST, a user's file, ...).
+    record.config["preset"]["dataset"] =
+        serde_json::json!(data.flag.clone().unwrap_or_else(|| {
+            path.file_name()
+                .map_or("custom".into(), |n| n.to_string_lossy().into_owned())
+        }));
+    record.config["splits"] = serde_json::json!({
+        "rule": "the file's own train / val / test splits; the test split is used whole, row i of \
+                 a predictions file being its image i",
+        "train_subset": train_subset.map(|idx| serde_json::json!({
+            "rule": format!("a random {} of the file's training images, drawn with seed {} (Rng::derive(seed, \"train-subset\"))", idx.len(), ctx.seed),
+            "indices": idx,
+        })),
+        "val_subset": val_subset.map(|idx| serde_json::json!({
+            "rule": format!("a random {} of the file's validation images, drawn with seed {} (Rng::derive(seed, \"val-subset\"))", idx.len(), ctx.seed),
+            "indices": idx,
+        })),
+    });
     record.class_names = data.class_names.clone();
 
     for name in &ctx.experiments {
@@ -384,6 +411,16 @@ pub fn run(
             ctx.training_checkpoint(name).as_ref(),
         )?;
         let mut run = ModelRun::new(name.clone());
+        run.architecture = Some(format!(
+            "ResNet-18 ({} input channel(s), {} outputs){}",
+            data.train.channels,
+            data.num_classes(),
+            match name.as_str() {
+                "frozen" => ", ImageNet weights, backbone frozen: only the last layer trains",
+                "finetune" => ", from ImageNet weights, every layer trains",
+                _ => ", random initialisation",
+            }
+        ));
         run.resumed_after = fitted.resumed_after;
         run.trainable_params = Some(crate::model::trainable_params(&fitted.model));
         run.checkpoint = ctx.save_model(name, &fitted.model, &record)?;
@@ -394,6 +431,14 @@ pub fn run(
         let probs = predict_probs(&model, &data.test, data.task, &norm, &plain);
         events(Event::Samples(samples(&data, &probs)));
         run.test = classification_metrics(data.task, &probs, &data.test.labels);
+        run.predictions = ctx.write_predictions(&record, &format!("{name}.csv"), |path| {
+            predictions::write_classes(
+                path,
+                &data.test.labels,
+                &probs,
+                data.task == registry::Task::MultiLabel,
+            )
+        })?;
         if data.task != registry::Task::MultiLabel {
             let truth: Vec<usize> = data.test.labels.iter().map(|l| l[0] as usize).collect();
             let pred: Vec<usize> = probs.iter().map(|p| cls::predict(p)).collect();

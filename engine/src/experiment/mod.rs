@@ -8,8 +8,10 @@ pub mod custom;
 pub mod device;
 pub mod expected;
 pub mod images;
+pub mod predictions;
 pub mod record;
 pub mod regression;
+pub mod request;
 pub mod seeds;
 pub mod segment;
 pub mod spec;
@@ -22,7 +24,7 @@ pub use spec::Spec;
 use crate::train::{Event, Outcome};
 use crate::{Error, Result};
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 
 /// The experiment suite of a course part (`petri run classification`): what trains, in parts
@@ -94,7 +96,7 @@ impl Profile {
 }
 
 /// Everything a user can set for a run; `None` means the preset's value.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunOptions {
     pub part: Suite,
     /// Run only these experiments (default: all of the part's).
@@ -112,6 +114,10 @@ pub struct RunOptions {
     pub seeds: usize,
     /// Where trained models are saved as safetensors (`None`: not saved).
     pub checkpoints: Option<PathBuf>,
+    /// Where each model's test predictions are written (`None`: not written), in a folder per
+    /// record (`predictions.rs`). Where files go changes no result: not in the resume key.
+    #[serde(skip)]
+    pub predictions: Option<PathBuf>,
     /// Loss weights per class, classification or segmentation (`None`: unweighted).
     pub class_weights: Option<ClassWeights>,
     /// ImageNet weights for the classification part's frozen and finetune runs (`None`: found
@@ -140,7 +146,7 @@ fn is_one_seed(n: &usize) -> bool {
 
 /// Preset settings a caller can replace; `None` keeps the preset's. `spec::Spec::build` turns
 /// them into each runner's spec and refuses the ones a runner cannot use.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Overrides {
     /// Optimiser, learning rate, momentum, epochs, batch size (a plan's); `RunOptions::epochs`
@@ -202,6 +208,7 @@ impl RunOptions {
             seed: 0,
             seeds: 1,
             checkpoints: None,
+            predictions: None,
             class_weights: None,
             weights: None,
             overrides: Overrides::default(),
@@ -229,6 +236,25 @@ impl RunOptions {
             )),
             resume: self.resume,
         })
+    }
+
+    /// Trained weights and test predictions go into `out_dir` (the folder records are saved
+    /// in): `checkpoints/` and `predictions/`.
+    pub fn outputs_in(&mut self, out_dir: &Path) {
+        self.checkpoints = Some(out_dir.join("checkpoints"));
+        self.predictions = Some(out_dir.join("predictions"));
+    }
+
+    /// These options with their paths made absolute, so a record's request runs from any
+    /// folder.
+    pub fn absolute(&self) -> RunOptions {
+        let abs = |p: &PathBuf| std::path::absolute(p).unwrap_or_else(|_| p.clone());
+        let mut o = self.clone();
+        o.data = o.data.as_ref().map(abs);
+        o.data_dir = abs(&o.data_dir);
+        o.weights = o.weights.as_ref().map(abs);
+        o.checkpoints = o.checkpoints.as_ref().map(abs);
+        o
     }
 
     /// The experiments to run, checked against the part's list.
@@ -317,6 +343,9 @@ pub fn run(
     } else {
         run_one(options, events, stop)?
     };
+    record.request = Some(request::RunRequest::Part {
+        options: options.absolute(),
+    });
     record.expected = expected::check(&record);
     record.comparisons = seeds::compare(&record);
     for e in &record.expected {

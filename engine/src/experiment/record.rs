@@ -26,6 +26,11 @@ pub struct ExperimentRecord {
     pub threads: usize,
     pub petri_version: String,
     pub burn_version: String,
+    /// The compiler that built Petri, and the system it ran on.
+    #[serde(default)]
+    pub rustc_version: String,
+    #[serde(default)]
+    pub os: String,
     pub data: DataRef,
     /// The preset's settings after the user's overrides (epochs, batch size, optimiser, ...).
     pub config: serde_json::Value,
@@ -41,6 +46,9 @@ pub struct ExperimentRecord {
     /// Pairs of runs compared against the seed-to-seed spread (`seeds::compare`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub comparisons: Vec<super::seeds::Comparison>,
+    /// What was asked for: enough to run it again (`petri rerun`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<super::request::RunRequest>,
     pub started_unix: u64,
     pub seconds: f64,
 }
@@ -61,7 +69,10 @@ impl ExperimentRecord {
             device: device.to_string(),
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             petri_version: env!("CARGO_PKG_VERSION").to_string(),
+            // Pinned with `=` in engine/Cargo.toml.
             burn_version: "0.22.1".to_string(),
+            rustc_version: env!("PETRI_RUSTC_VERSION").to_string(),
+            os: format!("{} {}", std::env::consts::OS, std::env::consts::ARCH),
             data,
             config,
             class_names: Vec::new(),
@@ -70,6 +81,7 @@ impl ExperimentRecord {
             expected: Vec::new(),
             seeds: Vec::new(),
             comparisons: Vec::new(),
+            request: None,
             started_unix: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
@@ -98,6 +110,26 @@ impl ExperimentRecord {
         )))?;
         atomic::write_json_atomic(&path, self)?;
         Ok(path)
+    }
+
+    /// Each test metric of this record's runs that `other` does not reproduce within
+    /// `tolerance`, as "run metric: this -> other" (a run or metric `other` lacks is named too).
+    pub fn differences(&self, other: &ExperimentRecord, tolerance: f64) -> Vec<String> {
+        let mut out = Vec::new();
+        for run in &self.runs {
+            let Some(again) = other.runs.iter().find(|r| r.name == run.name) else {
+                out.push(format!("{}: not in the new record", run.name));
+                continue;
+            };
+            for (metric, v) in &run.test {
+                match again.test.get(metric) {
+                    Some(w) if (v - w).abs() <= tolerance || (v.is_nan() && w.is_nan()) => {}
+                    Some(w) => out.push(format!("{} {metric}: {v} -> {w}", run.name)),
+                    None => out.push(format!("{} {metric}: {v} -> none", run.name)),
+                }
+            }
+        }
+        out
     }
 
     pub fn load(path: &Path) -> Result<Self> {

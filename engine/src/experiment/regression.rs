@@ -5,6 +5,7 @@
 //! and every split trains a fresh model.
 
 use super::Profile;
+use super::predictions::TablePredictions;
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
 use super::spec::RegressionSpec;
 use crate::data::breast_cancer::{BreastCancer, RadiusRegression};
@@ -276,6 +277,43 @@ pub fn fit_network(
     )))
 }
 
+/// How the repeated splits of a table run are drawn, for the record.
+pub(crate) fn split_rule(test_fraction: f64, seed: u64, splits: usize) -> String {
+    format!(
+        "split s (0 to {}) takes a random {:.4} of the rows as its test rows with seed {seed} + s \
+         (`data::split::random_split`); each split's test rows are listed in the predictions file",
+        splits.saturating_sub(1),
+        test_fraction
+    )
+}
+
+/// What a regression model is, for the record: its kind and size.
+fn architecture(
+    model: &str,
+    hidden: &[usize],
+    features: usize,
+    trees: usize,
+) -> (String, Option<usize>) {
+    match model {
+        "linear" => (
+            format!("linear least squares on {features} features"),
+            Some(features + 1),
+        ),
+        "tree" => (
+            format!("decision tree (smartcore defaults: no depth limit) on {features} features"),
+            None,
+        ),
+        "forest" => (
+            format!("random forest of {trees} trees, all {features} features tried at each split"),
+            None,
+        ),
+        _ => {
+            let config = MlpConfig::new(features).with_hidden(hidden.to_vec());
+            (config.describe(), Some(config.parameters()))
+        }
+    }
+}
+
 pub fn run(
     spec: &RegressionSpec,
     events: &dyn Fn(Event),
@@ -317,15 +355,20 @@ pub fn run(
                 description: "Breast Cancer Wisconsin Diagnostic (CSV)".into(),
             },
         ),
-        (None, _) => (
-            BreastCancer::embedded().radius_regression(),
-            DataRef {
-                path: "embedded".into(),
-                sha256: None,
-                description: "Breast Cancer Wisconsin Diagnostic, 569 tumours (embedded copy)"
-                    .into(),
-            },
-        ),
+        (None, _) => {
+            let bc = BreastCancer::embedded();
+            (
+                bc.radius_regression(),
+                DataRef {
+                    path: "embedded".into(),
+                    sha256: Some(bc.sha256()),
+                    description: "Breast Cancer Wisconsin Diagnostic, 569 tumours (embedded copy; \
+                                  the checksum is of scikit-learn's breast_cancer.csv, which it \
+                                  equals byte for byte)"
+                        .into(),
+                },
+            )
+        }
     };
     let splits = preset.splits;
     let device = spec.run.device.training_device()?;
@@ -342,6 +385,8 @@ pub fn run(
             "features": problem.feature_names,
             "nn_train": nn_config(spec.run.seed),
             "test_fraction": preset.test_fraction,
+            "split_rule": split_rule(preset.test_fraction, spec.run.seed, splits),
+            "split_seeds": (0..splits).map(|s| spec.run.seed.wrapping_add(s as u64)).collect::<Vec<_>>(),
         }),
     );
 
@@ -351,6 +396,13 @@ pub fn run(
     let mut selected_counts = vec![0usize; problem.feature_names.len()];
     let mut seconds: BTreeMap<Key, f64> = BTreeMap::new();
     let mut coached: BTreeMap<Key, OverSplits> = BTreeMap::new();
+    let mut predicted = TablePredictions::default();
+    let run_name = |(model, set): &Key| {
+        format!(
+            "{model} ({})",
+            set.replace("top-k", &format!("top-{}", preset.top_k))
+        )
+    };
     let mut stopped = false;
     'splits: for s in 0..splits {
         events(Event::Note(format!("split {} of {splits}", s + 1)));
@@ -416,6 +468,7 @@ pub fn run(
                 };
                 let key = (model.clone(), set);
                 *seconds.entry(key.clone()).or_default() += t.elapsed().as_secs_f64();
+                predicted.add(s, split_seed, &parts[1], &yte, &run_name(&key), &pred);
                 let e = errors.entry(key).or_default();
                 e.entry("mae").or_default().push(reg::mae(&pred, &yte));
                 e.entry("mse").or_default().push(reg::mse(&pred, &yte));
@@ -425,14 +478,31 @@ pub fn run(
         }
     }
 
+    let table = if predicted.is_empty() {
+        None
+    } else {
+        spec.run
+            .write_predictions(&record, "splits.csv", |path| predicted.write(path))?
+    };
     for model in models {
         for set in ["all features", "top-k features"] {
             let key = (model.clone(), set);
             let Some(e) = errors.get(&key) else { continue };
-            let mut run = ModelRun::new(format!(
-                "{model} ({})",
-                set.replace("top-k", &format!("top-{}", preset.top_k))
-            ));
+            let mut run = ModelRun::new(run_name(&key));
+            run.predictions = table.clone();
+            let features = if set == "all features" {
+                problem.feature_names.len()
+            } else {
+                preset.top_k.min(problem.feature_names.len())
+            };
+            let hidden = if model == "nn-deep" {
+                &preset.nn_deep_hidden
+            } else {
+                &spec.nn_hidden
+            };
+            let (described, params) = architecture(model, hidden, features, preset.forest_trees);
+            run.architecture = Some(described);
+            run.trainable_params = params;
             if stopped {
                 run.outcome = crate::train::Outcome::Stopped;
             }

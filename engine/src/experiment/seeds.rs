@@ -152,6 +152,7 @@ fn combine_runs(runs: &[(u64, &ModelRun)]) -> ModelRun {
         .find(|o| outcomes.contains(o))
         .unwrap_or(Outcome::Finished);
     out.trainable_params = first.trainable_params;
+    out.architecture = first.architecture.clone();
     out.checkpoint = first.checkpoint.clone();
     out.seconds = runs.iter().map(|(_, r)| r.seconds).sum();
     let common = runs.iter().map(|(_, r)| r.epochs.len()).min().unwrap_or(0);
@@ -217,6 +218,7 @@ fn combine_runs(runs: &[(u64, &ModelRun)]) -> ModelRun {
             outcome: r.outcome,
             test: r.test.clone(),
             checkpoint: r.checkpoint.clone(),
+            predictions: r.predictions.clone(),
         });
     }
     out

@@ -4,6 +4,7 @@
 //! used when present; any image + mask folder works with `--data`.
 
 use super::Profile;
+use super::predictions;
 use super::record::{DataRef, ExperimentRecord, ModelRun};
 use super::spec::SegmentationSpec;
 use crate::augment::{Pipeline, Transform};
@@ -19,6 +20,7 @@ use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
@@ -305,6 +307,32 @@ pub fn median_frequency_weights<'a>(
         .collect()
 }
 
+/// `path` relative to the data folder, as records and prediction files name it.
+fn relative(root: &Path, path: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// The folder's checksum for the record: SHA-256 of the lines `SHA256  RELATIVE_PATH` of every
+/// image and mask used, sorted by path (what `sha256sum` prints for them, sorted, then hashed).
+fn folder_sha256(root: &Path, pairs: &[segmentation::Pair]) -> Result<String> {
+    let mut lines = Vec::new();
+    for p in pairs {
+        for file in [&p.image, &p.mask] {
+            let (_, sha) = crate::download::digests(file)?;
+            lines.push((relative(root, file), sha));
+        }
+    }
+    lines.sort();
+    let manifest: String = lines
+        .iter()
+        .map(|(path, sha)| format!("{sha}  {path}\n"))
+        .collect();
+    Ok(crate::download::sha256_hex(manifest.as_bytes()))
+}
+
 pub fn run(
     spec: &SegmentationSpec,
     events: &dyn Fn(Event),
@@ -409,7 +437,7 @@ pub fn run(
     let mut record = ctx.record(
         DataRef {
             path: root.display().to_string(),
-            sha256: None,
+            sha256: Some(folder_sha256(root, &data.sources)?),
             description: format!(
                 "{} image/mask pairs, label map: {}; samples train {} / val {} / test {}",
                 data.sources.len(),
@@ -427,6 +455,31 @@ pub fn run(
         }),
     );
     record.class_names = data.class_names.clone();
+    let sources = |samples: &[Sample]| {
+        let mut names: Vec<String> = samples
+            .iter()
+            .map(|s| relative(root, &data.sources[s.source].image))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    record.config["splits"] = serde_json::json!({
+        "rule": if data.splits.contains_key("train") && split_note.is_none() {
+            "the folder's own train / val / test splits".to_string()
+        } else {
+            format!(
+                "split by source image ({:.0}/{:.0}/{:.0}%) with seed {}: tiles of one image stay together",
+                preset.split[0] * 100.0,
+                preset.split[1] * 100.0,
+                preset.split[2] * 100.0,
+                ctx.seed
+            )
+        },
+        "train": sources(&train),
+        "val": sources(&val),
+        "test": sources(&test),
+    });
     if let Some(note) = split_note {
         events(Event::Note(note.clone()));
         record.notes.push(note);
@@ -473,6 +526,10 @@ pub fn run(
         ctx.training_checkpoint("unet").as_ref(),
     )?;
     let mut run = ModelRun::new("unet");
+    run.architecture = Some(format!(
+        "U-Net, {} levels, {} channels at the first level (doubling per level), {} input channel(s), {classes} classes",
+        preset.depth, preset.base_channels, train[0].image.channels
+    ));
     run.resumed_after = fitted.resumed_after;
     run.trainable_params = Some(crate::model::trainable_params(&fitted.model));
     run.checkpoint = ctx.save_model("unet", &fitted.model, &record)?;
@@ -498,6 +555,20 @@ pub fn run(
             .collect(),
     ));
     let (metrics, dice, iou) = segmentation_metrics(&pred, &test, classes, background);
+    run.predictions = ctx.write_predictions(&record, "unet.csv", |path| {
+        let items: Vec<predictions::MaskPrediction> = test
+            .iter()
+            .zip(&pred)
+            .map(|(s, p)| predictions::MaskPrediction {
+                source: relative(root, &data.sources[s.source].image),
+                height: s.mask.height,
+                width: s.mask.width,
+                truth: &s.mask.data,
+                predicted: &p.data,
+            })
+            .collect();
+        predictions::write_masks(path, classes, &items)
+    })?;
     run.test = metrics;
     run.per_class.insert("dice".into(), dice);
     run.per_class.insert("iou".into(), iou);

@@ -12,7 +12,7 @@ use crate::augment::Pipeline;
 use crate::data::segmentation::Prepare;
 use crate::train::{Checkpointing, Event, TrainingSettings};
 use crate::{Error, Result};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// What every runner shares: the suite its record is filed under, the seed, the device, and
 /// where finished models and resumable state go.
@@ -30,6 +30,8 @@ pub struct RunContext {
     pub named: bool,
     /// Where trained models are saved as safetensors (`None`: not saved).
     pub checkpoints: Option<PathBuf>,
+    /// Where test predictions are written (`None`: not written), see `predictions_file`.
+    pub predictions: Option<PathBuf>,
     pub resume: Option<ResumeState>,
 }
 
@@ -163,6 +165,7 @@ impl RunContext {
             experiments: options.selected()?,
             named: !options.experiments.is_empty(),
             checkpoints: options.checkpoints.clone(),
+            predictions: options.predictions.clone(),
             resume: options.resume_state(),
         })
     }
@@ -223,6 +226,29 @@ impl RunContext {
             s.save_finished(run)?;
         }
         Ok(())
+    }
+
+    /// Writes test predictions with `write` to a new file `name` (`name-2`, ... when taken) in
+    /// this record's folder of the predictions dir, `SUITE-UNIXTIME-seedSEED/`, and returns its
+    /// path for the record; `None` when no predictions dir was given.
+    pub fn write_predictions(
+        &self,
+        record: &ExperimentRecord,
+        name: &str,
+        write: impl FnOnce(&Path) -> Result<()>,
+    ) -> Result<Option<String>> {
+        let Some(dir) = &self.predictions else {
+            return Ok(None);
+        };
+        let folder = dir.join(format!(
+            "{}-{}-seed{}",
+            self.suite.name(),
+            record.started_unix,
+            self.seed
+        ));
+        let path = crate::atomic::reserve_new_path(&folder.join(name))?;
+        write(&path)?;
+        Ok(Some(path.display().to_string()))
     }
 
     /// Saves a trained model into `checkpoints` as `SUITE-NAME-UNIXTIME-seedSEED.safetensors`

@@ -3,6 +3,7 @@
 //! over repeated random splits, scaled with training-row statistics only. Reports accuracy and
 //! balanced accuracy (mean per-class recall) as mean ± std.
 
+use super::predictions::TablePredictions;
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
 use super::regression::{Scaler, matrix, row_batch};
 use super::spec::TableClassSpec;
@@ -191,12 +192,22 @@ pub fn run(
             sha256: file_sha256(path),
             description,
         },
-        serde_json::json!({ "target": target, "splits": splits, "features": names, "nn_train": config(spec.run.seed), "nn_hidden": hidden, "test_fraction": spec.test_fraction }),
+        serde_json::json!({
+            "target": target,
+            "splits": splits,
+            "features": names,
+            "nn_train": config(spec.run.seed),
+            "nn_hidden": hidden,
+            "test_fraction": spec.test_fraction,
+            "split_rule": super::regression::split_rule(spec.test_fraction, spec.run.seed, splits),
+            "split_seeds": (0..splits).map(|s| spec.run.seed.wrapping_add(s as u64)).collect::<Vec<_>>(),
+        }),
     );
     record.class_names = class_names;
     let models = ["logistic", "tree", "forest", "nn"];
     let mut scores: BTreeMap<&str, BTreeMap<&'static str, Vec<f64>>> = BTreeMap::new();
     let mut coached = crate::train::coach::OverSplits::default();
+    let mut predicted = TablePredictions::default();
     let mut stopped = false;
     'splits: for s in 0..splits {
         events(Event::Note(format!("split {} of {splits}", s + 1)));
@@ -231,6 +242,8 @@ pub fn run(
                 break 'splits;
             };
             coached.add(s + 1, found);
+            let as_f64 = |v: &[usize]| v.iter().map(|&c| c as f64).collect::<Vec<f64>>();
+            predicted.add(s, seed, &parts[1], &as_f64(&truth), model, &as_f64(&pred));
             let recall = cls::per_class_recall(&cls::confusion_matrix(&pred, &truth, classes));
             let e = scores.entry(model).or_default();
             e.entry("accuracy")
@@ -241,8 +254,32 @@ pub fn run(
                 .push(crate::metrics::mean_defined(&recall).unwrap_or(f64::NAN));
         }
     }
+    let table = if predicted.is_empty() {
+        None
+    } else {
+        spec.run
+            .write_predictions(&record, "splits.csv", |path| predicted.write(path))?
+    };
     for (model, metrics) in scores {
         let mut run = ModelRun::new(model);
+        run.predictions = table.clone();
+        let features = names.len();
+        let mlp = MlpConfig::new(features)
+            .with_hidden(hidden.clone())
+            .with_outputs(classes);
+        run.architecture = Some(match model {
+            "logistic" => {
+                format!("logistic regression (smartcore defaults) on {features} features")
+            }
+            "tree" => format!("decision tree (smartcore defaults) on {features} features"),
+            "forest" => format!(
+                "random forest of 100 trees (smartcore defaults otherwise) on {features} features"
+            ),
+            _ => mlp.describe(),
+        });
+        if model == "nn" {
+            run.trainable_params = Some(mlp.parameters());
+        }
         if stopped {
             run.outcome = crate::train::Outcome::Stopped;
         }

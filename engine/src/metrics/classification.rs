@@ -82,6 +82,36 @@ pub fn auc(scores: &[f64], positive: &[bool]) -> Option<f64> {
     Some(u / (pos * neg) as f64)
 }
 
+/// The ROC curve of scores for a positive class: (false positive rate, true positive rate) from
+/// (0, 0) to (1, 1), one point per distinct score taken as the threshold (ties move together, so
+/// the trapezoids under it add up to `auc`). `None` without both kinds.
+pub fn roc_curve(scores: &[f64], positive: &[bool]) -> Option<Vec<(f64, f64)>> {
+    let pos = positive.iter().filter(|&&p| p).count() as f64;
+    let neg = positive.len() as f64 - pos;
+    if pos == 0.0 || neg == 0.0 {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..scores.len()).collect();
+    order.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]));
+    let mut points = vec![(0.0, 0.0)];
+    let (mut tp, mut fp) = (0.0, 0.0);
+    let mut i = 0;
+    while i < order.len() {
+        let mut j = i;
+        while j < order.len() && scores[order[j]] == scores[order[i]] {
+            if positive[order[j]] {
+                tp += 1.0;
+            } else {
+                fp += 1.0;
+            }
+            j += 1;
+        }
+        points.push((fp / neg, tp / pos));
+        i = j;
+    }
+    Some(points)
+}
+
 /// One-vs-rest AUC per class from rows of probabilities.
 pub fn auc_per_class(probs: &[Vec<f32>], truth: &[usize]) -> Vec<Option<f64>> {
     let classes = probs.first().map_or(0, Vec::len);
@@ -136,6 +166,21 @@ pub fn multilabel_auc(probs: &[Vec<f32>], labels: &[Vec<u8>]) -> Vec<Option<f64>
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_area_under_the_roc_curve_is_the_auc() {
+        let scores = [0.9, 0.8, 0.8, 0.6, 0.55, 0.4, 0.3, 0.3, 0.1];
+        let positive = [true, true, false, true, false, true, false, false, false];
+        let curve = super::roc_curve(&scores, &positive).unwrap();
+        assert_eq!(curve.first(), Some(&(0.0, 0.0)));
+        assert_eq!(curve.last(), Some(&(1.0, 1.0)));
+        let area: f64 = curve
+            .windows(2)
+            .map(|w| (w[1].0 - w[0].0) * (w[1].1 + w[0].1) / 2.0)
+            .sum();
+        assert!((area - super::auc(&scores, &positive).unwrap()).abs() < 1e-12);
+        assert!(super::roc_curve(&[0.5], &[true]).is_none());
+    }
     use super::*;
 
     #[test]

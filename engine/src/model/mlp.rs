@@ -42,10 +42,55 @@ impl MlpConfig {
     }
 }
 
+impl MlpConfig {
+    /// The layers in words, for records: "MLP 30 -> 64 -> 32 -> 1 (ReLU between layers)".
+    pub fn describe(&self) -> String {
+        let widths: Vec<String> = std::iter::once(self.inputs)
+            .chain(self.hidden.iter().copied())
+            .chain(std::iter::once(self.outputs))
+            .map(|w| w.to_string())
+            .collect();
+        let relu = if self.hidden.is_empty() {
+            " (one linear layer)"
+        } else {
+            " (ReLU between layers)"
+        };
+        format!("MLP {}{relu}", widths.join(" -> "))
+    }
+
+    /// Weights and biases: the trainable parameter count of the model `init` builds.
+    pub fn parameters(&self) -> usize {
+        let mut width = self.inputs;
+        let mut n = 0;
+        for &h in self.hidden.iter().chain(std::iter::once(&self.outputs)) {
+            n += (width + 1) * h;
+            width = h;
+        }
+        n
+    }
+}
+
 impl Mlp {
     /// Outputs `[N, outputs]` for inputs `[N, features]`.
     pub fn forward(&self, x: Tensor<2>) -> Tensor<2> {
         let x = self.hidden.iter().fold(x, |x, l| relu(l.forward(x)));
         self.out.forward(x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_parameter_count_is_the_built_models() {
+        let config = MlpConfig::new(30).with_hidden(vec![64, 32]);
+        let model = config.init(&burn::tensor::Device::flex());
+        assert_eq!(config.parameters(), model.num_params());
+        assert_eq!(config.parameters(), 31 * 64 + 65 * 32 + 33);
+        assert_eq!(
+            config.describe(),
+            "MLP 30 -> 64 -> 32 -> 1 (ReLU between layers)"
+        );
     }
 }

@@ -11,6 +11,9 @@ use std::collections::BTreeMap;
 pub struct ModelRun {
     pub name: String,
     pub outcome: Outcome,
+    /// What the model is, in words ("ResNet-18 ...", "MLP 30 -> 64 -> 1 ...").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub architecture: Option<String>,
     pub trainable_params: Option<usize>,
     pub epochs: Vec<EpochRecord>,
     /// Metrics on the held-out test data.
@@ -24,6 +27,9 @@ pub struct ModelRun {
     /// The trained weights (safetensors), when checkpoints were asked for.
     #[serde(default)]
     pub checkpoint: Option<String>,
+    /// The model's test predictions (CSV, see `experiment::predictions`), when written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predictions: Option<String>,
     /// The epoch after which training continued from saved state (`--resume`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed_after: Option<usize>,
@@ -44,6 +50,9 @@ pub struct SeedRun {
     pub outcome: Outcome,
     pub test: Metrics,
     pub checkpoint: Option<String>,
+    /// This seed's test predictions (CSV), when written.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub predictions: Option<String>,
 }
 
 impl ModelRun {
@@ -51,6 +60,7 @@ impl ModelRun {
         ModelRun {
             name: name.into(),
             outcome: Outcome::Finished,
+            architecture: None,
             trainable_params: None,
             epochs: Vec::new(),
             test: Metrics::new(),
@@ -58,10 +68,26 @@ impl ModelRun {
             per_class: BTreeMap::new(),
             repeated: BTreeMap::new(),
             checkpoint: None,
+            predictions: None,
             resumed_after: None,
             diagnoses: Vec::new(),
             per_seed: Vec::new(),
             seconds: 0.0,
+        }
+    }
+
+    /// Why this model's metrics are not those of a finished run, in one sentence (`None` when
+    /// it finished): the command line and the tutor say it the same way.
+    pub fn unfinished(&self) -> Option<String> {
+        let n = self.epochs.len();
+        match self.outcome {
+            Outcome::Finished => None,
+            Outcome::Stopped => Some(format!(
+                "stopped after {n} epoch(s); its metrics are of the model as it was then"
+            )),
+            Outcome::Diverged => Some(format!(
+                "diverged (the loss became NaN or infinite); its metrics are of the model after epoch {n}"
+            )),
         }
     }
 }

@@ -16,7 +16,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Axis, Block, Chart, Dataset, Gauge, GraphType, Paragraph, Sparkline};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, LineGauge, Paragraph, Sparkline};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -556,11 +556,16 @@ impl ExperimentView {
             "epoch {}/{}  batch {}/{}  eta {:.0}s",
             s.epoch, s.epochs, s.batch, s.batches_per_epoch, s.eta_secs
         );
+        // The text first and the bar after it: a block gauge draws its label over the bar,
+        // where the filled part runs into the text (issue 34).
         frame.render_widget(
-            Gauge::default()
+            LineGauge::default()
                 .ratio(s.progress())
-                .label(label)
-                .gauge_style(theme.accent),
+                .label(format!("{label} {:3.0}%", s.progress() * 100.0))
+                .filled_symbol("█")
+                .unfilled_symbol("░")
+                .filled_style(theme.accent)
+                .unfilled_style(theme.dim),
             gauge,
         );
 

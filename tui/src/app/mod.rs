@@ -374,7 +374,8 @@ impl App {
             _ => Suite::Classification,
         };
         let runs = petri_engine::data::layout::runs_dir(&self.options.data_dir);
-        let options = RunOptions::new(part, self.options.data_dir.clone());
+        let mut options = RunOptions::new(part, self.options.data_dir.clone());
+        options.outputs_in(&runs);
         let work = runs.clone();
         let job = move |events: &dyn Fn(petri_engine::train::Event),
                         stop: &std::sync::atomic::AtomicBool| {

@@ -10,7 +10,7 @@ use crate::theme::Theme;
 use petri_engine::experiment::ExperimentRecord;
 use petri_engine::experiment::expected::Expected;
 use petri_engine::experiment::seeds::Comparison;
-use petri_engine::train::{ModelRun, Outcome};
+use petri_engine::train::ModelRun;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
@@ -132,19 +132,8 @@ pub fn draw(
 fn outcomes(runs: &[ModelRun], notes: &[String], theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for m in runs {
-        let why = match m.outcome {
-            Outcome::Stopped => format!(
-                "{}: stopped after {} epoch(s); its metrics are of the model as it was then",
-                m.name,
-                m.epochs.len()
-            ),
-            Outcome::Diverged => format!(
-                "{}: diverged (the loss became NaN or infinite); its metrics are of the model after epoch {}",
-                m.name,
-                m.epochs.len()
-            ),
-            Outcome::Finished => continue,
-        };
+        let Some(why) = m.unfinished() else { continue };
+        let why = format!("{}: {why}", m.name);
         lines.push(Line::styled(why, theme.warning));
     }
     for n in notes {

@@ -89,7 +89,7 @@ pub fn train(args: TrainArgs, data_dir: &Path) -> Result<()> {
         .unwrap_or_else(|| petri_engine::data::layout::runs_dir(data_dir));
     let mut options = RunOptions::new(Suite::Classification, data_dir.to_path_buf());
     options.device = args.device.resolve();
-    options.checkpoints = Some(out_dir.join("checkpoints"));
+    options.outputs_in(&out_dir);
     let path = args.path.clone();
     let work = out_dir.clone();
     super::run::run_headless(&out_dir, args.json, None, move |events, stop| {

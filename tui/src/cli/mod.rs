@@ -7,4 +7,5 @@ pub mod data;
 pub mod grade;
 pub mod identify;
 pub mod man;
+pub mod rerun;
 pub mod run;

@@ -347,17 +347,8 @@ pub fn render_record(record: &ExperimentRecord) -> String {
                 .collect()
         };
         out += &format!("\n{}: test {}\n", r.name, metrics.join("  "));
-        if r.outcome == petri_engine::train::Outcome::Stopped {
-            out += &format!(
-                "  stopped early: {} epoch(s) finished; these metrics are of the model as it was\n",
-                r.epochs.len()
-            );
-        }
-        if r.outcome == petri_engine::train::Outcome::Diverged {
-            out += &format!(
-                "  diverged (the loss became NaN or infinite): these metrics are of the model after epoch {}\n",
-                r.epochs.len()
-            );
+        if let Some(why) = r.unfinished() {
+            out += &format!("  {why}\n");
         }
         if let Some(k) = r.resumed_after {
             out += &format!("  resumed after epoch {k}\n");

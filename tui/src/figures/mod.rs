@@ -2,10 +2,12 @@
 //! (`curves.svg`/`.png`, and the numbers as `curves.csv`), the test metric per run as bars
 //! (`bars.svg`/`.png`, with ± one standard deviation where the record has repeated splits) and
 //! the confusion matrix (`confusion.svg`/`.png`), and the test samples with the model's answers
-//! (`samples.svg`/`.png`, `samples.rs`, from the sample sheet kept beside the record). Drawn with
+//! (`samples.svg`/`.png`, `samples.rs`, from the sample sheet kept beside the record), and ROC
+//! curves from the test predictions of image classifiers (`roc.rs`). Drawn with
 //! plotters; every file is written atomically. `petri figures RECORD` and the tutor's `w` key
 //! call `write_all`.
 
+mod roc;
 mod samples;
 
 use anyhow::{Context, Result};
@@ -14,6 +16,7 @@ use petri_engine::experiment::record::SampleSheet;
 use petri_engine::train::ModelRun;
 use plotters::coord::Shift;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use std::path::{Path, PathBuf};
 
 /// Size of every figure, in pixels (SVG user units): readable on a slide and a printed page.
@@ -98,6 +101,7 @@ pub fn write_all(
     if let Some(sheet) = samples {
         written.extend(samples::write(sheet, &record.class_names, dir)?);
     }
+    written.extend(roc::write(record, dir)?);
     if written.is_empty() {
         anyhow::bail!("the record has no curves, test metrics or confusion matrix to draw");
     }
@@ -107,7 +111,7 @@ pub fn write_all(
 pub(crate) type DrawResult = std::result::Result<(), Box<dyn std::error::Error>>;
 
 /// Draws one figure as `NAME.svg` and `NAME.png` (the same drawing function, once per backend).
-fn both(
+pub(crate) fn both(
     dir: &Path,
     name: &str,
     draw_svg: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> DrawResult,
@@ -154,7 +158,7 @@ fn curve_metric(runs: &[ModelRun]) -> Option<&'static str> {
         .into_iter()
         .find(|m| {
             runs.iter()
-                .any(|r| r.epochs.len() > 1 && r.epochs.iter().any(|e| e.val.contains_key(*m)))
+                .any(|r| r.epochs.iter().any(|e| e.val.contains_key(*m)))
         })
 }
 
@@ -195,7 +199,7 @@ fn curves_csv(record: &ExperimentRecord) -> Option<String> {
     Some(out)
 }
 
-fn colour(i: usize) -> RGBColor {
+pub(crate) fn colour(i: usize) -> RGBColor {
     const PALETTE: [RGBColor; 6] = [
         RGBColor(31, 119, 180),
         RGBColor(255, 127, 14),
@@ -233,25 +237,34 @@ where
         (x.max(e), lo.min(v), hi.max(v))
     });
     let pad = ((y_hi - y_lo) * 0.1).max(0.01);
+    let mut caption = match record.seeds.len() {
+        0 | 1 => format!("{}: validation {metric} per epoch", record.part.name()),
+        n => format!(
+            "{}: validation {metric} per epoch (mean over {n} seeds)",
+            record.part.name()
+        ),
+    };
+    // One epoch has no curve: each run is its one point, and the caption says so.
+    if series.iter().all(|(_, p)| p.len() == 1) {
+        caption.push_str(" (one epoch: a point per run)");
+    }
     let mut chart = ChartBuilder::on(area)
-        .caption(
-            match record.seeds.len() {
-                0 | 1 => format!("{}: validation {metric} per epoch", record.part.name()),
-                n => format!(
-                    "{}: validation {metric} per epoch (mean over {n} seeds)",
-                    record.part.name()
-                ),
-            },
-            (FONT, 24),
-        )
+        .caption(caption, (FONT, 24))
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size(60)
-        .build_cartesian_2d(1.0..x_max.max(2.0), (y_lo - pad)..(y_hi + pad))?;
+        // Half an epoch either side, so a first or only epoch is not drawn on the axis.
+        .build_cartesian_2d(0.5..x_max + 0.5, (y_lo - pad)..(y_hi + pad))?;
     chart
         .configure_mesh()
-        .x_labels(x_max.max(2.0) as usize)
-        .x_label_formatter(&|x| format!("{x:.0}"))
+        .x_labels(x_max as usize + 1)
+        .x_label_formatter(&|x| {
+            if (x - x.round()).abs() < 1e-9 && *x >= 1.0 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        })
         .x_desc("epoch")
         .y_desc(format!("validation {metric}"))
         .label_style((FONT, 16))
@@ -259,7 +272,10 @@ where
     for (i, (name, points)) in series.iter().enumerate() {
         let c = colour(i);
         chart
-            .draw_series(LineSeries::new(points.iter().copied(), c.stroke_width(2)))?
+            .draw_series(
+                LineSeries::new(points.iter().copied(), c.stroke_width(2))
+                    .point_size(if points.len() == 1 { 5 } else { 2 }),
+            )?
             .label(*name)
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], c.stroke_width(2)));
     }
@@ -336,47 +352,45 @@ where
         .margin(16)
         .x_label_area_size(40)
         .y_label_area_size((longest as u32 * 9 + 16).clamp(60, 320))
-        // `a..b` segmented holds b - a + 1 rows: one per bar.
-        .build_cartesian_2d(0.0..top, (0usize..n.saturating_sub(1)).into_segmented())?;
+        // One unit of height per bar, the first run on top.
+        .build_cartesian_2d(0.0..top, 0.0..n as f64)?;
     chart
         .configure_mesh()
         .disable_y_mesh()
-        .y_labels(n)
-        .y_label_formatter(&|v| match v {
-            SegmentValue::CenterOf(i) if *i < n => bars[row(*i)].label.clone(),
-            _ => String::new(),
-        })
+        .y_labels(0)
         .x_desc(format!("test {metric}"))
         .label_style((FONT, 15))
         .draw()?;
+    let centre = |i: usize| row(i) as f64 + 0.5;
+    // Each bar's run, right-aligned left of the axis (the axis has no labels of its own).
+    let name_style =
+        TextStyle::from((FONT, 15).into_font()).pos(Pos::new(HPos::Right, VPos::Center));
     for (i, b) in bars.iter().enumerate() {
-        let y = row(i);
-        let mut bar = Rectangle::new(
-            [
-                (0.0, SegmentValue::Exact(y)),
-                (b.value, SegmentValue::Exact(y + 1)),
-            ],
+        let (x, y) = chart.backend_coord(&(0.0, centre(i)));
+        area.draw(&Text::new(b.label.clone(), (x - 8, y), name_style.clone()))?;
+    }
+    let value_style =
+        TextStyle::from((FONT, 15).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+    for (i, b) in bars.iter().enumerate() {
+        let r = row(i) as f64;
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(0.0, r + 0.15), (b.value, r + 0.85)],
             colour(i).filled(),
-        );
-        bar.set_margin(6, 6, 0, 0);
-        chart.draw_series(std::iter::once(bar))?;
+        )))?;
         let mut label_at = b.value;
         if let Some(s) = b.spread {
-            // ± one standard deviation over the repeated splits
+            // ± one standard deviation over the repeated splits or seeds
             let (lo, hi) = ((b.value - s).max(0.0), b.value + s);
             chart.draw_series(std::iter::once(PathElement::new(
-                [
-                    (lo, SegmentValue::CenterOf(y)),
-                    (hi, SegmentValue::CenterOf(y)),
-                ],
+                [(lo, centre(i)), (hi, centre(i))],
                 BLACK.stroke_width(2),
             )))?;
             label_at = hi;
         }
         chart.draw_series(std::iter::once(Text::new(
             format!("  {:.3}", b.value),
-            (label_at, SegmentValue::CenterOf(y)),
-            (FONT, 15),
+            (label_at, centre(i)),
+            value_style.clone(),
         )))?;
     }
     Ok(())
