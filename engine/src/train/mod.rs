@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod coach;
 pub mod contiguous;
 pub mod events;
+mod late_loss;
 pub mod settings;
 pub mod sgd;
 
@@ -227,48 +228,68 @@ pub fn fit_with<L: Learner>(
             batches.pop();
         }
         let mut aug_rng = Rng::derive(config.seed, &format!("augment-epoch-{epoch}"));
-        for (b, idx) in batches.iter().enumerate() {
-            if stop.load(Ordering::Relaxed) {
-                events(Event::Stopped { epoch, batch: b });
-                return Ok(Fitted {
-                    model,
-                    epochs: records,
-                    outcome: Outcome::Stopped,
-                    resumed_after,
-                    diagnoses,
-                });
+        // Each loss is read after the next step is queued (`late_loss.rs`): summed, reported,
+        // and checked for NaN one step late. A NaN or infinite one ends the run with the model
+        // of the epoch's start (the record and the experiment's other models are kept).
+        let mut late = late_loss::LateLoss::new();
+        let mut account = |r: late_loss::ReadLoss| -> Option<coach::Diagnosis> {
+            if !r.value.is_finite() {
+                let lr = config.settings.optimizer.lr();
+                return Some(coach::non_finite(r.value, epoch, r.batch, lr));
             }
-            let t = Instant::now();
-            let loss = learner.batch_loss(&model, idx, &mut aug_rng, device);
-            let loss_value: f32 = loss.clone().into_scalar::<f32>();
-            if !loss_value.is_finite() {
-                // The run's record and the other models of the experiment are kept: the
-                // diagnosis is the result.
-                let d = coach::non_finite(loss_value, epoch, b + 1, config.settings.optimizer.lr());
-                events(Event::Note(d.to_string()));
-                diagnoses.push(d);
-                return Ok(Fitted {
-                    model: epoch_start_model,
-                    epochs: records,
-                    outcome: Outcome::Diverged,
-                    resumed_after,
-                    diagnoses,
-                });
-            }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
-            model = optim.step(config.settings.optimizer.lr(), model, grads);
-            loss_sum += loss_value as f64 * idx.len() as f64;
-            seen += idx.len();
+            loss_sum += r.value as f64 * r.examples as f64;
+            seen += r.examples;
             done_batches += 1;
             let elapsed = started.elapsed().as_secs_f64();
             events(Event::Batch {
                 epoch,
-                batch: b + 1,
+                batch: r.batch,
                 batches: batches_per_epoch,
-                loss: loss_value,
-                examples_per_sec: idx.len() as f64 / t.elapsed().as_secs_f64().max(1e-9),
+                loss: r.value,
+                examples_per_sec: r.examples as f64 / r.seconds.max(1e-9),
                 eta_secs: elapsed / done_batches as f64
                     * remaining_batches.saturating_sub(done_batches) as f64,
+            });
+            None
+        };
+        let mut diverged = None;
+        for (b, idx) in batches.iter().enumerate() {
+            if stop.load(Ordering::Relaxed) {
+                // The step queued last finished: it is reported before stopping.
+                diverged = late.flush().and_then(&mut account);
+                if diverged.is_none() {
+                    events(Event::Stopped { epoch, batch: b });
+                    return Ok(Fitted {
+                        model,
+                        epochs: records,
+                        outcome: Outcome::Stopped,
+                        resumed_after,
+                        diagnoses,
+                    });
+                }
+                break;
+            }
+            let loss = learner.batch_loss(&model, idx, &mut aug_rng, device);
+            let queued = loss.clone();
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(config.settings.optimizer.lr(), model, grads);
+            diverged = late.push(queued, b + 1, idx.len()).and_then(&mut account);
+            if diverged.is_some() {
+                break;
+            }
+        }
+        if diverged.is_none() {
+            diverged = late.flush().and_then(&mut account);
+        }
+        if let Some(d) = diverged {
+            events(Event::Note(d.to_string()));
+            diagnoses.push(d);
+            return Ok(Fitted {
+                model: epoch_start_model,
+                epochs: records,
+                outcome: Outcome::Diverged,
+                resumed_after,
+                diagnoses,
             });
         }
         let train_loss = loss_sum / seen.max(1) as f64;
