@@ -1340,3 +1340,38 @@ fn identify_refuses_what_training_would_refuse() {
         );
     }
 }
+
+/// `scripts/gpu-check run` on a machine without an NVIDIA GPU stops at once and says why
+/// (here `nvidia-smi` is a stand-in that finds no GPU, whatever the machine has).
+#[test]
+fn the_gpu_check_without_a_gpu_stops_with_a_clear_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let fake = tmp.path().join("nvidia-smi");
+    std::fs::write(
+        &fake,
+        "#!/bin/sh\necho 'No devices were found' >&2\nexit 9\n",
+    )
+    .unwrap();
+    let mut perms = std::fs::metadata(&fake).unwrap().permissions();
+    std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+    std::fs::set_permissions(&fake, perms).unwrap();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/gpu-check");
+    let path = format!(
+        "{}:{}",
+        tmp.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = Command::new(&script)
+        .arg("run")
+        .env("PATH", path)
+        .env("GPU_CHECK_DIR", tmp.path().join("kit"))
+        .output()
+        .unwrap();
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("no NVIDIA GPU here"), "{err}");
+    assert!(
+        !tmp.path().join("kit").exists(),
+        "nothing is written without a GPU"
+    );
+}
