@@ -185,9 +185,76 @@ mod tests {
                 seconds: 1.0,
             }),
         ];
+        let mut run = ModelRun::new("scratch (seed 1)");
+        run.outcome = Outcome::Stopped;
+        run.architecture = Some("ResNet-18".into());
+        run.trainable_params = Some(11_000_000);
+        run.test.insert("accuracy".into(), 0.8125);
+        run.confusion = Some(vec![vec![3, 1], vec![0, 4]]);
+        run.per_class
+            .insert("recall".into(), vec![Some(0.75), None]);
+        run.repeated.insert(
+            "accuracy".into(),
+            MeanStd {
+                mean: 0.8125,
+                std: 0.01,
+                n: 2,
+            },
+        );
+        run.checkpoint = Some("w.safetensors".into());
+        run.predictions = Some("p.csv".into());
+        run.resumed_after = Some(1);
+        run.diagnoses.push(super::super::coach::Diagnosis {
+            finding: super::super::coach::Finding::Overfitting,
+            epoch: 2,
+            message: "m".into(),
+            lesson: "l".into(),
+        });
+        run.per_seed.push(SeedRun {
+            seed: 1,
+            outcome: Outcome::Diverged,
+            test: run.test.clone(),
+            checkpoint: None,
+            predictions: Some("q.csv".into()),
+        });
+        run.seconds = 2.5;
+        let events = events.into_iter().chain([
+            Event::Started {
+                epochs: 3,
+                batches_per_epoch: 4,
+                examples: 64,
+                trainable_params: 100,
+            },
+            Event::Batch {
+                epoch: 1,
+                batch: 2,
+                batches: 4,
+                loss: 0.25,
+                examples_per_sec: 120.5,
+                eta_secs: 3.0,
+            },
+            // The one the tutor reads back from a job's events.jsonl.
+            Event::RunFinished {
+                run: Box::new(run),
+                class_names: vec!["malignant".into(), "normal, benign".into()],
+            },
+        ]);
+        let mut seen = std::collections::BTreeSet::new();
         for e in events {
+            // Adding a variant fails to compile here until the test covers it.
+            seen.insert(match &e {
+                Event::RunStarted { .. } => "run-started",
+                Event::Started { .. } => "started",
+                Event::Batch { .. } => "batch",
+                Event::Epoch(_) => "epoch",
+                Event::Note(_) => "note",
+                Event::Stopped { .. } => "stopped",
+                Event::Samples(_) => "samples",
+                Event::RunFinished { .. } => "run-finished",
+            });
             let line = serde_json::to_string(&e).unwrap();
             assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), e, "{line}");
         }
+        assert_eq!(seen.len(), 8, "every variant round-trips: {seen:?}");
     }
 }
