@@ -244,6 +244,177 @@ fn subset(
     Some(idx)
 }
 
+/// The loss weights per class: none, the user's (one per class), or balanced from the
+/// training labels; single-label data only.
+fn class_weights(asked: Option<&ClassWeights>, data: &MedMnist) -> Result<Option<Vec<f32>>> {
+    let single = data.task != registry::Task::MultiLabel;
+    Ok(match asked {
+        None => None,
+        Some(ClassWeights::Balanced) if single => Some(super::classify::balanced_class_weights(
+            &data.train.class_counts(data.num_classes()),
+        )),
+        Some(ClassWeights::Given(w)) if w.len() == data.num_classes() => Some(w.clone()),
+        Some(ClassWeights::Given(w)) => {
+            return Err(Error::invalid(format!(
+                "--class-weights gives {} weights; this data has {} classes",
+                w.len(),
+                data.num_classes()
+            )));
+        }
+        Some(ClassWeights::Balanced) => {
+            return Err(Error::invalid(
+                "--class-weights applies to single-label data; this data is multi-label",
+            ));
+        }
+    })
+}
+
+/// How the images were split, for the record: the file's own splits, and the seeded subsets
+/// of them a profile trains on.
+fn split_provenance(
+    train_subset: Option<Vec<usize>>,
+    val_subset: Option<Vec<usize>>,
+    seed: u64,
+) -> serde_json::Value {
+    let subset = |idx: Option<Vec<usize>>, what: &str, name: &str| {
+        idx.map(|idx| {
+            serde_json::json!({
+                "rule": format!(
+                    "a random {} of the file's {what} images, drawn with seed {seed} \
+                     (Rng::derive(seed, \"{name}\"))",
+                    idx.len()
+                ),
+                "indices": idx,
+            })
+        })
+    };
+    serde_json::json!({
+        "rule": "the file's own train / val / test splits; the test split is used whole, row i of \
+                 a predictions file being its image i",
+        "train_subset": subset(train_subset, "training", "train-subset"),
+        "val_subset": subset(val_subset, "validation", "val-subset"),
+    })
+}
+
+/// A model's test metrics from its probabilities; for single-label data also balanced
+/// accuracy, recall per class and the confusion matrix.
+fn test_results(run: &mut ModelRun, data: &MedMnist, probs: &[Vec<f32>]) {
+    run.test = classification_metrics(data.task, probs, &data.test.labels);
+    if data.task == registry::Task::MultiLabel {
+        return;
+    }
+    let truth: Vec<usize> = data.test.labels.iter().map(|l| l[0] as usize).collect();
+    let pred: Vec<usize> = probs.iter().map(|p| cls::predict(p)).collect();
+    let cm = cls::confusion_matrix(&pred, &truth, data.num_classes());
+    let recall = cls::per_class_recall(&cm);
+    // Balanced accuracy: the mean recall over the classes the test split has.
+    let present: Vec<f64> = recall.iter().flatten().copied().collect();
+    if !present.is_empty() {
+        run.test.insert(
+            "balanced_accuracy".into(),
+            present.iter().sum::<f64>() / present.len() as f64,
+        );
+    }
+    run.per_class.insert("recall".into(), recall);
+    run.confusion = Some(cm);
+}
+
+/// The ResNet-18 a run starts from: ImageNet weights (with the backbone frozen for `frozen`),
+/// or a seeded random initialisation.
+fn initial_model(
+    name: &str,
+    pretrained: Option<&Path>,
+    data: &MedMnist,
+    seed: u64,
+    device: &burn::tensor::Device,
+) -> Result<ResNet> {
+    Ok(match pretrained {
+        Some(weights) => {
+            let m =
+                import_imagenet_resnet18(weights, data.train.channels, data.num_classes(), device)?;
+            if name == "frozen" {
+                m.freeze_backbone()
+            } else {
+                m
+            }
+        }
+        // Random initialisation really is random here: no weights are loaded (the original's
+        // "scratch" run silently loaded ImageNet weights).
+        None => crate::model::init_seeded(device, seed, |d| {
+            ResNetConfig::new(data.num_classes())
+                .with_in_channels(data.train.channels)
+                .init(d)
+        }),
+    })
+}
+
+/// What run `name` trains, in words, for the record.
+fn architecture(name: &str, data: &MedMnist) -> String {
+    format!(
+        "ResNet-18 ({} input channel(s), {} outputs){}",
+        data.train.channels,
+        data.num_classes(),
+        match name {
+            "frozen" => ", ImageNet weights, backbone frozen: only the last layer trains",
+            "finetune" => ", from ImageNet weights, every layer trains",
+            _ => ", random initialisation",
+        }
+    )
+}
+
+/// What an experiment of the image parts trains on, or why it is skipped.
+enum Trains {
+    /// Which images, and the ImageNet weights it starts from.
+    Run(AugmentMode, Option<PathBuf>),
+    /// Not run (the note says why); an experiment the user named is an error instead.
+    Skip(String),
+}
+
+fn what_trains(name: &str, spec: &ImageSpec) -> Result<Trains> {
+    let ctx = &spec.run;
+    Ok(match name {
+        "scratch" | "unmodified" => Trains::Run(AugmentMode::Unmodified, None),
+        "augmented" => Trains::Run(AugmentMode::Augmented, None),
+        "combined" => Trains::Run(AugmentMode::Combined, None),
+        "frozen" | "finetune" => match &spec.imagenet_weights {
+            Some(w) => Trains::Run(AugmentMode::Unmodified, Some(w.clone())),
+            None if !ctx.named => Trains::Skip(format!(
+                "skipped '{name}': it needs ImageNet ResNet-18 weights, which are not in {}; \
+                 `petri data fetch resnet18` gets them",
+                layout::weights_dir(&ctx.data_dir).display()
+            )),
+            None => {
+                return Err(Error::invalid(format!(
+                    "'{name}' needs ImageNet ResNet-18 weights: run `petri data fetch resnet18` (45 MB), or put \
+                     torchvision's {} (or timm's {}, same tensor names) in {}",
+                    layout::RESNET18_FILE,
+                    layout::RESNET18_TIMM_FILE,
+                    layout::weights_dir(&ctx.data_dir).display()
+                )));
+            }
+        },
+        other => return Err(Error::invalid(format!("unknown experiment '{other}'"))),
+    })
+}
+
+/// The data file for the record: its path, checksum and what it holds.
+fn data_ref(path: &Path, data: &MedMnist) -> DataRef {
+    DataRef {
+        path: path.display().to_string(),
+        sha256: file_sha256(path),
+        description: format!(
+            "{} ({}), train {} / val {} / test {} images",
+            data.flag
+                .as_deref()
+                .unwrap_or("custom MedMNIST-format file"),
+            data.task,
+            data.train.len(),
+            data.val.len(),
+            data.test.len()
+        ),
+    }
+}
+
 pub fn run(
     spec: &ImageSpec,
     events: &dyn Fn(Event),
@@ -262,25 +433,7 @@ pub fn run(
     );
     let val_subset = subset(&mut data.val, preset.val_limit, ctx.seed, "val-subset");
 
-    let class_weights = match &spec.class_weights {
-        None => None,
-        Some(ClassWeights::Balanced) if data.task != registry::Task::MultiLabel => Some(
-            super::classify::balanced_class_weights(&data.train.class_counts(data.num_classes())),
-        ),
-        Some(ClassWeights::Given(w)) if w.len() == data.num_classes() => Some(w.clone()),
-        Some(ClassWeights::Given(w)) => {
-            return Err(Error::invalid(format!(
-                "--class-weights gives {} weights; this data has {} classes",
-                w.len(),
-                data.num_classes()
-            )));
-        }
-        Some(ClassWeights::Balanced) => {
-            return Err(Error::invalid(
-                "--class-weights applies to single-label data; this data is multi-label",
-            ));
-        }
-    };
+    let class_weights = class_weights(spec.class_weights.as_ref(), &data)?;
     let config = TrainConfig {
         settings: preset.training,
         seed: ctx.seed,
@@ -288,23 +441,8 @@ pub fn run(
     let device = ctx.device.training_device()?;
     let plain = device.clone().without_autodiff();
     let norm = Normalization::uniform(data.train.channels, 0.5, 0.5);
-    let mut record = ctx.record(
-        DataRef {
-            path: path.display().to_string(),
-            sha256: file_sha256(path),
-            description: format!(
-                "{} ({}), train {} / val {} / test {} images",
-                data.flag
-                    .as_deref()
-                    .unwrap_or("custom MedMNIST-format file"),
-                data.task,
-                data.train.len(),
-                data.val.len(),
-                data.test.len()
-            ),
-        },
-        serde_json::json!({ "train": config, "preset": preset, "train_images": data.train.len(), "normalization": norm, "class_weights": class_weights }),
-    );
+    let config_json = serde_json::json!({ "train": config, "preset": preset, "train_images": data.train.len(), "normalization": norm, "class_weights": class_weights });
+    let mut record = ctx.record(data_ref(path, &data), config_json);
     // The preset is the part's; the data is what was loaded (BreastMNIST for a preset named
     // after PathMNIST, a user's file, ...).
     record.config["preset"]["dataset"] =
@@ -312,48 +450,17 @@ pub fn run(
             path.file_name()
                 .map_or("custom".into(), |n| n.to_string_lossy().into_owned())
         }));
-    record.config["splits"] = serde_json::json!({
-        "rule": "the file's own train / val / test splits; the test split is used whole, row i of \
-                 a predictions file being its image i",
-        "train_subset": train_subset.map(|idx| serde_json::json!({
-            "rule": format!("a random {} of the file's training images, drawn with seed {} (Rng::derive(seed, \"train-subset\"))", idx.len(), ctx.seed),
-            "indices": idx,
-        })),
-        "val_subset": val_subset.map(|idx| serde_json::json!({
-            "rule": format!("a random {} of the file's validation images, drawn with seed {} (Rng::derive(seed, \"val-subset\"))", idx.len(), ctx.seed),
-            "indices": idx,
-        })),
-    });
+    record.config["splits"] = split_provenance(train_subset, val_subset, ctx.seed);
     record.class_names = data.class_names.clone();
 
     for name in &ctx.experiments {
-        let (mode, pretrained) = match name.as_str() {
-            "scratch" | "unmodified" => (AugmentMode::Unmodified, None),
-            "augmented" => (AugmentMode::Augmented, None),
-            "combined" => (AugmentMode::Combined, None),
-            "frozen" | "finetune" => match &spec.imagenet_weights {
-                Some(w) => (AugmentMode::Unmodified, Some(w.clone())),
-                None if !ctx.named => {
-                    let note = format!(
-                        "skipped '{name}': it needs ImageNet ResNet-18 weights, which are not in {}; \
-                         `petri data fetch resnet18` gets them",
-                        layout::weights_dir(&ctx.data_dir).display()
-                    );
-                    events(Event::Note(note.clone()));
-                    record.notes.push(note);
-                    continue;
-                }
-                None => {
-                    return Err(Error::invalid(format!(
-                        "'{name}' needs ImageNet ResNet-18 weights: run `petri data fetch resnet18` (45 MB), or put \
-                         torchvision's {} (or timm's {}, same tensor names) in {}",
-                        layout::RESNET18_FILE,
-                        layout::RESNET18_TIMM_FILE,
-                        layout::weights_dir(&ctx.data_dir).display()
-                    )));
-                }
-            },
-            other => return Err(Error::invalid(format!("unknown experiment '{other}'"))),
+        let (mode, pretrained) = match what_trains(name, spec)? {
+            Trains::Run(mode, pretrained) => (mode, pretrained),
+            Trains::Skip(note) => {
+                events(Event::Note(note.clone()));
+                record.notes.push(note);
+                continue;
+            }
         };
         if let Some(done) = ctx.already_finished(name, events)? {
             record.push_run(done, events);
@@ -361,36 +468,17 @@ pub fn run(
         }
         events(Event::RunStarted { name: name.clone() });
         let run_start = Instant::now();
-        let model: ResNet = match &pretrained {
-            Some(weights) => {
-                // torchvision checks only the digest's first 8 hex digits (in the file name):
-                // the record keeps the whole digest of the bytes actually used.
-                if record.config.get("imagenet_weights").is_none() {
-                    record.config["imagenet_weights"] = serde_json::json!({
-                        "path": weights.display().to_string(),
-                        "sha256": file_sha256(weights),
-                    });
-                }
-                let m = import_imagenet_resnet18(
-                    weights,
-                    data.train.channels,
-                    data.num_classes(),
-                    &device,
-                )?;
-                if name == "frozen" {
-                    m.freeze_backbone()
-                } else {
-                    m
-                }
-            }
-            // Random initialisation really is random here: no weights are loaded (the
-            // original's "scratch" run silently loaded ImageNet weights).
-            None => crate::model::init_seeded(&device, ctx.seed, |d| {
-                ResNetConfig::new(data.num_classes())
-                    .with_in_channels(data.train.channels)
-                    .init(d)
-            }),
-        };
+        let model = initial_model(name, pretrained.as_deref(), &data, ctx.seed, &device)?;
+        if let Some(weights) = &pretrained
+            && record.config.get("imagenet_weights").is_none()
+        {
+            // torchvision checks only the digest's first 8 hex digits (in the file name):
+            // the record keeps the whole digest of the bytes actually used.
+            record.config["imagenet_weights"] = serde_json::json!({
+                "path": weights.display().to_string(),
+                "sha256": file_sha256(weights),
+            });
+        }
         let learner = ImageClassifier {
             train: &data.train,
             val: &data.val,
@@ -411,16 +499,7 @@ pub fn run(
             ctx.training_checkpoint(name).as_ref(),
         )?;
         let mut run = ModelRun::new(name.clone());
-        run.architecture = Some(format!(
-            "ResNet-18 ({} input channel(s), {} outputs){}",
-            data.train.channels,
-            data.num_classes(),
-            match name.as_str() {
-                "frozen" => ", ImageNet weights, backbone frozen: only the last layer trains",
-                "finetune" => ", from ImageNet weights, every layer trains",
-                _ => ", random initialisation",
-            }
-        ));
+        run.architecture = Some(architecture(name, &data));
         run.resumed_after = fitted.resumed_after;
         run.trainable_params = Some(crate::model::trainable_params(&fitted.model));
         run.checkpoint = ctx.save_model(name, &fitted.model, &record)?;
@@ -430,7 +509,7 @@ pub fn run(
         let model = fitted.model.valid();
         let probs = predict_probs(&model, &data.test, data.task, &norm, &plain);
         events(Event::Samples(samples(&data, &probs)));
-        run.test = classification_metrics(data.task, &probs, &data.test.labels);
+        test_results(&mut run, &data, &probs);
         run.predictions = ctx.write_predictions(&record, &format!("{name}.csv"), |path| {
             predictions::write_classes(
                 path,
@@ -439,22 +518,6 @@ pub fn run(
                 data.task == registry::Task::MultiLabel,
             )
         })?;
-        if data.task != registry::Task::MultiLabel {
-            let truth: Vec<usize> = data.test.labels.iter().map(|l| l[0] as usize).collect();
-            let pred: Vec<usize> = probs.iter().map(|p| cls::predict(p)).collect();
-            let cm = cls::confusion_matrix(&pred, &truth, data.num_classes());
-            let recall = cls::per_class_recall(&cm);
-            // Balanced accuracy: the mean recall over the classes the test split has.
-            let present: Vec<f64> = recall.iter().flatten().copied().collect();
-            if !present.is_empty() {
-                run.test.insert(
-                    "balanced_accuracy".into(),
-                    present.iter().sum::<f64>() / present.len() as f64,
-                );
-            }
-            run.per_class.insert("recall".into(), recall);
-            run.confusion = Some(cm);
-        }
         run.seconds = run_start.elapsed().as_secs_f64();
         let stopped = run.outcome == crate::train::Outcome::Stopped;
         ctx.finish_model(&mut record, &run)?;

@@ -314,15 +314,10 @@ fn architecture(
     }
 }
 
-pub fn run(
-    spec: &RegressionSpec,
-    events: &dyn Fn(Event),
-    stop: &AtomicBool,
-) -> Result<ExperimentRecord> {
-    let started = Instant::now();
-    let preset = &spec.preset;
-    let models = &spec.run.experiments;
-    let (problem, data_ref) = match (&spec.data, &spec.target) {
+/// The table to learn from (a user's CSV and target, Breast Cancer Wisconsin from a file, or
+/// the embedded copy) and its description for the record.
+fn problem(spec: &RegressionSpec) -> Result<(RadiusRegression, DataRef)> {
+    Ok(match (&spec.data, &spec.target) {
         (Some(path), Some(target)) => {
             let (table, dropped) = crate::data::tabular::read_csv_dropping_missing(path)?;
             let (feature_names, x, y) = table.features_and_target(target)?;
@@ -369,26 +364,105 @@ pub fn run(
                 },
             )
         }
+    })
+}
+
+/// Which features the top-k selection chose over the splits, most often first, for the notes.
+fn chosen_note(counts: &[usize], names: &[String], top_k: usize, splits: usize) -> String {
+    let mut chosen: Vec<(usize, &String)> = counts.iter().copied().zip(names).collect();
+    chosen.sort_by_key(|c| std::cmp::Reverse(c.0));
+    let summary: Vec<String> = chosen
+        .iter()
+        .filter(|(c, _)| *c > 0)
+        .map(|(c, n)| format!("{n} ({c}x)"))
+        .collect();
+    format!(
+        "top-{top_k} features chosen on each training split (times chosen over {splits} splits): {}",
+        summary.join(", ")
+    )
+}
+
+/// One model's predictions of one split's test rows, with what the coach saw (networks);
+/// `None` when stopped.
+fn predict(
+    model: &str,
+    spec: &RegressionSpec,
+    (xtr, ytr, xte): (&[Vec<f64>], &[f64], &[Vec<f64>]),
+    seed: u64,
+    device: &Device,
+    events: &dyn Fn(Event),
+    stop: &AtomicBool,
+) -> Result<Option<(Vec<f64>, Vec<Diagnosis>)>> {
+    let preset = &spec.preset;
+    match model {
+        "nn" | "nn-deep" => {
+            let hidden = if model == "nn" {
+                &spec.nn_hidden
+            } else {
+                &preset.nn_deep_hidden
+            };
+            let config = TrainConfig {
+                settings: preset.nn_training,
+                seed,
+            };
+            fit_network(hidden, (xtr, ytr, xte), &config, device, events, stop)
+        }
+        m => Ok(Some((
+            fit_classic(m, xtr, ytr, xte, seed, preset.forest_trees)?,
+            Vec::new(),
+        ))),
+    }
+}
+
+/// A model run's architecture and parameter count, on all features or the top k.
+fn describe(run: &mut ModelRun, model: &str, set: &str, spec: &RegressionSpec, features: usize) {
+    let preset = &spec.preset;
+    let features = if set == "all features" {
+        features
+    } else {
+        preset.top_k.min(features)
     };
+    let hidden = if model == "nn-deep" {
+        &preset.nn_deep_hidden
+    } else {
+        &spec.nn_hidden
+    };
+    let (described, params) = architecture(model, hidden, features, preset.forest_trees);
+    run.architecture = Some(described);
+    run.trainable_params = params;
+}
+
+/// The settings of a table run, for the record: the preset, the target and features, the
+/// network's training, and how the splits are drawn.
+fn record_config(spec: &RegressionSpec, features: &[String]) -> serde_json::Value {
+    let preset = &spec.preset;
+    let (seed, splits) = (spec.run.seed, preset.splits);
+    serde_json::json!({
+        "preset": preset,
+        "splits": splits,
+        "target": spec.target.clone().unwrap_or_else(|| "mean radius".into()),
+        "features": features,
+        "nn_train": TrainConfig { settings: preset.nn_training, seed },
+        "test_fraction": preset.test_fraction,
+        "split_rule": split_rule(preset.test_fraction, seed, splits),
+        "split_seeds": (0..splits).map(|s| seed.wrapping_add(s as u64)).collect::<Vec<_>>(),
+    })
+}
+
+pub fn run(
+    spec: &RegressionSpec,
+    events: &dyn Fn(Event),
+    stop: &AtomicBool,
+) -> Result<ExperimentRecord> {
+    let started = Instant::now();
+    let preset = &spec.preset;
+    let models = &spec.run.experiments;
+    let (problem, data_ref) = problem(spec)?;
     let splits = preset.splits;
     let device = spec.run.device.training_device()?;
-    let nn_config = |seed| TrainConfig {
-        settings: preset.nn_training,
-        seed,
-    };
-    let mut record = spec.run.record(
-        data_ref,
-        serde_json::json!({
-            "preset": preset,
-            "splits": splits,
-            "target": spec.target.clone().unwrap_or_else(|| "mean radius".into()),
-            "features": problem.feature_names,
-            "nn_train": nn_config(spec.run.seed),
-            "test_fraction": preset.test_fraction,
-            "split_rule": split_rule(preset.test_fraction, spec.run.seed, splits),
-            "split_seeds": (0..splits).map(|s| spec.run.seed.wrapping_add(s as u64)).collect::<Vec<_>>(),
-        }),
-    );
+    let mut record = spec
+        .run
+        .record(data_ref, record_config(spec, &problem.feature_names));
 
     // errors[(model, feature set)][metric] = one value per split
     type Key = (String, &'static str);
@@ -436,36 +510,19 @@ pub fn run(
                     break 'splits;
                 }
                 let t = Instant::now();
-                let pred = match model.as_str() {
-                    "nn" | "nn-deep" => {
-                        let hidden = if model == "nn" {
-                            spec.nn_hidden.clone()
-                        } else {
-                            preset.nn_deep_hidden.clone()
-                        };
-                        match fit_network(
-                            &hidden,
-                            (&xtr_s, &ytr, &xte_s),
-                            &nn_config(split_seed),
-                            &device,
-                            events,
-                            stop,
-                        )? {
-                            Some((p, found)) => {
-                                coached
-                                    .entry((model.clone(), set))
-                                    .or_default()
-                                    .add(s + 1, found);
-                                p
-                            }
-                            None => {
-                                stopped = true;
-                                break 'splits;
-                            }
-                        }
-                    }
-                    m => fit_classic(m, &xtr_s, &ytr, &xte_s, split_seed, preset.forest_trees)?,
+                let rows = (&xtr_s[..], &ytr[..], &xte_s[..]);
+                let Some((pred, found)) =
+                    predict(model, spec, rows, split_seed, &device, events, stop)?
+                else {
+                    stopped = true;
+                    break 'splits;
                 };
+                if matches!(model.as_str(), "nn" | "nn-deep") {
+                    coached
+                        .entry((model.clone(), set))
+                        .or_default()
+                        .add(s + 1, found);
+                }
                 let key = (model.clone(), set);
                 *seconds.entry(key.clone()).or_default() += t.elapsed().as_secs_f64();
                 predicted.add(s, split_seed, &parts[1], &yte, &run_name(&key), &pred);
@@ -490,19 +547,7 @@ pub fn run(
             let Some(e) = errors.get(&key) else { continue };
             let mut run = ModelRun::new(run_name(&key));
             run.predictions = table.clone();
-            let features = if set == "all features" {
-                problem.feature_names.len()
-            } else {
-                preset.top_k.min(problem.feature_names.len())
-            };
-            let hidden = if model == "nn-deep" {
-                &preset.nn_deep_hidden
-            } else {
-                &spec.nn_hidden
-            };
-            let (described, params) = architecture(model, hidden, features, preset.forest_trees);
-            run.architecture = Some(described);
-            run.trainable_params = params;
+            describe(&mut run, model, set, spec, problem.feature_names.len());
             if stopped {
                 run.outcome = crate::train::Outcome::Stopped;
             }
@@ -518,21 +563,11 @@ pub fn run(
             record.push_run(run, events);
         }
     }
-    let mut chosen: Vec<(usize, &String)> = selected_counts
-        .iter()
-        .copied()
-        .zip(&problem.feature_names)
-        .collect();
-    chosen.sort_by_key(|c| std::cmp::Reverse(c.0));
-    let summary: Vec<String> = chosen
-        .iter()
-        .filter(|(c, _)| *c > 0)
-        .map(|(c, n)| format!("{n} ({c}x)"))
-        .collect();
-    record.notes.push(format!(
-        "top-{} features chosen on each training split (times chosen over {splits} splits): {}",
+    record.notes.push(chosen_note(
+        &selected_counts,
+        &problem.feature_names,
         preset.top_k,
-        summary.join(", ")
+        splits,
     ));
     record.seconds = started.elapsed().as_secs_f64();
     Ok(record)

@@ -307,6 +307,220 @@ pub fn median_frequency_weights<'a>(
         .collect()
 }
 
+/// A segmentation run's samples by split, and how they were split when the folder did not say.
+struct Splits {
+    train: Vec<Sample>,
+    val: Vec<Sample>,
+    test: Vec<Sample>,
+    /// Said in the log and the record when splits were carved out of train/.
+    note: Option<String>,
+}
+
+fn split(
+    data: &segmentation::SegmentationData,
+    root: &Path,
+    fractions: &[f64; 3],
+    seed: u64,
+) -> Result<Splits> {
+    // Use the folder's own splits when it has them; else split by source image. A folder whose
+    // only labelled split is train/ (the ISBI 2012 layout: its test/ has no masks) gets the
+    // missing splits carved out of train/ by source image, seeded and noted in the record.
+    let mut note = None;
+    let (train, val, test): (Vec<Sample>, Vec<Sample>, Vec<Sample>) = if data
+        .splits
+        .contains_key("train")
+    {
+        let get = |k: &str| data.splits.get(k).cloned().unwrap_or_default();
+        let (mut train, mut val, mut test) = (get("train"), get("val"), get("test"));
+        if val.is_empty() || test.is_empty() {
+            let groups: Vec<usize> = train.iter().map(|s| s.source).collect();
+            let parts = group_split(&groups, fractions, seed).map_err(|e| {
+                Error::format(
+                    root,
+                    format!("has labelled pairs in train/ only, too few to split: {e}"),
+                )
+            })?;
+            let take = |p: &[usize]| p.iter().map(|&i| train[i].clone()).collect::<Vec<_>>();
+            let (mut new_train, carved_val, carved_test) =
+                (take(&parts[0]), take(&parts[1]), take(&parts[2]));
+            let mut carved = Vec::new();
+            if val.is_empty() {
+                val = carved_val;
+                carved.push("validation");
+            } else {
+                new_train.extend(carved_val);
+            }
+            if test.is_empty() {
+                test = carved_test;
+                carved.push("test");
+            } else {
+                new_train.extend(carved_test);
+            }
+            train = new_train;
+            note = Some(format!(
+                "the folder has no labelled {} pairs: they were split off train/ by source image \
+                     ({:.0}/{:.0}/{:.0}%, seed {})",
+                carved.join(" or "),
+                fractions[0] * 100.0,
+                fractions[1] * 100.0,
+                fractions[2] * 100.0,
+                seed
+            ));
+        }
+        val.shrink_to_fit();
+        test.shrink_to_fit();
+        (train, val, test)
+    } else {
+        let all: Vec<Sample> = data.splits.values().flatten().cloned().collect();
+        let groups: Vec<usize> = all.iter().map(|s| s.source).collect();
+        let parts = group_split(&groups, fractions, seed)?;
+        let take = |p: &[usize]| p.iter().map(|&i| all[i].clone()).collect::<Vec<_>>();
+        (take(&parts[0]), take(&parts[1]), take(&parts[2]))
+    };
+    Ok(Splits {
+        train,
+        val,
+        test,
+        note,
+    })
+}
+
+/// The loss weights per class: the preset's, the user's (one per class), or balanced from the
+/// training masks.
+fn class_weights(
+    spec: &SegmentationSpec,
+    train: &[Sample],
+    class_names: &[String],
+) -> Result<Option<Vec<f32>>> {
+    let classes = class_names.len();
+    Ok(match &spec.class_weights {
+        None => spec.preset.class_weights.clone(),
+        Some(super::ClassWeights::Given(w)) if w.len() != classes => {
+            return Err(Error::invalid(format!(
+                "{} class weights given, but the data has {classes} classes ({})",
+                w.len(),
+                class_names.join(", ")
+            )));
+        }
+        Some(super::ClassWeights::Given(w)) => Some(w.clone()),
+        Some(super::ClassWeights::Balanced) => Some(balanced_weights(train, classes)),
+    })
+}
+
+/// How the samples were split, for the record: the rule and each split's source images.
+fn split_provenance(
+    root: &Path,
+    data: &segmentation::SegmentationData,
+    splits: [&[Sample]; 3],
+    carved: bool,
+    fractions: &[f64; 3],
+    seed: u64,
+) -> serde_json::Value {
+    let sources = |samples: &[Sample]| {
+        let mut names: Vec<String> = samples
+            .iter()
+            .map(|s| relative(root, &data.sources[s.source].image))
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    let rule = if carved {
+        format!(
+            "split by source image ({:.0}/{:.0}/{:.0}%) with seed {seed}: tiles of one image stay together",
+            fractions[0] * 100.0,
+            fractions[1] * 100.0,
+            fractions[2] * 100.0,
+        )
+    } else {
+        "the folder's own train / val / test splits".to_string()
+    };
+    serde_json::json!({
+        "rule": rule,
+        "train": sources(splits[0]),
+        "val": sources(splits[1]),
+        "test": sources(splits[2]),
+    })
+}
+
+/// The first `n` test images with their true and predicted masks, for the dashboard.
+fn first_samples(test: &[Sample], pred: &[Mask], n: usize) -> Vec<crate::train::Sample> {
+    test.iter()
+        .zip(pred)
+        .take(n)
+        .map(|(s, p)| crate::train::Sample {
+            height: s.image.height,
+            width: s.image.width,
+            channels: s.image.channels,
+            pixels: s.image.to_hwc_u8(),
+            truth: String::new(),
+            predicted: String::new(),
+            truth_mask: Some(s.mask.data.clone()),
+            predicted_mask: Some(p.data.clone()),
+        })
+        .collect()
+}
+
+/// Every test mask, true and predicted, with its scores (`predictions::write_masks`).
+fn write_mask_predictions(
+    csv: &Path,
+    root: &Path,
+    data: &segmentation::SegmentationData,
+    test: &[Sample],
+    pred: &[Mask],
+) -> Result<()> {
+    let items: Vec<predictions::MaskPrediction> = test
+        .iter()
+        .zip(pred)
+        .map(|(s, p)| predictions::MaskPrediction {
+            source: relative(root, &data.sources[s.source].image),
+            height: s.mask.height,
+            width: s.mask.width,
+            truth: &s.mask.data,
+            predicted: &p.data,
+        })
+        .collect();
+    predictions::write_masks(csv, data.class_names.len(), &items)
+}
+
+/// The data folder for the record: its path, checksum and what it holds.
+fn data_ref(
+    root: &Path,
+    data: &segmentation::SegmentationData,
+    [train, val, test]: [usize; 3],
+) -> Result<DataRef> {
+    Ok(DataRef {
+        path: root.display().to_string(),
+        sha256: Some(folder_sha256(root, &data.sources)?),
+        description: format!(
+            "{} image/mask pairs, label map: {}; samples train {train} / val {val} / test {test}",
+            data.sources.len(),
+            data.label_map.name(),
+        ),
+    })
+}
+
+/// The U-Net's default training augmentation: flips of image and mask together.
+fn paired_flips() -> Pipeline {
+    Pipeline::new(vec![
+        Transform::RandomHorizontalFlip { p: 0.5 },
+        Transform::RandomVerticalFlip { p: 0.5 },
+    ])
+}
+
+/// At most `limit` of the training samples, a seeded random choice (`--limit`).
+fn limited(train: Vec<Sample>, limit: Option<usize>, seed: u64) -> Vec<Sample> {
+    match limit.filter(|&l| l < train.len()) {
+        None => train,
+        Some(limit) => {
+            let mut idx = Rng::derive(seed, "train-subset").permutation(train.len());
+            idx.truncate(limit);
+            idx.sort_unstable();
+            idx.into_iter().map(|i| train[i].clone()).collect()
+        }
+    }
+}
+
 /// `path` relative to the data folder, as records and prediction files name it.
 fn relative(root: &Path, path: &Path) -> String {
     path.strip_prefix(root)
@@ -346,140 +560,46 @@ pub fn run(
     let classes = data.class_names.len();
     let background = data.class_names.iter().position(|n| n == "background");
 
-    // Use the folder's own splits when it has them; else split by source image. A folder whose
-    // only labelled split is train/ (the ISBI 2012 layout: its test/ has no masks) gets the
-    // missing splits carved out of train/ by source image, seeded and noted in the record.
-    let mut split_note = None;
-    let (train, val, test): (Vec<Sample>, Vec<Sample>, Vec<Sample>) = if data
-        .splits
-        .contains_key("train")
-    {
-        let get = |k: &str| data.splits.get(k).cloned().unwrap_or_default();
-        let (mut train, mut val, mut test) = (get("train"), get("val"), get("test"));
-        if val.is_empty() || test.is_empty() {
-            let groups: Vec<usize> = train.iter().map(|s| s.source).collect();
-            let parts = group_split(&groups, &preset.split, ctx.seed).map_err(|e| {
-                Error::format(
-                    root,
-                    format!("has labelled pairs in train/ only, too few to split: {e}"),
-                )
-            })?;
-            let take = |p: &[usize]| p.iter().map(|&i| train[i].clone()).collect::<Vec<_>>();
-            let (mut new_train, carved_val, carved_test) =
-                (take(&parts[0]), take(&parts[1]), take(&parts[2]));
-            let mut carved = Vec::new();
-            if val.is_empty() {
-                val = carved_val;
-                carved.push("validation");
-            } else {
-                new_train.extend(carved_val);
-            }
-            if test.is_empty() {
-                test = carved_test;
-                carved.push("test");
-            } else {
-                new_train.extend(carved_test);
-            }
-            train = new_train;
-            split_note = Some(format!(
-                "the folder has no labelled {} pairs: they were split off train/ by source image \
-                     ({:.0}/{:.0}/{:.0}%, seed {})",
-                carved.join(" or "),
-                preset.split[0] * 100.0,
-                preset.split[1] * 100.0,
-                preset.split[2] * 100.0,
-                ctx.seed
-            ));
-        }
-        val.shrink_to_fit();
-        test.shrink_to_fit();
-        (train, val, test)
-    } else {
-        let all: Vec<Sample> = data.splits.values().flatten().cloned().collect();
-        let groups: Vec<usize> = all.iter().map(|s| s.source).collect();
-        let parts = group_split(&groups, &preset.split, ctx.seed)?;
-        let take = |p: &[usize]| p.iter().map(|&i| all[i].clone()).collect::<Vec<_>>();
-        (take(&parts[0]), take(&parts[1]), take(&parts[2]))
-    };
-    let mut train = train;
-    if let Some(limit) = spec.train_limit.filter(|&l| l < train.len()) {
-        let mut idx = Rng::derive(ctx.seed, "train-subset").permutation(train.len());
-        idx.truncate(limit);
-        idx.sort_unstable();
-        train = idx.into_iter().map(|i| train[i].clone()).collect();
-    }
+    let Splits {
+        train,
+        val,
+        test,
+        note: split_note,
+    } = split(&data, root, &preset.split, ctx.seed)?;
+    let train = limited(train, spec.train_limit, ctx.seed);
     let side = train[0].image.height;
-    if side % (1 << preset.depth) != 0 {
+    if !side.is_multiple_of(1 << preset.depth) {
         return Err(Error::invalid(format!(
             "training images of {side} px do not halve {} times",
             preset.depth
         )));
     }
     let normalization = Normalization::fit(train.iter().map(|s| &s.image))?;
-    let class_weights = match &spec.class_weights {
-        None => preset.class_weights.clone(),
-        Some(super::ClassWeights::Given(w)) if w.len() != classes => {
-            return Err(Error::invalid(format!(
-                "{} class weights given, but the data has {classes} classes ({})",
-                w.len(),
-                data.class_names.join(", ")
-            )));
-        }
-        Some(super::ClassWeights::Given(w)) => Some(w.clone()),
-        Some(super::ClassWeights::Balanced) => Some(balanced_weights(&train, classes)),
-    };
+    let class_weights = class_weights(spec, &train, &data.class_names)?;
     let config = TrainConfig {
         settings: preset.training,
         seed: ctx.seed,
     };
     let device = ctx.device.training_device()?;
     let plain = device.clone().without_autodiff();
-    let mut record = ctx.record(
-        DataRef {
-            path: root.display().to_string(),
-            sha256: Some(folder_sha256(root, &data.sources)?),
-            description: format!(
-                "{} image/mask pairs, label map: {}; samples train {} / val {} / test {}",
-                data.sources.len(),
-                data.label_map.name(),
-                train.len(),
-                val.len(),
-                test.len()
-            ),
-        },
-        serde_json::json!({
-            "preset": preset,
-            "train": config,
-            "normalization": normalization,
-            "class_weights": class_weights,
-        }),
-    );
-    record.class_names = data.class_names.clone();
-    let sources = |samples: &[Sample]| {
-        let mut names: Vec<String> = samples
-            .iter()
-            .map(|s| relative(root, &data.sources[s.source].image))
-            .collect();
-        names.sort();
-        names.dedup();
-        names
-    };
-    record.config["splits"] = serde_json::json!({
-        "rule": if data.splits.contains_key("train") && split_note.is_none() {
-            "the folder's own train / val / test splits".to_string()
-        } else {
-            format!(
-                "split by source image ({:.0}/{:.0}/{:.0}%) with seed {}: tiles of one image stay together",
-                preset.split[0] * 100.0,
-                preset.split[1] * 100.0,
-                preset.split[2] * 100.0,
-                ctx.seed
-            )
-        },
-        "train": sources(&train),
-        "val": sources(&val),
-        "test": sources(&test),
+    let counts = [train.len(), val.len(), test.len()];
+    let config_json = serde_json::json!({
+        "preset": preset,
+        "train": config,
+        "normalization": normalization,
+        "class_weights": class_weights,
     });
+    let mut record = ctx.record(data_ref(root, &data, counts)?, config_json);
+    record.class_names = data.class_names.clone();
+    let carved = !data.splits.contains_key("train") || split_note.is_some();
+    record.config["splits"] = split_provenance(
+        root,
+        &data,
+        [&train, &val, &test],
+        carved,
+        &preset.split,
+        ctx.seed,
+    );
     if let Some(note) = split_note {
         events(Event::Note(note.clone()));
         record.notes.push(note);
@@ -506,12 +626,7 @@ pub fn run(
         num_classes: classes,
         normalization: normalization.clone(),
         // Paired flips unless the caller (a plan) gives its own transforms.
-        augment: spec.augmentation.clone().unwrap_or_else(|| {
-            Pipeline::new(vec![
-                Transform::RandomHorizontalFlip { p: 0.5 },
-                Transform::RandomVerticalFlip { p: 0.5 },
-            ])
-        }),
+        augment: spec.augmentation.clone().unwrap_or_else(paired_flips),
         class_weights: class_weights.clone(),
         background,
         loss: preset.loss,
@@ -538,36 +653,10 @@ pub fn run(
     run.epochs = fitted.epochs;
     let model = fitted.model.valid();
     let pred = predict_masks(&model, &test, &normalization, &plain);
-    events(Event::Samples(
-        test.iter()
-            .zip(&pred)
-            .take(3)
-            .map(|(s, p)| crate::train::Sample {
-                height: s.image.height,
-                width: s.image.width,
-                channels: s.image.channels,
-                pixels: s.image.to_hwc_u8(),
-                truth: String::new(),
-                predicted: String::new(),
-                truth_mask: Some(s.mask.data.clone()),
-                predicted_mask: Some(p.data.clone()),
-            })
-            .collect(),
-    ));
+    events(Event::Samples(first_samples(&test, &pred, 3)));
     let (metrics, dice, iou) = segmentation_metrics(&pred, &test, classes, background);
     run.predictions = ctx.write_predictions(&record, "unet.csv", |path| {
-        let items: Vec<predictions::MaskPrediction> = test
-            .iter()
-            .zip(&pred)
-            .map(|(s, p)| predictions::MaskPrediction {
-                source: relative(root, &data.sources[s.source].image),
-                height: s.mask.height,
-                width: s.mask.width,
-                truth: &s.mask.data,
-                predicted: &p.data,
-            })
-            .collect();
-        predictions::write_masks(path, classes, &items)
+        write_mask_predictions(path, root, &data, &test, &pred)
     })?;
     run.test = metrics;
     run.per_class.insert("dice".into(), dice);
