@@ -357,6 +357,39 @@ pub fn run(
     Ok(record)
 }
 
+/// Runs what a record asked for again (`petri rerun`), its outputs (checkpoints, predictions, a
+/// plan's converted data) going to `out_dir`, and returns the new record.
+pub fn rerun(
+    request: &request::RunRequest,
+    out_dir: &Path,
+    events: &dyn Fn(Event),
+    stop: &AtomicBool,
+) -> Result<ExperimentRecord> {
+    let with_outputs = |o: &RunOptions| {
+        let mut o = o.clone();
+        o.outputs_in(out_dir);
+        o.resume_dir = None;
+        o.resume = false;
+        o
+    };
+    match request {
+        request::RunRequest::Part { options } => run(&with_outputs(options), events, stop),
+        request::RunRequest::Plan {
+            data,
+            plan,
+            options,
+        } => {
+            if !data.exists() {
+                return Err(Error::invalid(format!(
+                    "the record's data {} is not there any more: put it back to rerun the plan",
+                    data.display()
+                )));
+            }
+            custom::train(data, plan, &with_outputs(options), out_dir, events, stop)
+        }
+    }
+}
+
 /// The resumable state of `options`, checked: `--resume` needs one, and a fresh run clears an
 /// old one (saying so).
 fn resume_state(options: &RunOptions, events: &dyn Fn(Event)) -> Result<Option<ResumeState>> {

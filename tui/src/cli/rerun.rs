@@ -47,7 +47,7 @@ pub fn rerun(args: RerunArgs, data_dir: &Path) -> Result<()> {
         .unwrap_or_else(|| petri_engine::data::layout::runs_dir(data_dir));
     let work = out_dir.clone();
     let path = run_headless(&out_dir, args.json, None, move |events, stop| {
-        request.rerun(&work, events, stop)
+        petri_engine::experiment::rerun(&request, &work, events, stop)
     })?;
     let new = ExperimentRecord::load(&path)
         .with_context(|| format!("cannot read the new record {}", path.display()))?;
