@@ -4,6 +4,7 @@ pub mod challenge;
 pub mod completions;
 pub mod content;
 pub mod data;
+pub mod entry;
 pub mod grade;
 pub mod identify;
 pub mod man;
