@@ -23,9 +23,30 @@ fn kit_dir() -> PathBuf {
         .join("grade-kit")
 }
 
+/// The Python (with numpy) that Python answers are graded with: `PETRI_PYTHON`, else the venv
+/// `scripts/python-env` makes in target/python-venv. CI makes it; elsewhere the Python tests
+/// skip with a message when there is none.
+fn python() -> Option<PathBuf> {
+    let found = python_path();
+    if found.is_none() {
+        eprintln!("skipped: no Python with numpy (scripts/python-env makes target/python-venv)");
+    }
+    found
+}
+
+fn python_path() -> Option<PathBuf> {
+    let venv = root().join("target/python-venv/bin/python");
+    std::env::var_os("PETRI_PYTHON")
+        .map(PathBuf::from)
+        .or_else(|| venv.is_file().then_some(venv))
+}
+
 fn petri(args: &[&str], challenges: &Path, data_dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_petri"))
-        .args(args)
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_petri"));
+    if let Some(python) = python_path() {
+        cmd.env("PETRI_PYTHON", python);
+    }
+    cmd.args(args)
         .arg("--data-dir")
         .arg(data_dir)
         .env("PETRI_CHALLENGES", challenges)
@@ -93,13 +114,26 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
+/// A submission copied from a reference or starter folder, answered in `language` ("rs" or
+/// "py"): the other language's answer file is left behind, as a student would hand in one.
+fn submit(from: &Path, to: &Path, language: &str) {
+    std::fs::create_dir_all(to).unwrap();
+    let other = if language == "py" { "rs" } else { "py" };
+    for e in std::fs::read_dir(from).unwrap().flatten() {
+        let is_other = e.path().extension().is_some_and(|x| x == other);
+        if e.path().is_file() && !is_other {
+            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+    }
+}
+
 /// Dice submissions in `tmp/subs`: each student gets a copy of the challenge's `reference` or
 /// `starter`. Returns the folder.
 fn dice_class(tmp: &Path, students: &[(&str, &str)]) -> PathBuf {
     let subs = tmp.join("subs");
     let dice = root().join("challenges/segmentation/dice");
     for (name, which) in students {
-        copy_dir(&dice.join(which), &subs.join(name));
+        submit(&dice.join(which), &subs.join(name), "rs");
     }
     subs
 }
@@ -112,13 +146,13 @@ fn scratch() -> tempfile::TempDir {
     t
 }
 
-/// Reference and starter of `id` graded in one batch.
-fn reference_and_starter(id: &str, data: &Path) {
+/// Reference and starter of `id`, answered in `language` ("rs" or "py"), graded in one batch.
+fn reference_and_starter(id: &str, data: &Path, language: &str) {
     let tmp = scratch();
     let subs = tmp.path().join("subs");
     let ch = root().join("challenges").join(id);
-    copy_dir(&ch.join("reference"), &subs.join("reference"));
-    copy_dir(&ch.join("starter"), &subs.join("starter"));
+    submit(&ch.join("reference"), &subs.join("reference"), language);
+    submit(&ch.join("starter"), &subs.join("starter"), language);
     let results = grade(id, &subs, &tmp.path().join("out"), data, &["--jobs", "2"]);
     let reference = by_name(&results, "reference");
     let starter = by_name(&results, "starter");
@@ -146,21 +180,77 @@ fn code_challenges_reference_full_marks_starter_under_half() {
         "segmentation/class-weights",
         "regression/feature-selection",
     ] {
-        reference_and_starter(id, tmp.path());
+        reference_and_starter(id, tmp.path(), "rs");
     }
+}
+
+#[test]
+fn python_answers_reference_full_marks_starter_under_half() {
+    if python().is_none() {
+        return;
+    }
+    let tmp = scratch();
+    for id in [
+        "classification/confusion-matrix",
+        "augmentation/flip-rotate",
+        "augmentation/paired-crop",
+        "segmentation/dice",
+        "segmentation/class-weights",
+        "regression/feature-selection",
+    ] {
+        reference_and_starter(id, tmp.path(), "py");
+    }
+}
+
+/// One class, both languages: each submission is graded in the language it answered in; one
+/// holding both answers is graded in the language its marker names, or refused with why.
+#[test]
+fn a_class_mixes_rust_and_python_answers() {
+    if python().is_none() {
+        return;
+    }
+    let tmp = scratch();
+    let subs = tmp.path().join("subs");
+    let dice = root().join("challenges/segmentation/dice");
+    submit(&dice.join("reference"), &subs.join("ada-rust"), "rs");
+    submit(&dice.join("reference"), &subs.join("bob-python"), "py");
+    submit(&dice.join("starter"), &subs.join("cy-python-starter"), "py");
+    copy_dir(&dice.join("reference"), &subs.join("dee-both"));
+    copy_dir(&dice.join("starter"), &subs.join("eve-both-marked"));
+    std::fs::copy(
+        dice.join("reference/dice.py"),
+        subs.join("eve-both-marked/dice.py"),
+    )
+    .unwrap();
+    std::fs::write(
+        subs.join("eve-both-marked/.petri-challenge"),
+        "segmentation/dice\npython\n",
+    )
+    .unwrap();
+    let results = grade("dice", &subs, &tmp.path().join("out"), tmp.path(), &[]);
+    let score = |n: &str| by_name(&results, n)["score"].as_f64().unwrap();
+    assert_eq!(score("ada-rust"), 10.0);
+    assert_eq!(score("bob-python"), 10.0);
+    assert!(score("cy-python-starter") < 5.0);
+    assert_eq!(score("eve-both-marked"), 10.0, "graded as its marker says");
+    let dee = by_name(&results, "dee-both");
+    assert_eq!(dee["score"], 0.0);
+    let why = dee["checks"][0]["output"].as_str().unwrap();
+    assert!(why.contains("keep only the one"), "{why}");
+    assert_eq!(dee["checks"][0]["lost"], "not-submitted");
 }
 
 #[test]
 fn regression_config_reference_full_marks_starter_under_half() {
     let tmp = scratch();
-    reference_and_starter("regression/network", tmp.path());
+    reference_and_starter("regression/network", tmp.path(), "rs");
 }
 
 #[test]
 fn image_config_reference_full_marks_starter_under_half() {
     // Trains ResNet-18 on BreastMNIST twice (a minute or two on 2 cores).
     let Some(data) = shared_data() else { return };
-    reference_and_starter("classification/imbalance", &data);
+    reference_and_starter("classification/imbalance", &data, "rs");
 }
 
 #[test]
@@ -184,6 +274,11 @@ fn the_same_submission_graded_twice_gets_the_same_score() {
 
 /// A copy of the dice challenge with a short time limit, so hostile runs end quickly.
 fn quick_dice(tmp: &Path) -> PathBuf {
+    quick_dice_within(tmp, 4)
+}
+
+/// The dice challenge limited to `seconds` per run and 256 MB.
+fn quick_dice_within(tmp: &Path, seconds: u64) -> PathBuf {
     let challenges = tmp.join("challenges");
     let dice = challenges.join("segmentation/dice");
     let from = root().join("challenges/segmentation/dice");
@@ -192,7 +287,7 @@ fn quick_dice(tmp: &Path) -> PathBuf {
     copy_dir(&from.join("starter"), &dice.join("starter"));
     let toml = std::fs::read_to_string(dice.join("challenge.toml"))
         .unwrap()
-        .replace("time_limit_s = 20", "time_limit_s = 4")
+        .replace("time_limit_s = 20", &format!("time_limit_s = {seconds}"))
         .replace("memory_limit_mb = 512", "memory_limit_mb = 256");
     std::fs::write(dice.join("challenge.toml"), toml).unwrap();
     challenges
@@ -228,7 +323,7 @@ fn hostile_submissions_score_zero_with_a_reason_and_spare_the_batch() {
     let challenges = quick_dice(tmp.path());
     let subs = tmp.path().join("subs");
     let reference = root().join("challenges/segmentation/dice/reference");
-    copy_dir(&reference, &subs.join("00-good"));
+    submit(&reference, &subs.join("00-good"), "rs");
     let canary = tmp.path().join("canary.txt");
     std::fs::write(&canary, "keep me").unwrap();
     let escape = tmp.path().join("escaped.txt");
@@ -382,13 +477,195 @@ fn hostile_submissions_score_zero_with_a_reason_and_spare_the_batch() {
     assert!(flood.to_string().len() < 100_000);
 }
 
+fn hostile_python(subs: &Path, name: &str, module: &str, body: &str) {
+    let dir = subs.join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    let body: String = body.lines().map(|l| format!("    {l}\n")).collect();
+    std::fs::write(
+        dir.join("dice.py"),
+        format!(
+            "import os, sys, time\n{module}\n\ndef dice_per_class(pred, truth, classes):\n{body}"
+        ),
+    )
+    .unwrap();
+}
+
+/// Python answers meet the sandbox Rust answers meet: Landlock reads limited to the
+/// interpreter, no network, the limits, nothing left running, no credit unearned.
+#[test]
+fn hostile_python_answers_score_zero_with_a_reason_and_spare_the_batch() {
+    if python().is_none() {
+        return;
+    }
+    let tmp = scratch();
+    // Longer than the Rust test's 4 s: each run imports numpy first, which on a loaded
+    // machine (the tests run in parallel) can take seconds.
+    let challenges = quick_dice_within(tmp.path(), 10);
+    let subs = tmp.path().join("subs");
+    let reference = root().join("challenges/segmentation/dice/reference");
+    submit(&reference, &subs.join("00-good"), "py");
+    let canary = tmp.path().join("canary.txt");
+    std::fs::write(&canary, "keep me").unwrap();
+    let escape = tmp.path().join("escaped.txt");
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let secret = reference.join("dice.py");
+    let neighbour = subs.join("00-good/dice.py");
+    let none = "";
+    hostile_python(
+        &subs,
+        "syntax-error",
+        none,
+        "return [0.0 for c in range(classes)",
+    );
+    hostile_python(&subs, "raises", none, "raise ValueError('boom')");
+    hostile_python(&subs, "fails-to-import", "undefined_name + 1", "return []");
+    hostile_python(&subs, "endless-loop", none, "while True:\n    pass");
+    hostile_python(
+        &subs,
+        "floods-output",
+        none,
+        "while True:\n    print('x' * 10000)",
+    );
+    hostile_python(
+        &subs,
+        "exhausts-memory",
+        none,
+        "hog = []\nwhile True:\n    hog.append(bytearray(64 << 20))",
+    );
+    hostile_python(
+        &subs,
+        "fork-bomb",
+        none,
+        "while True:\n    try:\n        os.fork()\n    except OSError:\n        pass",
+    );
+    hostile_python(
+        &subs,
+        "writes-outside",
+        none,
+        &format!("os.remove({canary:?})\nopen({escape:?}, 'w').write('x')\nreturn []"),
+    );
+    hostile_python(
+        &subs,
+        "network",
+        "import socket",
+        &format!("socket.create_connection(('127.0.0.1', {port}), timeout=2)\nreturn []"),
+    );
+    hostile_python(
+        &subs,
+        "reads-the-reference",
+        none,
+        &format!("return open({secret:?}).read()"),
+    );
+    hostile_python(
+        &subs,
+        "reads-a-neighbour",
+        none,
+        &format!("return open({neighbour:?}).read()"),
+    );
+    hostile_python(
+        &subs,
+        "leaves-a-daemon",
+        "if os.fork() == 0:\n    os.setsid()\n    time.sleep(120)\n    os._exit(0)",
+        "return [-1.0] * classes",
+    );
+    // Writes a full marks' worth of guesses as the answers and leaves before the harness can.
+    hostile_python(
+        &subs,
+        "forges-the-answers",
+        "import json\njson.dump({'answers': [{'dice': [1.0] * 5}] * 20, 'seconds': [0] * 20}, open('response.json', 'w'))\nos._exit(0)",
+        "return []",
+    );
+    hostile_python(
+        &subs,
+        "os-system",
+        none,
+        &format!(
+            "os.system('cp {} leaked.txt; echo x > {}')\nreturn open('leaked.txt').read()",
+            secret.display(),
+            escape.display()
+        ),
+    );
+    hostile_python(
+        &subs,
+        "ctypes",
+        "import ctypes",
+        &format!(
+            "libc = ctypes.CDLL(None)\nlibc.system(b'echo x > {}')\nreturn [1.0] * classes",
+            escape.display()
+        ),
+    );
+
+    let out = tmp.path().join("out");
+    let mut args = vec![
+        "grade",
+        "--challenge",
+        "segmentation/dice",
+        subs.to_str().unwrap(),
+    ];
+    args.extend(["--out", out.to_str().unwrap(), "--jobs", "2"]);
+    let o = petri(&args, &challenges, tmp.path());
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let results = read_results(&out);
+    assert_eq!(by_name(&results, "00-good")["score"], 10.0, "{results:#?}");
+    let mut problems = Vec::new();
+    for (name, expected, lost) in [
+        ("syntax-error", "does not compile", "does-not-build"),
+        ("raises", "raised ValueError", "crashed"),
+        ("fails-to-import", "NameError", "crashed"),
+        ("endless-loop", "did not finish within 10 s", "timed-out"),
+        ("floods-output", "did not finish", "timed-out"),
+        ("exhausts-memory", "memory", ""),
+        ("fork-bomb", "", ""),
+        ("writes-outside", "PermissionError", "crashed"),
+        ("network", "Error", "crashed"),
+        ("reads-the-reference", "PermissionError", "crashed"),
+        ("reads-a-neighbour", "PermissionError", "crashed"),
+        ("leaves-a-daemon", "cases right", "wrong-answer"),
+        ("forges-the-answers", "cases right", "wrong-answer"),
+        ("os-system", "FileNotFoundError", "crashed"),
+        ("ctypes", "cases right", "wrong-answer"),
+    ] {
+        let r = by_name(&results, name);
+        let why = r["checks"][0]["output"].as_str().unwrap();
+        let got = r["checks"][0]["lost"].as_str().unwrap_or_default();
+        eprintln!("{name}: {got}: {why}");
+        if r["score"] != 0.0 {
+            problems.push(format!("{name} scored: {r:#}"));
+        }
+        if !why.contains(expected) || got.is_empty() || !got.contains(lost) {
+            problems.push(format!(
+                "{name}: lost to {got:?} (want {lost:?}), reason {why:?} (want {expected:?})"
+            ));
+        }
+    }
+    // Every case is printed above before any fails.
+    assert!(problems.is_empty(), "{problems:#?}");
+    assert!(
+        canary.exists(),
+        "a Python answer deleted a file outside its folder"
+    );
+    assert!(!escape.exists(), "a Python answer wrote outside its folder");
+    assert!(
+        listener.accept().is_err(),
+        "a Python answer reached the network"
+    );
+    assert_eq!(
+        sandbox_processes(),
+        0,
+        "sandboxed processes outlived grading"
+    );
+    assert!(by_name(&results, "floods-output").to_string().len() < 100_000);
+}
+
 #[test]
 fn reports_are_what_gradescope_junit_and_spreadsheets_read() {
     let tmp = scratch();
     let subs = tmp.path().join("subs");
     let ch = root().join("challenges/regression/feature-selection");
-    copy_dir(&ch.join("reference"), &subs.join("ada"));
-    copy_dir(&ch.join("starter"), &subs.join("bob"));
+    submit(&ch.join("reference"), &subs.join("ada"), "rs");
+    submit(&ch.join("starter"), &subs.join("bob"), "rs");
     let out = tmp.path().join("out");
     grade("feature-selection", &subs, &out, tmp.path(), &[]);
     let gs: Value = serde_json::from_str(
@@ -444,6 +721,74 @@ fn reports_are_what_gradescope_junit_and_spreadsheets_read() {
     );
     assert!(o.status.success());
     assert!(single.join("results.json").is_file());
+}
+
+/// `--lang python`: the Python starter, the statement and hints in Python, the choice
+/// remembered for the next start, and `challenge check` grading the Python answer.
+#[test]
+fn a_student_answers_in_python() {
+    if python().is_none() {
+        return;
+    }
+    let tmp = scratch();
+    let challenges = root().join("challenges");
+    let dir = tmp.path().join("crop");
+    let start = |id: &str, dir: &Path, extra: &[&str]| {
+        let mut args = vec!["challenge", "start", id, "--dir", dir.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let o = petri(&args, &challenges, tmp.path());
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    let said = start("paired-crop", &dir, &["--lang", "python"]);
+    assert!(said.contains("crop.py (Python)"), "{said}");
+    assert!(dir.join("crop.py").is_file() && !dir.join("crop.rs").exists());
+    let readme = std::fs::read_to_string(dir.join("README.md")).unwrap();
+    assert!(
+        readme.contains("```python") && !readme.contains("```rust"),
+        "{readme}"
+    );
+    assert!(readme.contains("In `crop.py`"), "{readme}");
+    let o = petri(
+        &["challenge", "hint", dir.to_str().unwrap()],
+        &challenges,
+        tmp.path(),
+    );
+    let hint = String::from_utf8_lossy(&o.stdout);
+    assert!(hint.contains("rng.integers"), "a Python hint: {hint}");
+    // The starter fails its visible check; the reference passes it.
+    let check = || {
+        petri(
+            &["challenge", "check", dir.to_str().unwrap()],
+            &challenges,
+            tmp.path(),
+        )
+    };
+    assert_eq!(check().status.code(), Some(1));
+    std::fs::copy(
+        challenges.join("augmentation/paired-crop/reference/crop.py"),
+        dir.join("crop.py"),
+    )
+    .unwrap();
+    let o = check();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    // Remembered: the next start is in Python without being told.
+    let dice = tmp.path().join("dice");
+    start("dice", &dice, &[]);
+    assert!(dice.join("dice.py").is_file());
+    let o = petri(&["challenge", "show", "dice"], &challenges, tmp.path());
+    let shown = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        shown.contains("def dice_per_class") && !shown.contains("pub fn"),
+        "{shown}"
+    );
+    let o = petri(
+        &["challenge", "start", "dice", "--lang", "cobol"],
+        &challenges,
+        tmp.path(),
+    );
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("possible values: rust, python"));
 }
 
 #[test]
@@ -556,7 +901,7 @@ fn grading_fails_only_when_the_grader_cannot_run() {
         results[0]["checks"][0]["output"]
             .as_str()
             .unwrap()
-            .contains("dice.rs is missing")
+            .contains("dice.rs (Rust) or dice.py (Python) is missing")
     );
 }
 
@@ -623,10 +968,13 @@ fn gradescope_bundle_carries_the_source_and_the_scripts() {
     // submission: a valid results.json with full marks for the reference.
     let autograder = tmp.path().join("autograder");
     zip.extract(autograder.join("source")).unwrap();
+    // setup.sh would make a venv with numpy from PyPI: the tests' Python stands in for it.
+    let Some(python) = python() else { return };
     let script = |name: &str| {
         let o = Command::new("bash")
             .arg(autograder.join("source").join(name))
             .env("AUTOGRADER_ROOT", &autograder)
+            .env("PETRI_PYTHON", &python)
             .env("PETRI_BIN", env!("CARGO_BIN_EXE_petri"))
             .env("PETRI_GRADE_KIT", kit_dir())
             .env("PETRI_NO_CHECKOUT", "1")
@@ -641,9 +989,10 @@ fn gradescope_bundle_carries_the_source_and_the_scripts() {
         );
     };
     script("setup.sh");
-    copy_dir(
+    submit(
         &root().join("challenges/segmentation/dice/reference"),
         &autograder.join("submission"),
+        "rs",
     );
     script("run_autograder");
     let results: Value = serde_json::from_str(
@@ -652,6 +1001,19 @@ fn gradescope_bundle_carries_the_source_and_the_scripts() {
     .unwrap();
     assert_eq!(results["score"], 10.0, "{results}");
     assert!(results["tests"].as_array().is_some_and(|t| !t.is_empty()));
+    // A Python answer, through the same scripts.
+    std::fs::remove_dir_all(autograder.join("submission")).unwrap();
+    submit(
+        &root().join("challenges/segmentation/dice/reference"),
+        &autograder.join("submission"),
+        "py",
+    );
+    script("run_autograder");
+    let results: Value = serde_json::from_str(
+        &std::fs::read_to_string(autograder.join("results/results.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(results["score"], 10.0, "Python: {results}");
 
     // The source in the bundle is a whole workspace (members, the patched burn-flex): cargo
     // resolves it from the lock file (`tree`, as `metadata` would download other platforms'
@@ -956,7 +1318,7 @@ fn shards_merge_into_what_one_machine_writes() {
         .enumerate()
     {
         let from = if i % 2 == 0 { "reference" } else { "starter" };
-        copy_dir(&dice.join(from), &subs.join(name));
+        submit(&dice.join(from), &subs.join(name), "rs");
     }
     let grade_into = |out: &Path, extra: &[&str]| {
         grade("dice", &subs, out, tmp.path(), extra);

@@ -242,17 +242,25 @@ fn challenges_start_reveal_hints_and_show_a_check() {
     // A hint needs a copy to live with; start makes one from the starter.
     key(&mut app, KeyCode::Char('h'));
     assert!(screen(&app, 80, 24).contains("press s to start"));
+    // The first start asks for the language, once; the choice is remembered.
     key(&mut app, KeyCode::Char('s'));
+    assert!(screen(&app, 80, 24).contains("r Rust, p Python"));
+    key(&mut app, KeyCode::Char('p'));
     let copy = tmp
         .path()
         .join("state/challenges/segmentation/class-weights");
-    assert!(copy.join("weights.rs").is_file());
+    assert!(copy.join("weights.py").is_file());
+    assert!(!copy.join("weights.rs").exists());
     assert!(
-        !std::fs::read_to_string(copy.join("weights.rs"))
+        !std::fs::read_to_string(copy.join("weights.py"))
             .unwrap()
-            .contains("sort_by"),
+            .contains("median /"),
         "the reference leaked"
     );
+    let progress =
+        petri::progress::Progress::load(&petri::paths::progress_file(&tmp.path().join("state")))
+            .unwrap();
+    assert_eq!(progress.language, Some(petri_grader::Language::Python));
     key(&mut app, KeyCode::Char('h'));
     key(&mut app, KeyCode::Down);
     key(&mut app, KeyCode::Up);

@@ -5,13 +5,51 @@
 //! `/autograder/submission` into `/autograder/results/results.json`.
 //!
 //! Both scripts take `$AUTOGRADER_ROOT` (default `/autograder`) and `setup.sh` takes
-//! `$PETRI_BIN` (a prebuilt `petri` instead of building one), so the bundle can be tried on
-//! any machine before it is uploaded; the tests do that.
+//! `$PETRI_BIN` (a prebuilt `petri` instead of building one) and `$PETRI_PYTHON` (a Python
+//! with numpy instead of making a venv), so the bundle can be tried on any machine before it
+//! is uploaded; the tests do that.
 
-use crate::challenge::Challenge;
+use crate::challenge::{Challenge, Kind};
+use crate::language::Language;
 use petri_engine::{Error, Result};
 use std::io::Write;
 use std::path::Path;
+
+/// setup.sh's lines for a code challenge's Python answers: a venv with numpy where the
+/// sandbox user can read it (not under root's private home).
+const PYTHON_SETUP: &str = r#"if [[ -z "${PETRI_PYTHON:-}" ]]; then
+  if ! python3 -m venv --help >/dev/null 2>&1; then
+    apt-get update && apt-get install -y --no-install-recommends python3 python3-venv
+  fi
+  python3 -m venv "$ROOT/source/python"
+  "$ROOT/source/python/bin/pip" install --quiet numpy
+  export PETRI_PYTHON="$ROOT/source/python/bin/python"
+fi
+"#;
+
+/// run_autograder's line naming the Python setup.sh made.
+const PYTHON_RUN: &str =
+    "export PETRI_PYTHON=\"${PETRI_PYTHON:-$ROOT/source/python/bin/python}\"\n";
+
+/// What setup.sh grades to warm up (it builds the kit and tries the interpreter): the starter,
+/// in each language for a code challenge. Returns the commands that lay the answers out, and
+/// the folder to grade.
+fn warm_up(c: &Challenge) -> (String, String) {
+    if c.kind == Kind::Config {
+        return (String::new(), format!("challenges/{}/starter", c.id));
+    }
+    let folder = "\"$ROOT/source/warm-up-answers\"";
+    let mut copies = String::new();
+    for l in Language::ALL {
+        for f in c.files_for(l) {
+            copies.push_str(&format!(
+                "mkdir -p {folder}/{l} && cp challenges/{}/starter/{f} {folder}/{l}/\n",
+                c.id
+            ));
+        }
+    }
+    (copies, folder.to_string())
+}
 
 fn setup_sh(c: &Challenge) -> String {
     let fetch = if c.task == "image-config" {
@@ -19,6 +57,12 @@ fn setup_sh(c: &Challenge) -> String {
     } else {
         ""
     };
+    let python = if c.kind == Kind::Code {
+        PYTHON_SETUP
+    } else {
+        ""
+    };
+    let (copies, answers) = warm_up(c);
     format!(
         r#"#!/usr/bin/env bash
 # Gradescope runs this once when the autograder image is built.
@@ -37,9 +81,9 @@ else
   [[ -f "$HOME/.cargo/env" ]] && source "$HOME/.cargo/env"
   cargo build --release --locked -p petri
 fi
-{fetch}# Build the challenge kit now, not on the first student's submission.
-PETRI_GRADE_KIT="${{PETRI_GRADE_KIT:-$ROOT/source/grade-kit}}" ./target/release/petri grade \
-  --challenge {id} challenges/{id}/starter --out "$ROOT/source/warm-up" --format json \
+{fetch}{python}# Build the challenge kit (and try the Python) now, not on the first student's submission.
+{copies}PETRI_GRADE_KIT="${{PETRI_GRADE_KIT:-$ROOT/source/grade-kit}}" ./target/release/petri grade \
+  --challenge {id} {answers} --out "$ROOT/source/warm-up" --format json \
   --data-dir "$ROOT/source/data" >/dev/null
 echo "petri is ready: $(./target/release/petri --version)"
 "#,
@@ -48,13 +92,14 @@ echo "petri is ready: $(./target/release/petri --version)"
 }
 
 fn run_autograder(c: &Challenge) -> String {
+    let python = if c.kind == Kind::Code { PYTHON_RUN } else { "" };
     format!(
         r#"#!/usr/bin/env bash
 # Gradescope runs this for every submission.
 ROOT="${{AUTOGRADER_ROOT:-/autograder}}"
 [[ -f "$HOME/.cargo/env" ]] && source "$HOME/.cargo/env"
 cd "$ROOT/source/petri"
-PETRI_GRADE_KIT="${{PETRI_GRADE_KIT:-$ROOT/source/grade-kit}}" ./target/release/petri grade \
+{python}PETRI_GRADE_KIT="${{PETRI_GRADE_KIT:-$ROOT/source/grade-kit}}" ./target/release/petri grade \
   --challenge {id} "$ROOT/submission" --out "$ROOT/results" --format gradescope \
   --data-dir "$ROOT/source/data"
 "#,

@@ -2,17 +2,48 @@
 //! and a reference solution. Challenges are data; the grader is generic over them except for
 //! the task that produces inputs and scores outputs (see `tasks`).
 
+use crate::language::Language;
+use crate::result::{Lost, Refusal};
 use petri_engine::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
-/// Marks a folder made by `petri challenge start`; holds the challenge's id.
+/// Marks a folder made by `petri challenge start`; holds the challenge's id and, for a code
+/// challenge, the language it is answered in (one per line).
 pub const MARKER: &str = ".petri-challenge";
+
+/// What a challenge folder's marker says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Marker {
+    pub id: String,
+    pub language: Option<Language>,
+}
+
+impl Marker {
+    /// The marker of `dir`; `None` when it has none.
+    pub fn read(dir: &Path) -> Option<Marker> {
+        let text = std::fs::read_to_string(dir.join(MARKER)).ok()?;
+        let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+        let id = lines.next()?.to_string();
+        let language = lines.next().and_then(|l| l.parse().ok());
+        Some(Marker { id, language })
+    }
+
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        let path = dir.join(MARKER);
+        let mut text = format!("{}\n", self.id);
+        if let Some(l) = self.language {
+            text.push_str(&format!("{l}\n"));
+        }
+        petri_engine::atomic::write_atomic(&path, text.as_bytes())
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Kind {
-    /// The student edits Rust source files compiled into a harness the grader owns.
+    /// The student edits one source file, in Rust (compiled into a harness the grader owns) or
+    /// in Python with numpy (imported by one).
     Code,
     /// The student edits an experiment file that the engine runs.
     Config,
@@ -67,7 +98,8 @@ pub struct Challenge {
     pub task: String,
     /// Statement file (Markdown), relative to the challenge folder.
     pub statement: String,
-    /// The files the student edits; the only ones taken from a submission.
+    /// The files the student edits; the only ones taken from a submission. A code challenge
+    /// names its Rust file (`dice.rs`); its Python answer is the same name in `.py`.
     pub files: Vec<String>,
     #[serde(default = "default_time")]
     pub time_limit_s: u64,
@@ -79,6 +111,9 @@ pub struct Challenge {
     pub build_time_limit_s: u64,
     #[serde(default)]
     pub hints: Vec<String>,
+    /// Hints for Python answers, where they differ from `hints` (which they then replace).
+    #[serde(default)]
+    pub python_hints: Vec<String>,
     #[serde(rename = "check")]
     pub checks: Vec<CheckSpec>,
 }
@@ -106,6 +141,17 @@ impl Challenge {
             .replace('\\', "/");
         c.dir = dir.to_path_buf();
         c.validate().map_err(|p| Error::format(&path, p))?;
+        // Every language a student can choose has its starter.
+        for l in Language::ALL {
+            for f in c.files_for(l) {
+                if !c.starter_dir().join(&f).is_file() {
+                    return Err(Error::format(
+                        &path,
+                        format!("starter/{f} is missing (a {} starter)", l.title()),
+                    ));
+                }
+            }
+        }
         Ok(c)
     }
 
@@ -121,8 +167,16 @@ impl Challenge {
                 return Err(format!("file '{f}' must be a plain relative name"));
             }
             if self.kind == Kind::Code && !f.ends_with(".rs") {
-                return Err(format!("code challenges take Rust files only, not '{f}'"));
+                return Err(format!(
+                    "a code challenge names its Rust file (its Python answer is the same name in .py), not '{f}'"
+                ));
             }
+        }
+        if self.kind == Kind::Code && self.files.len() != 1 {
+            return Err("a code challenge takes exactly one file".into());
+        }
+        if self.kind == Kind::Config && !self.python_hints.is_empty() {
+            return Err("python_hints are for code challenges".into());
         }
         let mut ids: Vec<&str> = self.checks.iter().map(|c| c.id.as_str()).collect();
         ids.sort_unstable();
@@ -155,14 +209,126 @@ impl Challenge {
         self.dir.join("reference")
     }
 
+    /// The statement as written, with every language's code.
     pub fn statement_text(&self) -> Result<String> {
         let p = self.dir.join(&self.statement);
         std::fs::read_to_string(&p).map_err(|e| Error::io(&p, e))
     }
 
-    /// Copies the starter's files (never the reference), the statement as README.md and a
-    /// marker naming the challenge into `dir`, which must be missing or empty.
-    pub fn copy_starter(&self, dir: &Path) -> Result<()> {
+    /// The statement for an answer in `language`: code blocks fenced as another language are
+    /// left out, and the answer file's name is the language's (`dice.rs` becomes `dice.py`).
+    pub fn statement_for(&self, language: Language) -> Result<String> {
+        let text = self.statement_text()?;
+        if self.kind != Kind::Code {
+            return Ok(text);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut skipping = false;
+        let mut in_block = false;
+        for line in text.lines() {
+            let fence = line.trim_start().strip_prefix("```");
+            match fence {
+                Some(info) if !in_block => {
+                    in_block = true;
+                    let tag = info.trim();
+                    skipping = Language::ALL
+                        .iter()
+                        .any(|l| l.name() == tag && *l != language);
+                    if skipping {
+                        continue;
+                    }
+                }
+                Some(_) => {
+                    in_block = false;
+                    if std::mem::take(&mut skipping) {
+                        continue;
+                    }
+                }
+                None if skipping => continue,
+                None => {}
+            }
+            out.push_str(line);
+            out.push('\n');
+        }
+        // A blank line left twice where a block was dropped.
+        while out.contains("\n\n\n") {
+            out = out.replace("\n\n\n", "\n\n");
+        }
+        for f in &self.files {
+            out = out.replace(&format!("`{f}`"), &format!("`{}`", language.file_name(f)));
+        }
+        Ok(out)
+    }
+
+    /// The hints for an answer in `language`.
+    pub fn hints_for(&self, language: Option<Language>) -> &[String] {
+        match language {
+            Some(Language::Python) if !self.python_hints.is_empty() => &self.python_hints,
+            _ => &self.hints,
+        }
+    }
+
+    /// The files a student edits to answer in `language` (a config challenge's own files,
+    /// whatever the language).
+    pub fn files_for(&self, language: Language) -> Vec<String> {
+        match self.kind {
+            Kind::Code => self.files.iter().map(|f| language.file_name(f)).collect(),
+            Kind::Config => self.files.clone(),
+        }
+    }
+
+    /// Every file a submission may answer with: a code challenge's file in each language, a
+    /// config challenge's files.
+    pub fn answer_files(&self) -> Vec<String> {
+        match self.kind {
+            Kind::Code => Language::ALL
+                .into_iter()
+                .flat_map(|l| self.files_for(l))
+                .collect(),
+            Kind::Config => self.files.clone(),
+        }
+    }
+
+    /// The language a code submission in `dir` is answered in: the one whose file is there, or
+    /// where both are, the one its marker names. A refusal says what is missing or ambiguous.
+    pub fn answer_language(&self, dir: &Path) -> std::result::Result<Language, Refusal> {
+        let present: Vec<Language> = Language::ALL
+            .into_iter()
+            .filter(|l| {
+                self.files_for(*l)
+                    .iter()
+                    .any(|f| std::fs::symlink_metadata(dir.join(f)).is_ok())
+            })
+            .collect();
+        let names = |l: Language| self.files_for(l).join(", ");
+        match present.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(Refusal::new(
+                Lost::NotSubmitted,
+                format!(
+                    "{} (Rust) or {} (Python) is missing from the submission ({})",
+                    names(Language::Rust),
+                    names(Language::Python),
+                    dir.display()
+                ),
+            )),
+            _ => Marker::read(dir).and_then(|m| m.language).ok_or_else(|| {
+                Refusal::new(
+                    Lost::NotSubmitted,
+                    format!(
+                        "both {} and {} are in the submission: keep only the one to be graded",
+                        names(Language::Rust),
+                        names(Language::Python)
+                    ),
+                )
+            }),
+        }
+    }
+
+    /// Copies the starter's files for `language` (never the reference), the statement as
+    /// README.md and a marker naming the challenge and language into `dir`, which must be
+    /// missing or empty. `language` is ignored by config challenges.
+    pub fn copy_starter(&self, dir: &Path, language: Language) -> Result<()> {
         let non_empty = dir.exists()
             && std::fs::read_dir(dir)
                 .map(|mut d| d.next().is_some())
@@ -175,14 +341,18 @@ impl Challenge {
             )));
         }
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
-        for f in &self.files {
-            let from = self.starter_dir().join(f);
-            std::fs::copy(&from, dir.join(f)).map_err(|e| Error::io(&from, e))?;
+        for f in self.files_for(language) {
+            let from = self.starter_dir().join(&f);
+            std::fs::copy(&from, dir.join(&f)).map_err(|e| Error::io(&from, e))?;
         }
         let readme = dir.join("README.md");
-        std::fs::write(&readme, self.statement_text()?).map_err(|e| Error::io(&readme, e))?;
-        let marker = dir.join(MARKER);
-        std::fs::write(&marker, format!("{}\n", self.id)).map_err(|e| Error::io(&marker, e))
+        std::fs::write(&readme, self.statement_for(language)?)
+            .map_err(|e| Error::io(&readme, e))?;
+        Marker {
+            id: self.id.clone(),
+            language: (self.kind == Kind::Code).then_some(language),
+        }
+        .write(dir)
     }
 
     pub fn check(&self, id: &str) -> Option<&CheckSpec> {

@@ -6,6 +6,8 @@
 use crate::challenge::{Challenge, CheckSpec, Kind};
 use crate::failure::Failure;
 use crate::harness::{self, BuildEnv, Kit};
+use crate::language::Language;
+use crate::python::Python;
 use crate::result::{CheckResult, Lost, Refusal, SubmissionResult};
 use crate::sandbox::{self, Access, Ending, Limits, Spec};
 use crate::tasks::{self, Ctx, Request};
@@ -30,12 +32,14 @@ pub struct Grader {
     pub hidden: bool,
     /// The kit code submissions link, built on first use (see `harness`).
     kit: OnceLock<std::result::Result<Kit, String>>,
+    /// The interpreter of Python answers, found on first use (see `python`).
+    python: OnceLock<std::result::Result<Python, String>>,
 }
 
 /// Counter that gives concurrent jobs distinct sandbox user ids.
 static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
 /// First user id used for sandboxes when the grader runs as root.
-const SANDBOX_UID_BASE: u32 = 61_000;
+pub const SANDBOX_UID_BASE: u32 = 61_000;
 
 impl Grader {
     /// A grader whose scratch space is a fresh folder under the system's temporary folder
@@ -59,6 +63,7 @@ impl Grader {
             work_dir,
             hidden,
             kit: OnceLock::new(),
+            python: OnceLock::new(),
         })
     }
 
@@ -72,6 +77,20 @@ impl Grader {
     pub fn kit(&self, say: &dyn Fn(&str)) -> std::result::Result<&Kit, String> {
         self.kit
             .get_or_init(|| harness::kit(&self.build, say))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The interpreter Python answers run on, found and tried inside the sandbox on the first
+    /// call. An `Err` is the grader's fault: every Python submission is then not graded.
+    pub fn python(&self) -> std::result::Result<&Python, String> {
+        self.python
+            .get_or_init(|| {
+                let python = Python::find()?;
+                let user = sandbox::SandboxUser::claim(SANDBOX_UID_BASE, 0);
+                python.try_in_sandbox(&self.work_dir.join("python-check"), user.map(|u| u.uid))?;
+                Ok(python)
+            })
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -227,7 +246,8 @@ impl Grader {
         result
     }
 
-    /// Reads the submission's files and, for code, builds the harness.
+    /// Reads the submission's files and, for code, builds the harness (Rust) or checks the
+    /// syntax (Python).
     fn prepare(
         &self,
         challenge: &Challenge,
@@ -235,56 +255,45 @@ impl Grader {
         submission: &Path,
         work: &Path,
     ) -> std::result::Result<(Program, Files), Failure> {
-        let mut files = Vec::new();
-        for f in &challenge.files {
-            let p = submission.join(f);
-            let meta = std::fs::symlink_metadata(&p).map_err(|_| {
-                Failure::Submission(Refusal::new(
-                    Lost::NotSubmitted,
-                    format!(
-                        "{f} is missing from the submission ({})",
-                        submission.display()
-                    ),
-                ))
-            })?;
-            if !meta.is_file() {
-                return Err(Failure::Submission(Refusal::new(
-                    Lost::NotSubmitted,
-                    format!("{f} must be a plain file (links are not accepted)"),
-                )));
-            }
-            if meta.len() > 1 << 20 {
-                return Err(Failure::Submission(Refusal::new(
-                    Lost::NotSubmitted,
-                    format!("{f} is larger than 1 MB"),
-                )));
-            }
-            let bytes = std::fs::read(&p).map_err(|e| {
-                Failure::Submission(Refusal::new(
-                    Lost::NotSubmitted,
-                    format!("cannot read {f}: {e}"),
-                ))
-            })?;
-            files.push((f.clone(), bytes));
-        }
-        match challenge.kind {
-            Kind::Code => {
-                let main = task.harness().ok_or_else(|| {
-                    Failure::Grader(format!("task '{}' has no harness", challenge.task))
-                })?;
+        let language = match challenge.kind {
+            Kind::Code => Some(
+                challenge
+                    .answer_language(submission)
+                    .map_err(Failure::Submission)?,
+            ),
+            Kind::Config => None,
+        };
+        let names = language.map_or_else(|| challenge.files.clone(), |l| challenge.files_for(l));
+        let files = read_files(&names, submission)?;
+        let Some(language) = language else {
+            return Ok((Program::Worker(files.clone()), files));
+        };
+        let source = task.harness(language).ok_or_else(|| {
+            Failure::Grader(format!(
+                "task '{}' has no {} harness",
+                challenge.task,
+                language.title()
+            ))
+        })?;
+        let (file, bytes) = &files[0];
+        let program = match language {
+            Language::Rust => {
                 let kit = self.kit(&|_| {}).map_err(Failure::Grader)?;
-                let bin = harness::build(
-                    kit,
-                    challenge.build_time_limit_s,
-                    main,
-                    &files[0].0,
-                    &files[0].1,
-                    work,
-                )?;
-                Ok((Program::Harness(bin), files))
+                let bin =
+                    harness::build(kit, challenge.build_time_limit_s, source, file, bytes, work)?;
+                Program::Harness(bin)
             }
-            Kind::Config => Ok((Program::Worker(files.clone()), files)),
-        }
+            Language::Python => {
+                let python = self.python().map_err(Failure::Grader)?;
+                python.check_syntax(challenge.build_time_limit_s, file, bytes, work)?;
+                Program::Python {
+                    harness: source,
+                    file: file.clone(),
+                    source: bytes.clone(),
+                }
+            }
+        };
+        Ok((program, files))
     }
 
     /// One request to the submission: fresh run folder, sandboxed child, response parsed.
@@ -314,6 +323,18 @@ impl Grader {
         let mut access = Access::system();
         access.write.push(dir.to_path_buf());
         let (cmd, uid) = match program {
+            Program::Python {
+                harness,
+                file,
+                source,
+            } => {
+                let python = self.python().map_err(Failure::Grader)?;
+                std::fs::write(dir.join("harness.py"), harness).map_err(fail)?;
+                std::fs::write(dir.join(file), source).map_err(fail)?;
+                sandbox::hand_over(dir, Some(uid)).map_err(fail)?;
+                access = python.run_access(dir);
+                (python.command(dir, "harness.py", &[file]), Some(uid))
+            }
             Program::Harness(bin) => {
                 let local = dir.join("submission");
                 std::fs::copy(bin, &local).map_err(fail)?;
@@ -358,7 +379,8 @@ impl Grader {
         }
         if !done.success() {
             let mut reason = done.reason(&limits);
-            if matches!(program, Program::Worker(_))
+            // The worker's error and the Python harness's "failed to load" end stderr.
+            if matches!(program, Program::Worker(_) | Program::Python { .. })
                 && let Some(line) = done.stderr.lines().rev().find(|l| !l.trim().is_empty())
             {
                 reason = format!("{reason}: {}", line.trim());
@@ -399,12 +421,38 @@ impl Grader {
     }
 }
 
+/// The submission's `names`, each a plain file of at most 1 MB.
+fn read_files(names: &[String], submission: &Path) -> std::result::Result<Files, Failure> {
+    let refuse = |why: String| Failure::Submission(Refusal::new(Lost::NotSubmitted, why));
+    let mut files = Vec::new();
+    for f in names {
+        let p = submission.join(f);
+        let meta = std::fs::symlink_metadata(&p).map_err(|_| {
+            refuse(format!(
+                "{f} is missing from the submission ({})",
+                submission.display()
+            ))
+        })?;
+        if !meta.is_file() {
+            return Err(refuse(format!(
+                "{f} must be a plain file (links are not accepted)"
+            )));
+        }
+        if meta.len() > 1 << 20 {
+            return Err(refuse(format!("{f} is larger than 1 MB")));
+        }
+        let bytes = std::fs::read(&p).map_err(|e| refuse(format!("cannot read {f}: {e}")))?;
+        files.push((f.clone(), bytes));
+    }
+    Ok(files)
+}
+
 /// SHA-256 over the challenge's files of a submission (names, lengths, bytes; a missing file
 /// counts as missing), so an unchanged submission is known when a run resumes.
 pub fn submission_digest(challenge: &Challenge, submission: &Path) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    for f in &challenge.files {
+    for f in &challenge.answer_files() {
         h.update(f.as_bytes());
         match std::fs::read(submission.join(f)) {
             Ok(bytes) => {
@@ -424,6 +472,12 @@ type Files = Vec<(String, Vec<u8>)>;
 enum Program {
     /// A compiled code submission.
     Harness(PathBuf),
+    /// A Python answer (`file`, holding `source`), imported by the `harness` script.
+    Python {
+        harness: &'static str,
+        file: String,
+        source: Vec<u8>,
+    },
     /// `petri grade-worker` with the student's experiment files.
     Worker(Files),
 }

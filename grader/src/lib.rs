@@ -9,6 +9,8 @@ pub mod challenge;
 pub mod failure;
 pub mod grade;
 pub mod harness;
+pub mod language;
+pub mod python;
 pub mod report;
 pub mod result;
 pub mod sandbox;
@@ -17,4 +19,5 @@ pub mod tasks;
 
 pub use challenge::{Challenge, Kind};
 pub use grade::Grader;
+pub use language::Language;
 pub use result::{CheckResult, SubmissionResult};

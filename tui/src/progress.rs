@@ -47,6 +47,10 @@ pub struct PartProgress {
 pub struct Progress {
     #[serde(default)]
     pub parts: BTreeMap<String, PartProgress>,
+    /// The language the student answers code challenges in, once chosen (the tutor asks the
+    /// first time; `petri challenge start --lang` sets it too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<petri_grader::Language>,
 }
 
 impl Progress {

@@ -11,12 +11,7 @@ use serde_json::{Value, json};
 pub struct ClassWeights;
 
 impl Task for ClassWeights {
-    fn harness(&self) -> Option<&'static str> {
-        Some(concat!(
-            include_str!("../../harness/common.rs"),
-            include_str!("../../harness/class_weights.rs")
-        ))
-    }
+    harness!("class_weights");
 
     fn grade(&self, ctx: &Ctx, checks: &[&CheckSpec], call: &mut Call) -> Result<Outcome> {
         let mut rng = Rng::derive(ctx.seed, "class-weights");

@@ -71,12 +71,7 @@ fn cases(seed: u64) -> (Vec<Case>, Vec<(&'static str, Vec<usize>)>) {
 }
 
 impl Task for ConfusionMatrix {
-    fn harness(&self) -> Option<&'static str> {
-        Some(concat!(
-            include_str!("../../harness/common.rs"),
-            include_str!("../../harness/confusion_matrix.rs")
-        ))
-    }
+    harness!("confusion_matrix");
 
     fn grade(&self, ctx: &Ctx, checks: &[&CheckSpec], call: &mut Call) -> Result<Outcome> {
         let (cases, groups) = cases(ctx.seed);

@@ -11,12 +11,7 @@ use serde_json::{Value, json};
 pub struct Dice;
 
 impl Task for Dice {
-    fn harness(&self) -> Option<&'static str> {
-        Some(concat!(
-            include_str!("../../harness/common.rs"),
-            include_str!("../../harness/dice.rs")
-        ))
-    }
+    harness!("dice");
 
     fn grade(&self, ctx: &Ctx, checks: &[&CheckSpec], call: &mut Call) -> Result<Outcome> {
         let mut rng = Rng::derive(ctx.seed, "dice");

@@ -65,12 +65,7 @@ fn chosen(a: &Value, features: usize) -> std::result::Result<Vec<usize>, String>
 }
 
 impl Task for FeatureSelection {
-    fn harness(&self) -> Option<&'static str> {
-        Some(concat!(
-            include_str!("../../harness/common.rs"),
-            include_str!("../../harness/feature_selection.rs")
-        ))
-    }
+    harness!("feature_selection");
 
     fn grade(&self, ctx: &Ctx, checks: &[&CheckSpec], call: &mut Call) -> Result<Outcome> {
         let splits = splits(ctx.seed)?;

@@ -52,12 +52,7 @@ pub fn image_from(v: &Value) -> std::result::Result<Image, String> {
 }
 
 impl Task for FlipRotate {
-    fn harness(&self) -> Option<&'static str> {
-        Some(concat!(
-            include_str!("../../harness/common.rs"),
-            include_str!("../../harness/flip_rotate.rs")
-        ))
-    }
+    harness!("flip_rotate");
 
     fn grade(&self, ctx: &Ctx, checks: &[&CheckSpec], call: &mut Call) -> Result<Outcome> {
         let mut rng = Rng::derive(ctx.seed, "flip-rotate");

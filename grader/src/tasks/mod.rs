@@ -3,6 +3,27 @@
 //! score itself from the answers. Code tasks also own the harness `main.rs` that calls the
 //! student's functions; config tasks own the `petri grade-worker` side that trains.
 
+/// A code task's harnesses: `harness!("dice")` is harness/common.rs + harness/dice.rs for Rust
+/// answers, harness/python/common.py + harness/python/dice.py for Python ones. Both write the
+/// same answers for the same request.
+macro_rules! harness {
+    ($name:literal) => {
+        fn harness(&self, language: crate::language::Language) -> Option<&'static str> {
+            Some(match language {
+                crate::language::Language::Rust => concat!(
+                    include_str!("../../harness/common.rs"),
+                    include_str!(concat!("../../harness/", $name, ".rs"))
+                ),
+                crate::language::Language::Python => concat!(
+                    include_str!("../../harness/python/common.py"),
+                    include_str!(concat!("../../harness/python/", $name, ".py")),
+                    "\n\nmain()\n"
+                ),
+            })
+        }
+    };
+}
+
 mod class_weights;
 mod confusion;
 mod dice;
@@ -13,6 +34,7 @@ mod paired_crop;
 mod regression_config;
 
 use crate::challenge::{Challenge, CheckSpec};
+use crate::language::Language;
 use crate::result::{Leaderboard, Lost, Refusal};
 use petri_engine::Result;
 use serde_json::Value;
@@ -110,8 +132,9 @@ impl Outcome {
 }
 
 pub trait Task: Sync {
-    /// Source of the harness `main.rs` (code challenges only).
-    fn harness(&self) -> Option<&'static str> {
+    /// Source of the harness that calls an answer in `language` (code challenges only): the
+    /// Rust harness's `main.rs`, or the Python harness script.
+    fn harness(&self, _language: Language) -> Option<&'static str> {
         None
     }
 

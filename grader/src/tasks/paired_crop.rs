@@ -79,12 +79,7 @@ fn window(case: &Case, a: &Value) -> std::result::Result<(usize, usize), String>
 }
 
 impl Task for PairedCrop {
-    fn harness(&self) -> Option<&'static str> {
-        Some(concat!(
-            include_str!("../../harness/common.rs"),
-            include_str!("../../harness/paired_crop.rs")
-        ))
-    }
+    harness!("paired_crop");
 
     fn grade(&self, ctx: &Ctx, checks: &[&CheckSpec], call: &mut Call) -> Result<Outcome> {
         let mut rng = Rng::derive(ctx.seed, "paired-crop");

@@ -1,13 +1,16 @@
 //! A part's challenges: the list, the statement, the student's copy, hints revealed one at a
-//! time, and the visible checks run on a background thread with the score breakdown.
+//! time, and the visible checks run on a background thread with the score breakdown. Code
+//! challenges are answered in Rust or Python: the first start asks which, and the choice is
+//! remembered in the progress file (`l` changes it).
 
 use super::Options;
 use super::notify::{Notification, Notifier};
 use super::scroll::Scroll;
 use crate::markdown;
+use crate::progress::Progress;
 use crate::theme::Theme;
-use petri_grader::challenge::{Challenge, MARKER};
-use petri_grader::{Kind, SubmissionResult};
+use petri_grader::challenge::{Challenge, MARKER, Marker};
+use petri_grader::{Kind, Language, SubmissionResult};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -47,6 +50,10 @@ pub struct ChallengeView {
     /// Where a check reports (`Notification::Checked`).
     notifier: Notifier,
     pub message: Option<String>,
+    /// The language code challenges are answered in, once the student has chosen.
+    language: Option<Language>,
+    /// Waiting for `r` or `p`: which language to start a code challenge in.
+    asking_language: bool,
 }
 
 impl ChallengeView {
@@ -69,7 +76,31 @@ impl ChallengeView {
             state_dir: options.state_dir.clone(),
             check: CheckState::Idle,
             message: None,
+            language: Progress::load(&crate::paths::progress_file(&options.state_dir))
+                .ok()
+                .and_then(|p| p.language),
+            asking_language: false,
         }
+    }
+
+    /// The language `c` is shown in: its copy's, else the student's choice, else Rust.
+    fn language_of(&self, c: &Challenge) -> Language {
+        Marker::read(&self.copy_dir(c))
+            .and_then(|m| m.language)
+            .or(self.language)
+            .unwrap_or(Language::Rust)
+    }
+
+    /// Saves the student's choice of language and starts the challenge that asked for it.
+    fn choose_language(&mut self, language: Language) {
+        self.asking_language = false;
+        self.language = Some(language);
+        let path = crate::paths::progress_file(&self.state_dir);
+        if let Err(e) = Progress::update(&path, |p| p.language = Some(language)) {
+            self.message = Some(format!("could not save your choice of language: {e}"));
+            return;
+        }
+        self.start();
     }
 
     fn current(&self) -> Option<&Challenge> {
@@ -99,6 +130,14 @@ impl ChallengeView {
 
     pub fn on_key(&mut self, key: KeyEvent) {
         self.message = None;
+        if std::mem::take(&mut self.asking_language) {
+            match key.code {
+                KeyCode::Char('r') => self.choose_language(Language::Rust),
+                KeyCode::Char('p') => self.choose_language(Language::Python),
+                _ => self.message = Some("not started: s asks again".into()),
+            }
+            return;
+        }
         let n = self.challenges.len().max(1);
         match (key.code, self.focus) {
             (KeyCode::Tab, _) => {
@@ -148,10 +187,18 @@ impl ChallengeView {
                 self.statement_scroll.on_key(key.code);
             }
             (KeyCode::Char('s'), _) => self.start(),
+            (KeyCode::Char('l'), _) => self.asking_language_for_next_start(),
             (KeyCode::Char('h'), _) => self.next_hint(),
             (KeyCode::Char('t'), _) => self.run_check(),
             _ => {}
         }
+    }
+
+    /// `l`: the next code challenge started asks for its language again.
+    fn asking_language_for_next_start(&mut self) {
+        self.asking_language = true;
+        self.message =
+            Some("Answer code challenges in which language? r Rust, p Python (with numpy)".into());
     }
 
     fn start(&mut self) {
@@ -163,8 +210,20 @@ impl ChallengeView {
             self.message = Some(format!("your copy is already in {}", dir.display()));
             return;
         }
-        self.message = Some(match c.copy_starter(&dir) {
-            Ok(()) => format!("started: edit {} in {}", c.files.join(", "), dir.display()),
+        let Some(language) = self
+            .language
+            .or((c.kind == Kind::Config).then_some(Language::Rust))
+        else {
+            // Asked once; the answer is remembered.
+            self.asking_language_for_next_start();
+            return;
+        };
+        self.message = Some(match c.copy_starter(&dir, language) {
+            Ok(()) => format!(
+                "started: edit {} in {}",
+                c.files_for(language).join(", "),
+                dir.display()
+            ),
             Err(e) => format!("{e}"),
         });
     }
@@ -174,7 +233,7 @@ impl ChallengeView {
             return;
         };
         let shown = self.hints_shown(&c);
-        if shown >= c.hints.len() {
+        if shown >= c.hints_for(Some(self.language_of(&c))).len() {
             self.message = Some("no more hints: the part's lesson explains the idea".into());
             return;
         }
@@ -328,13 +387,15 @@ impl ChallengeView {
         let mut lines: Vec<Line<'static>> = Vec::new();
         if let Some(c) = self.current() {
             let width = statement_area.width.saturating_sub(4);
+            let language = self.language_of(c);
             let statement = c
-                .statement_text()
+                .statement_for(language)
                 .unwrap_or_else(|e| format!("(the statement cannot be read: {e})"));
+            let hints = c.hints_for(Some(language));
             let dir = self.copy_dir(c);
             if dir.join(MARKER).exists() {
                 lines.push(Line::styled(
-                    format!("Your copy (edit {}):", c.files.join(", ")),
+                    format!("Your copy (edit {}):", c.files_for(language).join(", ")),
                     theme.h3,
                 ));
                 // Paths do not wrap at spaces: cut them to the pane's width.
@@ -343,19 +404,28 @@ impl ChallengeView {
                     lines.push(Line::raw(chunk.iter().collect::<String>()));
                 }
             } else {
-                lines.push(Line::styled(
-                    "Not started: press s to copy the starter.",
-                    theme.warning,
-                ));
+                let how = match (c.kind, self.language) {
+                    (Kind::Config, _) => "Not started: press s to copy the starter.".to_string(),
+                    (Kind::Code, None) => {
+                        "Not started: press s to copy the starter, in Rust or Python.".to_string()
+                    }
+                    (Kind::Code, Some(l)) => format!(
+                        "Not started: press s to copy the {} starter (l: another language).",
+                        l.title()
+                    ),
+                };
+                for part in crate::text::wrap_words(&how, width.max(10) as usize) {
+                    lines.push(Line::styled(part, theme.warning));
+                }
             }
             lines.push(Line::raw(""));
             lines.extend(markdown::render(&statement, width, theme));
-            let shown = self.hints_shown(c).min(c.hints.len());
+            let shown = self.hints_shown(c).min(hints.len());
             lines.push(Line::styled(
-                format!("Hints ({shown} of {} shown, h for the next)", c.hints.len()),
+                format!("Hints ({shown} of {} shown, h for the next)", hints.len()),
                 theme.h3,
             ));
-            for (i, h) in c.hints.iter().take(shown).enumerate() {
+            for (i, h) in hints.iter().take(shown).enumerate() {
                 lines.extend(markdown::render(&format!("{}. {h}", i + 1), width, theme));
             }
         }
@@ -451,7 +521,7 @@ impl ChallengeView {
                 .border_style(focus_style(Pane::Check)),
         );
         let help_text = self.message.clone().unwrap_or_else(|| {
-            "s start  t check  h hint  Tab pane  ↑↓ PgUp PgDn move/scroll  Esc back  ? help".into()
+            "s start  t check  h hint  l language  Tab pane  ↑↓ scroll  Esc back  ? help".into()
         });
         frame.render_widget(Paragraph::new(Line::styled(help_text, theme.dim)), help);
     }

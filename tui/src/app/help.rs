@@ -57,6 +57,10 @@ const KEYS: &[(&str, &str)] = &[
         "s  t  h",
         "start (copy the starter), run visible checks, next hint",
     ),
+    (
+        "l",
+        "answer code challenges in Rust or Python (asked at the first start)",
+    ),
     ("Your data", ""),
     (
         "Enter  Ctrl-T",

@@ -4,10 +4,9 @@
 use crate::progress::Progress;
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
-use petri_grader::{Challenge, SubmissionResult, challenge};
+use petri_grader::challenge::{MARKER, Marker};
+use petri_grader::{Challenge, Language, SubmissionResult, challenge};
 use std::path::{Path, PathBuf};
-
-use petri_grader::challenge::MARKER;
 
 #[derive(Subcommand)]
 pub enum ChallengeCommand {
@@ -17,6 +16,9 @@ pub enum ChallengeCommand {
     Show {
         /// The challenge: `segmentation/dice`, or `dice` when the name is unique
         id: String,
+        /// Show the code in this language: rust or python [default: your last choice, else rust]
+        #[arg(long, value_name = "LANGUAGE", value_parser = language_arg())]
+        lang: Option<Language>,
     },
     /// Copy a challenge's starter (never its reference) into a folder to work in
     Start {
@@ -25,6 +27,10 @@ pub enum ChallengeCommand {
         /// Folder to create [default: ./petri-<name>]
         #[arg(long)]
         dir: Option<PathBuf>,
+        /// Answer in this language: rust, or python (with numpy); remembered for next time
+        /// [default: your last choice, else rust]
+        #[arg(long, value_name = "LANGUAGE", value_parser = language_arg())]
+        lang: Option<Language>,
     },
     /// Run the visible checks on your work and print the score breakdown
     Check {
@@ -36,6 +42,23 @@ pub enum ChallengeCommand {
         /// The folder made by `petri challenge start` [default: .]
         dir: Option<PathBuf>,
     },
+}
+
+/// `--lang`'s values, which help and completions list.
+fn language_arg() -> impl clap::builder::TypedValueParser<Value = Language> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Language::ALL.map(Language::name))
+        .map(|s| s.parse::<Language>().expect("a listed language parses"))
+}
+
+/// `--lang` when given, else the student's saved choice, else Rust.
+fn language_or_saved(lang: Option<Language>, state_dir: &Path) -> Language {
+    lang.or_else(|| {
+        Progress::load(&crate::paths::progress_file(state_dir))
+            .ok()?
+            .language
+    })
+    .unwrap_or(Language::Rust)
 }
 
 fn find(id: &str) -> Result<Challenge> {
@@ -62,15 +85,17 @@ pub fn run(
             crate::outln!("\nStart one with `petri challenge start <challenge>`.")?;
             Ok(())
         }
-        ChallengeCommand::Show { id } => {
+        ChallengeCommand::Show { id, lang } => {
             let c = find(&id)?;
+            let language = language_or_saved(lang, state_dir);
             crate::outln!("{}\n", c.title)?;
-            crate::outln!("{}", c.statement_text()?)?;
-            crate::outln!("You edit: {}", c.files.join(", "))?;
-            crate::outln!("Start with `petri challenge start {}`.", c.id)?;
+            crate::outln!("{}", c.statement_for(language)?)?;
+            let files = c.files_for(language);
+            crate::outln!("You edit: {}", files.join(", "))?;
+            crate::outln!("{}", start_line(&c))?;
             Ok(())
         }
-        ChallengeCommand::Start { id, dir } => start(&find(&id)?, dir),
+        ChallengeCommand::Start { id, dir, lang } => start(&find(&id)?, dir, lang, state_dir),
         ChallengeCommand::Check { dir } => check(
             &dir.unwrap_or_else(|| ".".into()),
             data_dir,
@@ -81,42 +106,79 @@ pub fn run(
     }
 }
 
-fn start(c: &Challenge, dir: Option<PathBuf>) -> Result<()> {
+/// How to start `c`: in each language for a code challenge.
+fn start_line(c: &Challenge) -> String {
+    match c.kind {
+        petri_grader::Kind::Code => format!(
+            "Start with `petri challenge start {id} --lang rust` or `petri challenge start {id} --lang python`.",
+            id = c.id
+        ),
+        petri_grader::Kind::Config => format!("Start with `petri challenge start {}`.", c.id),
+    }
+}
+
+fn start(
+    c: &Challenge,
+    dir: Option<PathBuf>,
+    lang: Option<Language>,
+    state_dir: &Path,
+) -> Result<()> {
     let name = c.id.rsplit('/').next().unwrap_or("challenge");
     let dir = dir.unwrap_or_else(|| PathBuf::from(format!("petri-{name}")));
-    c.copy_starter(&dir)?;
+    let language = language_or_saved(lang, state_dir);
+    c.copy_starter(&dir, language)?;
+    if let Some(chosen) = lang {
+        Progress::update(&crate::paths::progress_file(state_dir), |p| {
+            p.language = Some(chosen)
+        })?;
+    }
     crate::outln!("Created {} for '{}'.", dir.display(), c.title)?;
+    let files = c.files_for(language);
+    let what = match c.kind {
+        petri_grader::Kind::Code => format!("{} ({})", files.join(", "), language.title()),
+        petri_grader::Kind::Config => files.join(", "),
+    };
     crate::outln!(
-        "Edit {} there, then run `petri challenge check {}`.",
-        c.files.join(", "),
+        "Edit {what} there, then run `petri challenge check {}`.",
         dir.display()
     )?;
+    if c.kind == petri_grader::Kind::Code && lang.is_none() {
+        let other = Language::ALL.into_iter().find(|l| *l != language);
+        if let Some(other) = other {
+            crate::outln!(
+                "(To answer in {} instead: `petri challenge start {} --lang {other} --dir <another folder>`.)",
+                other.title(),
+                c.id
+            )?;
+        }
+    }
     Ok(())
 }
 
-fn challenge_of(dir: &Path) -> Result<Challenge> {
-    let marker = dir.join(MARKER);
-    let id = std::fs::read_to_string(&marker).with_context(|| {
+/// The challenge of a folder made by `petri challenge start`, and its marker.
+fn challenge_of(dir: &Path) -> Result<(Challenge, Marker)> {
+    let marker = Marker::read(dir).with_context(|| {
         format!("{} is not a challenge folder (no {MARKER}): make one with `petri challenge start <challenge>`", dir.display())
     })?;
-    find(id.trim())
+    Ok((find(&marker.id)?, marker))
 }
 
 fn hint(dir: &Path) -> Result<()> {
-    let c = challenge_of(dir)?;
+    let (c, marker) = challenge_of(dir)?;
+    let hints = c.hints_for(marker.language);
     let seen_file = dir.join(".petri-hints");
     let seen: usize = std::fs::read_to_string(&seen_file)
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0);
-    match c.hints.get(seen) {
+    match hints.get(seen) {
         Some(h) => {
-            crate::outln!("Hint {} of {}: {h}", seen + 1, c.hints.len())?;
+            crate::outln!("Hint {} of {}: {h}", seen + 1, hints.len())?;
             std::fs::write(&seen_file, format!("{}\n", seen + 1))?;
         }
         None => crate::outln!(
             "No more hints ({} shown). The lesson for this part explains the idea.",
-            c.hints.len()
+            hints.len()
         )?,
     }
     Ok(())
@@ -172,7 +234,7 @@ impl std::fmt::Display for ChecksShort {
 impl std::error::Error for ChecksShort {}
 
 fn check(dir: &Path, data_dir: &Path, state_dir: &Path, lessons_dir: Option<&Path>) -> Result<()> {
-    let c = challenge_of(dir)?;
+    let (c, _) = challenge_of(dir)?;
     crate::outln!(
         "Checking {} ({}) with its visible checks...",
         dir.display(),

@@ -162,7 +162,7 @@ fn submissions(c: &Challenge, args: &[PathBuf]) -> Result<Vec<PathBuf>> {
                 a.display()
             );
         }
-        if c.files.iter().any(|f| a.join(f).exists()) {
+        if c.answer_files().iter().any(|f| a.join(f).exists()) {
             out.push(a.clone());
         } else {
             let mut subs: Vec<PathBuf> = std::fs::read_dir(a)
