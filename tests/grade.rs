@@ -240,6 +240,47 @@ fn a_class_mixes_rust_and_python_answers() {
     assert_eq!(dee["checks"][0]["lost"], "not-submitted");
 }
 
+/// No Python, or one without numpy, is the grader's fault: Python answers are not graded
+/// (exit 3, the reason named), Rust answers in the same class still are.
+#[test]
+fn a_grading_machine_without_python_or_numpy_grades_no_python_answer() {
+    let tmp = scratch();
+    let subs = tmp.path().join("subs");
+    let dice = root().join("challenges/segmentation/dice");
+    submit(&dice.join("reference"), &subs.join("ada-rust"), "rs");
+    submit(&dice.join("reference"), &subs.join("bob-python"), "py");
+    let no_numpy = Path::new("/usr/bin/python3");
+    let missing = tmp.path().join("no-such-python");
+    let mut cases = vec![(missing.as_path(), "cannot run")];
+    // A system Python without numpy, where there is one.
+    let has_numpy = Command::new(no_numpy)
+        .args(["-c", "import numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if no_numpy.is_file() && !has_numpy {
+        cases.push((no_numpy, "has no numpy"));
+    }
+    for (i, (python, why)) in cases.into_iter().enumerate() {
+        let out = tmp.path().join(format!("out-{i}"));
+        let o = petri_env(
+            &grade_args("dice", &subs, &out),
+            tmp.path(),
+            &[("PETRI_PYTHON", python)],
+        );
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(3), "{stderr}");
+        let results = read_results(&out);
+        assert_eq!(by_name(&results, "ada-rust")["score"], 10.0);
+        let bob = by_name(&results, "bob-python");
+        assert!(bob["score"].is_null(), "{bob:#}");
+        let error = bob["error"].as_str().unwrap();
+        assert!(
+            error.contains(why) && error.contains("PETRI_PYTHON"),
+            "{error}"
+        );
+    }
+}
+
 #[test]
 fn regression_config_reference_full_marks_starter_under_half() {
     let tmp = scratch();
