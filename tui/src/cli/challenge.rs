@@ -241,7 +241,8 @@ fn check(dir: &Path, data_dir: &Path, state_dir: &Path, lessons_dir: Option<&Pat
         c.id
     )?;
     let g = crate::cli::grade::grader(data_dir, state_dir, None, false)?;
-    if c.kind == petri_grader::Kind::Code {
+    // Rust answers link the kit (built once per machine); Python answers do not need it.
+    if c.kind == petri_grader::Kind::Code && c.answer_language(dir) == Ok(Language::Rust) {
         // A fault here is reported with the result below.
         let _ = g.kit(&|msg| {
             let _ = crate::outln!("  {msg}");
