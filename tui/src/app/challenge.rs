@@ -331,8 +331,57 @@ impl ChallengeView {
             }
         };
 
-        let items: Vec<ListItem> = self
-            .challenges
+        let items = self.list_items(list_area.width, theme, passed);
+        let mut state = ListState::default().with_selected(Some(self.selected));
+        frame.render_stateful_widget(
+            List::new(items)
+                .block(
+                    Block::bordered()
+                        .title(" Challenges ")
+                        .border_style(focus_style(Pane::List)),
+                )
+                .highlight_style(theme.selected)
+                .highlight_symbol(theme.pointer()),
+            list_area,
+            &mut state,
+        );
+
+        let lines = self.statement_lines(statement_area.width.saturating_sub(4), theme);
+        let title = self
+            .current()
+            .map_or(String::new(), |c| format!(" {} ", c.id));
+        self.statement_scroll.draw_wrapped(
+            frame,
+            statement_area,
+            lines,
+            Block::bordered()
+                .title(title)
+                .border_style(focus_style(Pane::Statement)),
+        );
+
+        let body = self.check_lines(results.width, theme);
+        self.check_scroll.draw(
+            frame,
+            results,
+            body,
+            Block::bordered()
+                .title(" Check ")
+                .border_style(focus_style(Pane::Check)),
+        );
+        let help_text = self.message.clone().unwrap_or_else(|| {
+            "s start  t check  h hint  l language  Tab pane  ↑↓ scroll  Esc back  ? help".into()
+        });
+        frame.render_widget(Paragraph::new(Line::styled(help_text, theme.dim)), help);
+    }
+
+    /// The challenge list: a mark for the passed ones, titles wrapped under themselves.
+    fn list_items(
+        &self,
+        list_width: u16,
+        theme: &Theme,
+        passed: &[String],
+    ) -> Vec<ListItem<'static>> {
+        self.challenges
             .iter()
             .map(|c| {
                 let done = passed.contains(&c.id);
@@ -349,7 +398,7 @@ impl ChallengeView {
                 };
                 // Titles wrap under themselves: the list is a third of an 80-column screen.
                 let indent = mark.chars().count();
-                let room = (list_area.width as usize)
+                let room = (list_width as usize)
                     .saturating_sub(2 + theme.pointer().chars().count() + indent)
                     .max(8);
                 let mut lines: Vec<Line> = crate::text::wrap_words(&c.title, room)
@@ -369,24 +418,14 @@ impl ChallengeView {
                 ));
                 ListItem::new(lines)
             })
-            .collect();
-        let mut state = ListState::default().with_selected(Some(self.selected));
-        frame.render_stateful_widget(
-            List::new(items)
-                .block(
-                    Block::bordered()
-                        .title(" Challenges ")
-                        .border_style(focus_style(Pane::List)),
-                )
-                .highlight_style(theme.selected)
-                .highlight_symbol(theme.pointer()),
-            list_area,
-            &mut state,
-        );
+            .collect()
+    }
 
+    /// The statement pane: where the copy is (or how to start), the statement in the answer's
+    /// language, and the hints shown so far.
+    fn statement_lines(&self, width: u16, theme: &Theme) -> Vec<Line<'static>> {
         let mut lines: Vec<Line<'static>> = Vec::new();
         if let Some(c) = self.current() {
-            let width = statement_area.width.saturating_sub(4);
             let language = self.language_of(c);
             let statement = c
                 .statement_for(language)
@@ -429,19 +468,12 @@ impl ChallengeView {
                 lines.extend(markdown::render(&format!("{}. {h}", i + 1), width, theme));
             }
         }
-        let title = self
-            .current()
-            .map_or(String::new(), |c| format!(" {} ", c.id));
-        self.statement_scroll.draw_wrapped(
-            frame,
-            statement_area,
-            lines,
-            Block::bordered()
-                .title(title)
-                .border_style(focus_style(Pane::Statement)),
-        );
+        lines
+    }
 
-        let body: Vec<Line> = match &self.check {
+    /// The check pane: how to run a check, its progress, or its score breakdown.
+    fn check_lines(&self, pane_width: u16, theme: &Theme) -> Vec<Line<'static>> {
+        match &self.check {
             CheckState::Idle => vec![Line::styled(
                 "Press t to run the visible checks on your copy. Hidden checks run when your instructor grades.",
                 theme.dim,
@@ -455,7 +487,7 @@ impl ChallengeView {
                 theme.bad,
             )],
             CheckState::Done(r) => {
-                let width = results.width.saturating_sub(2).max(1) as usize;
+                let width = pane_width.saturating_sub(2).max(1) as usize;
                 let mut v = vec![Line::from(vec![
                     Span::styled(
                         format!("{:.2} / {} points", r.score.unwrap_or(0.0), r.max_score),
@@ -511,18 +543,6 @@ impl ChallengeView {
                 }
                 v
             }
-        };
-        self.check_scroll.draw(
-            frame,
-            results,
-            body,
-            Block::bordered()
-                .title(" Check ")
-                .border_style(focus_style(Pane::Check)),
-        );
-        let help_text = self.message.clone().unwrap_or_else(|| {
-            "s start  t check  h hint  l language  Tab pane  ↑↓ scroll  Esc back  ? help".into()
-        });
-        frame.render_widget(Paragraph::new(Line::styled(help_text, theme.dim)), help);
+        }
     }
 }
