@@ -373,6 +373,18 @@ fn classification_lines(
         .max()
         .unwrap_or(3)
         .clamp(3, 24);
+    let table = classification_table(r, name_w, theme);
+    // A short pane scrolls to the bars, the recall table and the confusion matrix.
+    let below = [
+        accuracy_bars(r, name_w, width, theme),
+        recall_table(r, theme),
+        confusion_lines(r, theme),
+    ];
+    (table, below.concat())
+}
+
+/// Accuracy, balanced accuracy and AUC per run (mean ± std over seeds).
+fn classification_table(r: &Shown, name_w: usize, theme: &Theme) -> Vec<Line<'static>> {
     // Over seeds, each cell is mean±std (the std without its leading zero, to fit 80 columns).
     let spread = r.runs.iter().any(|m| !m.repeated.is_empty());
     let pm = if theme.ascii { "+" } else { "±" };
@@ -402,8 +414,12 @@ fn classification_lines(
             v(m, "auc")
         )));
     }
+    table
+}
+
+/// Test accuracy per run as bars (the original notebooks' bar chart).
+fn accuracy_bars(r: &Shown, name_w: usize, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let mut bars = Vec::new();
-    // Test accuracy per run as bars (the original notebooks' bar chart).
     if r.runs.len() > 1 {
         bars.push(Line::raw(""));
         bars.push(Line::styled("test accuracy", theme.h3));
@@ -436,21 +452,31 @@ fn classification_lines(
             ]));
         }
     }
-    let class = |k: usize, w: usize| -> String {
-        r.class_names
-            .get(k)
-            .map(|n| text::fit(n, w, theme.ascii))
-            .unwrap_or_else(|| k.to_string())
-    };
-    let class_w = r
-        .class_names
+    bars
+}
+
+/// A class's name cut to `w` columns, or its index.
+fn class_label(r: &Shown, k: usize, w: usize, theme: &Theme) -> String {
+    r.class_names
+        .get(k)
+        .map(|n| text::fit(n, w, theme.ascii))
+        .unwrap_or_else(|| k.to_string())
+}
+
+/// The width of the class-name column: the longest name, 2 to 20 columns.
+fn class_width(r: &Shown) -> usize {
+    r.class_names
         .iter()
         .map(|n| n.chars().count())
         .max()
         .unwrap_or(2)
-        .clamp(2, 20);
+        .clamp(2, 20)
+}
+
+/// Per-class recall, the runs side by side (with more than one run).
+fn recall_table(r: &Shown, theme: &Theme) -> Vec<Line<'static>> {
+    let class_w = class_width(r);
     let mut recall = Vec::new();
-    // Per-class recall, the runs side by side.
     let with_recall: Vec<&ModelRun> = r
         .runs
         .iter()
@@ -475,7 +501,7 @@ fn classification_lines(
             .max()
             .unwrap_or(0);
         for k in 0..classes {
-            let mut row = format!("{:<class_w$}", class(k, class_w));
+            let mut row = format!("{:<class_w$}", class_label(r, k, class_w, theme));
             for m in &with_recall {
                 let cell = m.per_class["recall"].get(k).copied().flatten();
                 row.push_str(&format!(
@@ -486,6 +512,12 @@ fn classification_lines(
             recall.push(Line::raw(row));
         }
     }
+    recall
+}
+
+/// The confusion matrix of the last run that has one, shaded by row share.
+fn confusion_lines(r: &Shown, theme: &Theme) -> Vec<Line<'static>> {
+    let class_w = class_width(r);
     let mut confusion = Vec::new();
     if let Some(run) = r.runs.iter().rev().find(|m| m.confusion.is_some()) {
         let cm = run.confusion.as_ref().expect("checked");
@@ -509,12 +541,18 @@ fn classification_lines(
         let cell_w = (class_w + 1).clamp(7, 13);
         let mut header = format!("{:<class_w$} ", "");
         for p in 0..cm.len() {
-            header.push_str(&format!("{:>cell_w$}", class(p, cell_w - 1)));
+            header.push_str(&format!(
+                "{:>cell_w$}",
+                class_label(r, p, cell_w - 1, theme)
+            ));
         }
         confusion.push(Line::styled(header, theme.dim));
         for (t, row) in cm.iter().enumerate() {
             let total = row.iter().sum::<u64>().max(1) as f64;
-            let mut spans = vec![Span::raw(format!("{:<class_w$} ", class(t, class_w)))];
+            let mut spans = vec![Span::raw(format!(
+                "{:<class_w$} ",
+                class_label(r, t, class_w, theme)
+            ))];
             for (p, &c) in row.iter().enumerate() {
                 let share = c as f64 / total;
                 let shade = shades[((share * 3.0).round() as usize).min(3)];
@@ -536,8 +574,7 @@ fn classification_lines(
             confusion.push(Line::from(spans));
         }
     }
-    // A short pane scrolls to the bars, the recall table and the confusion matrix.
-    (table, [bars, recall, confusion].concat())
+    confusion
 }
 
 fn segmentation(r: &Shown, theme: &Theme) -> Vec<Line<'static>> {
