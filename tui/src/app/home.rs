@@ -40,8 +40,37 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
     let [list_area, detail_area] =
         Layout::horizontal([Constraint::Percentage(42), Constraint::Percentage(58)]).areas(body);
 
-    let items: Vec<ListItem> = app
-        .lessons
+    let items = course_items(app);
+    let mut state = ListState::default().with_selected(Some(app.selected));
+    frame.render_stateful_widget(
+        List::new(items)
+            .block(Block::bordered().title(" Course "))
+            .highlight_style(t.selected)
+            .highlight_symbol(t.pointer()),
+        list_area,
+        &mut state,
+    );
+
+    let lines = part_lines(app);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(Block::bordered().title(" Part ")),
+        detail_area,
+    );
+    frame.render_widget(
+        Paragraph::new(Line::styled(
+            "Enter lesson  c check  r run  x challenges  d your data  ? help  q quit",
+            t.dim,
+        )),
+        help,
+    );
+}
+
+/// The course list: each part with its lesson mark and its check's score.
+fn course_items(app: &App) -> Vec<ListItem<'static>> {
+    let t = &app.theme;
+    app.lessons
         .iter()
         .map(|l| {
             let p = app.progress.parts.get(&l.part.id);
@@ -72,17 +101,12 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
                 Span::styled(quiz, t.accent),
             ]))
         })
-        .collect();
-    let mut state = ListState::default().with_selected(Some(app.selected));
-    frame.render_stateful_widget(
-        List::new(items)
-            .block(Block::bordered().title(" Course "))
-            .highlight_style(t.selected)
-            .highlight_symbol(t.pointer()),
-        list_area,
-        &mut state,
-    );
+        .collect()
+}
 
+/// The selected part: its lesson, check, runs and challenges, and what its data needs.
+fn part_lines(app: &App) -> Vec<Line<'static>> {
+    let t = &app.theme;
     let mut lines = Vec::new();
     if let Some(l) = app.lessons.get(app.selected) {
         lines.push(Line::styled(l.part.title.clone(), t.h3));
@@ -162,17 +186,5 @@ pub fn draw(app: &App, frame: &mut Frame, area: Rect) {
             "No lessons found. Run `petri content check` to see why.",
         ));
     }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(Block::bordered().title(" Part ")),
-        detail_area,
-    );
-    frame.render_widget(
-        Paragraph::new(Line::styled(
-            "Enter lesson  c check  r run  x challenges  d your data  ? help  q quit",
-            t.dim,
-        )),
-        help,
-    );
+    lines
 }
