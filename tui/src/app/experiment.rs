@@ -503,9 +503,51 @@ impl ExperimentView {
             Constraint::Length(1),
         ])
         .areas(area);
-        let status = if let Some(e) = &s.error {
+        let status = self.status(head.width, theme);
+        frame.render_widget(
+            Paragraph::new(Line::from(vec![
+                Span::styled(format!("{} ", self.part.name()), theme.h2),
+                Span::raw(format!("{}  ", s.run)),
+                status,
+            ])),
+            head,
+        );
+        let label = format!(
+            "epoch {}/{}  batch {}/{}  eta {:.0}s",
+            s.epoch, s.epochs, s.batch, s.batches_per_epoch, s.eta_secs
+        );
+        // The text first and the bar after it: a block gauge draws its label over the bar,
+        // where the filled part runs into the text (issue 34).
+        frame.render_widget(
+            LineGauge::default()
+                .ratio(s.progress())
+                .label(format!("{label} {:3.0}%", s.progress() * 100.0))
+                .filled_symbol("█")
+                .unfilled_symbol("░")
+                .filled_style(theme.accent)
+                .unfilled_style(theme.dim),
+            gauge,
+        );
+
+        self.draw_sparklines(frame, sparks, theme);
+
+        self.draw_pane(frame, bottom, theme);
+        let keys = if self.is_running() {
+            "s stop  Tab training/results/samples  ↑↓ scroll  ? help"
+        } else if self.over_seeds().is_some() {
+            "Tab training/results/samples  w figures  n 3 seeds  Esc back  ? help  q quit"
+        } else {
+            "Tab training/results/samples  w save figures  Esc back  ? help  q quit"
+        };
+        frame.render_widget(Paragraph::new(Line::styled(keys, theme.dim)), help);
+    }
+
+    /// The header's state: failed, stopped (and how far), finished, stopping or training.
+    fn status(&self, head_width: u16, theme: &Theme) -> Span<'static> {
+        let s = &self.state;
+        if let Some(e) = &s.error {
             // The reason is in the log too, whole: say so when the header cannot hold it.
-            let room = (head.width as usize)
+            let room = (head_width as usize)
                 .saturating_sub(self.part.name().len() + s.run.chars().count() + 3);
             let text = format!("failed: {e}");
             if text.chars().count() <= room {
@@ -543,32 +585,12 @@ impl ExperimentView {
             Span::styled("training", theme.accent)
         } else {
             Span::raw("")
-        };
-        frame.render_widget(
-            Paragraph::new(Line::from(vec![
-                Span::styled(format!("{} ", self.part.name()), theme.h2),
-                Span::raw(format!("{}  ", s.run)),
-                status,
-            ])),
-            head,
-        );
-        let label = format!(
-            "epoch {}/{}  batch {}/{}  eta {:.0}s",
-            s.epoch, s.epochs, s.batch, s.batches_per_epoch, s.eta_secs
-        );
-        // The text first and the bar after it: a block gauge draws its label over the bar,
-        // where the filled part runs into the text (issue 34).
-        frame.render_widget(
-            LineGauge::default()
-                .ratio(s.progress())
-                .label(format!("{label} {:3.0}%", s.progress() * 100.0))
-                .filled_symbol("█")
-                .unfilled_symbol("░")
-                .filled_style(theme.accent)
-                .unfilled_style(theme.dim),
-            gauge,
-        );
+        }
+    }
 
+    /// Batch loss and throughput as sparklines, side by side.
+    fn draw_sparklines(&self, frame: &mut Frame, sparks: Rect, theme: &Theme) {
+        let s = &self.state;
         let [loss_area, speed_area] =
             Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)])
                 .areas(sparks);
@@ -601,7 +623,11 @@ impl ExperimentView {
                 .style(theme.code),
             speed_area,
         );
+    }
 
+    /// The bottom pane: results, sample predictions or the training log and chart.
+    fn draw_pane(&self, frame: &mut Frame, bottom: Rect, theme: &Theme) {
+        let s = &self.state;
         match self.pane {
             Pane::Results => {
                 let shown = match &s.record {
@@ -635,14 +661,6 @@ impl ExperimentView {
             }
             Pane::Training => self.draw_training(frame, bottom, theme),
         }
-        let keys = if self.is_running() {
-            "s stop  Tab training/results/samples  ↑↓ scroll  ? help"
-        } else if self.over_seeds().is_some() {
-            "Tab training/results/samples  w figures  n 3 seeds  Esc back  ? help  q quit"
-        } else {
-            "Tab training/results/samples  w save figures  Esc back  ? help  q quit"
-        };
-        frame.render_widget(Paragraph::new(Line::styled(keys, theme.dim)), help);
     }
 
     /// The loss chart beside the log (and, once finished, the final metrics).
