@@ -266,14 +266,18 @@ fn a_tutor_run_outlives_its_tutor_and_shows_in_the_next_one() {
             .map(Result::unwrap)
             .collect::<Vec<_>>()
     };
-    let mut args = vec!["--data-dir".to_string(), data_dir.display().to_string()];
-    args.extend(run_args(&data, &data_dir.join("runs")));
+    // The tutor's request: the same run as the command line's (`run` itself left out).
+    let run = petri::run_spec::parse_args(&run_args(&data, &data_dir.join("runs"))[1..]).unwrap();
+    let request = petri::jobs::JobRequest {
+        data_dir: data_dir.clone(),
+        run,
+    };
     let job = petri::jobs::spawn(
         env!("CARGO_BIN_EXE_petri").as_ref(),
         &state,
         petri_engine::experiment::Suite::Classification,
         "01-classification",
-        args,
+        request,
     )
     .unwrap();
     // The first tutor shows it, then goes away (the terminal closed): the run goes on.
@@ -342,12 +346,8 @@ fn the_tutor_offers_to_resume_an_interrupted_run() {
         petri_engine::experiment::Suite::Augmentation,
         Some(&file),
     );
-    let mut full = vec![
-        "--data-dir".to_string(),
-        data_dir.display().to_string(),
-        "run".into(),
-    ];
-    full.extend(args.clone());
+    let mut full = vec!["--data-dir".to_string(), data_dir.display().to_string()];
+    full.extend(args.argv());
     let mut child = Command::new(env!("CARGO_BIN_EXE_petri"))
         .args(&full)
         .stdout(Stdio::null())
@@ -392,11 +392,8 @@ fn the_tutor_offers_to_resume_an_interrupted_run() {
         panic!("the run did not start: {:?}", app.status);
     };
     let job = petri::jobs::pending(&tmp.path().join("state")).remove(0);
-    assert!(
-        job.meta.args.iter().any(|a| a == "--resume"),
-        "{:?}",
-        job.meta.args
-    );
+    let request = job.meta.request.as_ref().expect("the job's request");
+    assert!(request.run.resume, "{request:?}");
     // Stop it and wait for the end, so no process outlives the test.
     key(&mut app, KeyCode::Char('s'));
     let started = Instant::now();

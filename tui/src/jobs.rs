@@ -1,11 +1,12 @@
 //! Training runs the tutor starts as separate processes, so that they outlive it: a dropped SSH
-//! connection closes the tutor, not the run. Each job is a `petri run ... --job DIR` child in a
-//! session of its own (no terminal, so no hang-up reaches it), with its output in `DIR/log.txt`.
+//! connection closes the tutor, not the run. The tutor writes what to run, typed, to
+//! `DIR/request.json` (a [`JobRequest`]) and starts `petri job DIR` in a session of its own (no
+//! terminal, so no hang-up reaches it), with its output in `DIR/log.txt`.
 //! The child appends every training event to `DIR/events.jsonl` and writes `DIR/result.json`
 //! at the end; the tutor (this one or one opened later) replays and follows the events, and
 //! removes the folder once it has added the record to the student's progress.
 
-use crate::run_spec::JobResult;
+use crate::run_spec::{JobResult, RunArgs};
 use anyhow::{Context, Result};
 use petri_engine::experiment::Suite;
 use petri_engine::train::Event;
@@ -23,8 +24,37 @@ pub struct JobMeta {
     /// The lesson whose progress gets the record.
     pub lesson_id: String,
     pub started_unix: u64,
-    /// The `petri` arguments it runs, for messages ("resume with ...").
-    pub args: Vec<String>,
+    /// What it runs (`None` for a job started by an older Petri, which kept only its argv).
+    #[serde(default)]
+    pub request: Option<JobRequest>,
+}
+
+/// What the tutor asks a job to run: `DIR/request.json`, read by `petri job DIR`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRequest {
+    /// Where datasets are (and the records go by default).
+    pub data_dir: PathBuf,
+    pub run: RunArgs,
+}
+
+impl JobRequest {
+    /// Reads `dir/request.json`.
+    pub fn read(dir: &Path) -> Result<JobRequest> {
+        let path = dir.join("request.json");
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the job's request {}", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a job request", path.display()))
+    }
+
+    /// The command that runs it in a terminal (`petri --data-dir D run ...`).
+    pub fn command_line(&self) -> String {
+        format!(
+            "petri --data-dir {} {}",
+            self.data_dir.display(),
+            self.run.command_line()
+        )
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -44,13 +74,14 @@ pub fn jobs_dir(state_dir: &Path) -> PathBuf {
     state_dir.join("jobs")
 }
 
-/// Starts `petri <args> --job DIR` detached from this terminal.
+/// Writes `request` into a new job folder and starts `petri job DIR` detached from this
+/// terminal.
 pub fn spawn(
     petri: &Path,
     state_dir: &Path,
     part: Suite,
     lesson_id: &str,
-    args: Vec<String>,
+    request: JobRequest,
 ) -> Result<Job> {
     let started_unix = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -61,11 +92,11 @@ pub fn spawn(
         std::process::id()
     ));
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    petri_engine::atomic::write_json_atomic(&dir.join("request.json"), &request)?;
     let log = std::fs::File::create(dir.join("log.txt"))
         .with_context(|| format!("cannot create {}", dir.join("log.txt").display()))?;
     let mut cmd = Command::new(petri);
-    cmd.args(&args)
-        .arg("--job")
+    cmd.arg("job")
         .arg(&dir)
         .stdin(Stdio::null())
         .stdout(log.try_clone()?)
@@ -91,7 +122,7 @@ pub fn spawn(
         part,
         lesson_id: lesson_id.to_string(),
         started_unix,
-        args,
+        request: Some(request),
     };
     petri_engine::atomic::write_json_atomic(&dir.join("job.json"), &meta)?;
     // The child is not waited for: it belongs to its own session and outlives this process.
@@ -203,10 +234,17 @@ impl Job {
                 return;
             }
             if !alive {
+                let how = match &self.meta.request {
+                    Some(r) => {
+                        let mut again = r.clone();
+                        again.run.resume = true;
+                        format!("`{}` continues it", again.command_line())
+                    }
+                    None => "starting the same part again offers to continue it".into(),
+                };
                 let _ = updates.send(JobUpdate::Ended(Err(format!(
                     "the run ended without a result (killed?); its last finished epoch is kept: \
-                     `petri {} --resume` continues it (log: {})",
-                    self.meta.args.join(" "),
+                     {how} (log: {})",
                     self.dir.join("log.txt").display()
                 ))));
                 return;

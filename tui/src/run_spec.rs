@@ -1,7 +1,6 @@
-//! What a course run is asked to do: the arguments of `petri run`, the engine options they
-//! become, and what a finished run reports. Shared by the command line and the tutor, which
-//! starts each run as a `petri run ... --job DIR` process that outlives it (`jobs.rs`), so
-//! both build a run from the same arguments in one place.
+//! What a course run is asked to do: `RunArgs` (parsed from `petri run`, or made by the tutor
+//! and handed to its background job as JSON, `jobs.rs`), the engine options they become, and
+//! what a finished run reports. Both build a run from the same typed arguments in one place.
 
 use anyhow::Result;
 use clap::{Args, ValueEnum};
@@ -10,7 +9,8 @@ use petri_engine::experiment::{ClassWeights, DeviceChoice, Profile, RunOptions, 
 use std::path::{Path, PathBuf};
 
 /// `--device`: a device, or `auto` for the best one this binary can open here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum DeviceArg {
     Auto,
     Cpu,
@@ -29,7 +29,11 @@ impl DeviceArg {
     }
 }
 
-#[derive(Args)]
+/// A course run as asked for: parsed from `petri run`'s command line, or made by the tutor,
+/// which hands it to its background job as JSON (`jobs::JobRequest`). Either way it becomes the
+/// engine's options in one place, `options`, where the run executes (so `--device auto` is
+/// resolved on the machine that trains).
+#[derive(Args, Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunArgs {
     /// The part whose experiments run
     #[arg(value_parser = ["classification", "augmentation", "segmentation", "regression"])]
@@ -76,13 +80,110 @@ pub struct RunArgs {
     pub out: Option<PathBuf>,
     /// Print the final metrics as JSON on stdout
     #[arg(long)]
+    #[serde(skip)]
     pub json: bool,
     /// Continue an interrupted run with the same settings from its last finished epoch
     #[arg(long)]
     pub resume: bool,
     /// Report to a job folder for the tutor (events.jsonl, result.json)
     #[arg(long, hide = true, value_name = "DIR")]
+    #[serde(skip)]
     pub job: Option<PathBuf>,
+}
+
+impl RunArgs {
+    /// A part's run with every setting at its default (`petri run PART`).
+    pub fn for_part(part: Suite) -> RunArgs {
+        RunArgs {
+            part: part.name().to_string(),
+            experiments: Vec::new(),
+            data: None,
+            profile: "quick".into(),
+            epochs: None,
+            limit: None,
+            device: DeviceArg::Auto,
+            seed: 0,
+            seeds: 1,
+            class_weights: None,
+            loss: None,
+            weights: None,
+            out: None,
+            json: false,
+            resume: false,
+            job: None,
+        }
+    }
+
+    /// The `petri run ...` command that asks for this run, for messages ("... --resume
+    /// continues it"): `argv`, quoted for a shell.
+    pub fn command_line(&self) -> String {
+        self.argv()
+            .iter()
+            .map(|w| {
+                if w.is_empty()
+                    || w.contains(|c: char| c.is_whitespace() || "'\"$`\\*?~".contains(c))
+                {
+                    format!("'{}'", w.replace('\'', "'\\''"))
+                } else {
+                    w.clone()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// `petri`'s arguments for this run (`run PART ...`): only what differs from the defaults.
+    pub fn argv(&self) -> Vec<String> {
+        let mut words = vec!["run".to_string(), self.part.clone()];
+        let mut flag = |name: &str, value: String| {
+            words.push(format!("--{name}"));
+            words.push(value);
+        };
+        for e in &self.experiments {
+            flag("experiment", e.clone());
+        }
+        if let Some(d) = &self.data {
+            flag("data", d.display().to_string());
+        }
+        if self.profile != "quick" {
+            flag("profile", self.profile.clone());
+        }
+        if let Some(n) = self.epochs {
+            flag("epochs", n.to_string());
+        }
+        if let Some(n) = self.limit {
+            flag("limit", n.to_string());
+        }
+        if self.device != DeviceArg::Auto {
+            let name = self
+                .device
+                .to_possible_value()
+                .map(|v| v.get_name().to_string());
+            flag("device", name.unwrap_or_default());
+        }
+        if self.seed != 0 {
+            flag("seed", self.seed.to_string());
+        }
+        if self.seeds != 1 {
+            flag("seeds", self.seeds.to_string());
+        }
+        if let Some(w) = &self.class_weights {
+            flag("class-weights", w.clone());
+        }
+        if let Some(l) = &self.loss {
+            flag("loss", l.clone());
+        }
+        if let Some(w) = &self.weights {
+            flag("weights", w.display().to_string());
+        }
+        if let Some(o) = &self.out {
+            flag("out", o.display().to_string());
+        }
+        if self.resume {
+            words.push("--resume".into());
+        }
+        words
+    }
 }
 
 /// A run that was asked to stop (Ctrl-C, hang-up, SIGTERM) before it finished: what finished
@@ -172,8 +273,8 @@ pub fn parse_args(args: &[String]) -> Result<RunArgs> {
 
 /// Whether a run with these arguments was interrupted and can be resumed: the epochs its
 /// model in training had finished (0 when only whole models were kept).
-pub fn interrupted(args: &[String], data_dir: &Path) -> Option<usize> {
-    let (options, _) = options(&parse_args(args).ok()?, data_dir).ok()?;
+pub fn interrupted(args: &RunArgs, data_dir: &Path) -> Option<usize> {
+    let (options, _) = options(args, data_dir).ok()?;
     let state = options.resume_state().filter(|s| s.exists())?;
     let epochs = std::fs::read_dir(&state.dir)
         .into_iter()
@@ -197,3 +298,33 @@ impl std::fmt::Display for Usage {
 }
 
 impl std::error::Error for Usage {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_part_s_defaults_are_the_command_line_s() {
+        for part in Suite::ALL {
+            let parsed = parse_args(&[part.name().to_string()]).unwrap();
+            assert_eq!(RunArgs::for_part(part), parsed);
+            assert_eq!(parsed.command_line(), format!("run {}", part.name()));
+        }
+    }
+
+    #[test]
+    fn the_command_line_says_what_differs_and_parses_back() {
+        let mut args = RunArgs::for_part(Suite::Augmentation);
+        args.data = Some("/my data/chest.npz".into());
+        args.seeds = 3;
+        args.device = DeviceArg::Cpu;
+        args.resume = true;
+        let line = args.command_line();
+        assert_eq!(
+            line,
+            "run augmentation --data '/my data/chest.npz' --device cpu --seeds 3 --resume"
+        );
+        let parsed = parse_args(&args.argv()[1..]).unwrap();
+        assert_eq!(parsed, args);
+    }
+}

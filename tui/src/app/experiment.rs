@@ -7,6 +7,7 @@
 use super::Options;
 use super::notify::{Notification, Notifier, RunId, next_run_id};
 use crate::jobs::{self, Job, JobUpdate};
+use crate::run_spec::RunArgs;
 use crate::theme::Theme;
 use petri_engine::experiment::record::SampleSheet;
 use petri_engine::experiment::{self, ExperimentRecord, Suite};
@@ -184,9 +185,9 @@ pub struct ExperimentView {
     unclaimed: Option<String>,
     /// The background job this view follows, if the run is one.
     job: Option<Job>,
-    /// Set by `n` on a finished course run: the same `petri run` arguments over 3 seeds, for
-    /// the app to start in this view's place.
-    pub again: Option<Vec<String>>,
+    /// Set by `n` on a finished course run: the same run over 3 seeds, for the app to start
+    /// in this view's place.
+    pub again: Option<RunArgs>,
     /// The training pane's log, kept at its end while it grows.
     log_scroll: super::scroll::Scroll,
     results_scroll: super::scroll::Scroll,
@@ -196,43 +197,35 @@ pub struct ExperimentView {
 const REPEAT_SEEDS: usize = 3;
 
 impl ExperimentView {
-    /// The `petri run` arguments of a part's quick run from the tutor; `data` replaces the
-    /// part's own dataset. Without ImageNet weights, part 1 runs from random weights only.
-    pub fn run_args(part: Suite, data: Option<&std::path::Path>) -> Vec<String> {
-        let mut args = vec![part.name().to_string()];
-        if let Some(d) = data {
-            args.extend(["--data".to_string(), d.display().to_string()]);
-        }
-        // Without ImageNet weights the classification run skips frozen and fine-tune itself,
-        // and says why in the log and the record; naming only `scratch` here would hide that.
+    /// A part's quick run from the tutor; `data` replaces the part's own dataset. Without
+    /// ImageNet weights the classification run skips frozen and fine-tune itself, and says why
+    /// in the log and the record (naming only `scratch` here would hide that).
+    pub fn run_args(part: Suite, data: Option<&std::path::Path>) -> RunArgs {
+        let mut args = RunArgs::for_part(part);
+        args.data = data.map(std::path::Path::to_path_buf);
         args
     }
 
-    /// Starts `petri run ARGS` as a background job, which keeps training when the terminal goes
-    /// away; `resume` continues an interrupted run with the same arguments.
+    /// Starts `run` as a background job, which keeps training when the terminal goes away;
+    /// `resume` continues an interrupted run with the same settings.
     pub fn start(
         part: Suite,
         lesson_id: &str,
         options: &Options,
-        run_args: Vec<String>,
+        mut run: RunArgs,
         resume: bool,
         notifier: &Notifier,
     ) -> anyhow::Result<Self> {
         // Fail now, in the tutor, if the data is missing or a setting cannot be used: the job
-        // builds the same spec from the same arguments.
-        let parsed = crate::run_spec::parse_args(&run_args)?;
-        let (run, _) = crate::run_spec::options(&parsed, &options.data_dir)?;
-        experiment::Spec::build(&run)?;
-        let mut args = vec![
-            "--data-dir".to_string(),
-            options.data_dir.display().to_string(),
-            "run".to_string(),
-        ];
-        args.extend(run_args);
-        if resume {
-            args.push("--resume".into());
-        }
-        let job = jobs::spawn(&options.petri, &options.state_dir, part, lesson_id, args)?;
+        // builds the same spec from the same request.
+        let (run_options, _) = crate::run_spec::options(&run, &options.data_dir)?;
+        experiment::Spec::build(&run_options)?;
+        run.resume = resume;
+        let request = jobs::JobRequest {
+            data_dir: options.data_dir.clone(),
+            run,
+        };
+        let job = jobs::spawn(&options.petri, &options.state_dir, part, lesson_id, request)?;
         Ok(Self::attach(job, notifier))
     }
 
@@ -265,30 +258,18 @@ impl ExperimentView {
         view
     }
 
-    /// The `petri run` arguments of this view's course run over `REPEAT_SEEDS` seeds, when it
-    /// is one that finished on a single seed (regression repeats over splits already).
-    fn over_seeds(&self) -> Option<Vec<String>> {
+    /// This view's course run over `REPEAT_SEEDS` seeds, when it is one that finished on a
+    /// single seed (regression repeats over splits already).
+    fn over_seeds(&self) -> Option<RunArgs> {
         let job = self.job.as_ref()?;
         let record = self.state.record.as_ref()?;
         if self.running || record.seeds.len() > 1 || self.part == Suite::Regression {
             return None;
         }
-        // A job runs `--data-dir DIR run ARGS [--resume]`.
-        let args = &job.meta.args;
-        let run = args.iter().position(|a| a == "run")?;
-        let mut out: Vec<String> = Vec::new();
-        let mut rest = args[run + 1..].iter();
-        while let Some(a) = rest.next() {
-            match a.as_str() {
-                "--resume" => {}
-                "--seeds" => {
-                    rest.next();
-                }
-                _ => out.push(a.clone()),
-            }
-        }
-        out.extend(["--seeds".to_string(), REPEAT_SEEDS.to_string()]);
-        Some(out)
+        let mut run = job.meta.request.as_ref()?.run.clone();
+        run.resume = false;
+        run.seeds = REPEAT_SEEDS;
+        Some(run)
     }
 
     /// Starts any training job (a course preset, a user's plan) on a worker thread; the
@@ -760,7 +741,8 @@ mod tests {
     use petri_engine::experiment::Profile;
     use petri_engine::experiment::record::DataRef;
 
-    fn finished_job_view(args: &[&str], part: Suite) -> ExperimentView {
+    fn finished_job_view(run: RunArgs) -> ExperimentView {
+        let part = Suite::parse(&run.part).unwrap();
         let mut v = ExperimentView::scripted(part, "01-classification");
         v.job = Some(Job {
             dir: "job".into(),
@@ -769,7 +751,10 @@ mod tests {
                 part,
                 lesson_id: "01-classification".into(),
                 started_unix: 0,
-                args: args.iter().map(|s| s.to_string()).collect(),
+                request: Some(jobs::JobRequest {
+                    data_dir: "/d".into(),
+                    run,
+                }),
             },
         });
         let data = DataRef {
@@ -790,31 +775,26 @@ mod tests {
 
     #[test]
     fn n_repeats_a_finished_run_over_three_seeds_with_the_same_arguments() {
-        let args = [
-            "--data-dir",
-            "/d",
-            "run",
-            "augmentation",
-            "--seeds",
-            "2",
-            "--resume",
-        ];
-        let mut v = finished_job_view(&args, Suite::Augmentation);
+        let mut args = RunArgs::for_part(Suite::Augmentation);
+        args.data = Some("/d/chest.npz".into());
+        args.seeds = 2;
+        args.resume = true;
+        let mut v = finished_job_view(args.clone());
         let said = v.on_key(KeyEvent::from(KeyCode::Char('n')));
         assert!(said.is_some_and(|s| s.contains("3 seeds")));
-        assert_eq!(
-            v.again.as_deref(),
-            Some(&["augmentation".to_string(), "--seeds".into(), "3".into()][..])
-        );
+        let mut expected = args.clone();
+        expected.seeds = 3;
+        expected.resume = false;
+        assert_eq!(v.again, Some(expected));
         // Not while it runs, not for regression (it repeats over splits), not twice.
-        let mut running = finished_job_view(&args, Suite::Augmentation);
+        let mut running = finished_job_view(args.clone());
         running.running = true;
         running.on_key(KeyEvent::from(KeyCode::Char('n')));
         assert!(running.again.is_none());
-        let mut regression = finished_job_view(&["run", "regression"], Suite::Regression);
+        let mut regression = finished_job_view(RunArgs::for_part(Suite::Regression));
         regression.on_key(KeyEvent::from(KeyCode::Char('n')));
         assert!(regression.again.is_none());
-        let mut repeated = finished_job_view(&args, Suite::Augmentation);
+        let mut repeated = finished_job_view(args);
         repeated.state.record.as_mut().unwrap().seeds = vec![0, 1, 2];
         repeated.on_key(KeyEvent::from(KeyCode::Char('n')));
         assert!(repeated.again.is_none());

@@ -139,6 +139,9 @@ enum Command {
     /// Runs a config challenge inside the grader's sandbox (used by `petri grade`)
     #[command(hide = true)]
     GradeWorker { task: String, dir: PathBuf },
+    /// Runs the course run the tutor wrote to DIR/request.json, reporting to DIR
+    #[command(hide = true)]
+    Job { dir: PathBuf },
     /// What will work here: each part's data and weights, free space, the state dir, the GPU
     /// backends in this binary and whether each device opens (exit 1 when a part cannot run)
     #[command(after_help = "Example:\n  petri doctor && petri run classification")]
@@ -242,6 +245,7 @@ pub fn main() -> ExitCode {
         Some(Command::Grade(args)) => cli::grade::grade(args, &data_dir, &state_dir),
         Some(Command::GradeMerge(args)) => cli::grade::merge(args),
         Some(Command::GradeWorker { task, dir }) => cli::challenge::worker(&task, &dir),
+        Some(Command::Job { dir }) => cli::run::job(&dir),
         Some(Command::Content {
             command: ContentCommand::Check,
             ..

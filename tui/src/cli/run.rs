@@ -1,9 +1,10 @@
 //! `petri run`: a course experiment, headless. Training runs on a worker thread and reports
 //! over a channel; this thread draws progress bars on a terminal and plain lines otherwise.
 //! Ctrl-C, a hang-up (a dropped SSH connection) or SIGTERM asks the run to stop at the next
-//! batch; what finished is still saved, and `--resume` continues from the last epoch. With
-//! `--job DIR` (how the tutor starts runs that outlive it) every event is also appended to
-//! `DIR/events.jsonl` and the outcome written to `DIR/result.json`.
+//! batch; what finished is still saved, and `--resume` continues from the last epoch. As
+//! `petri job DIR` (how the tutor starts runs that outlive it: the run is read from
+//! `DIR/request.json`) every event is also appended to `DIR/events.jsonl` and the outcome
+//! written to `DIR/result.json`.
 
 use crate::run_spec::options;
 pub use crate::run_spec::{Interrupted, JobResult, RunArgs};
@@ -22,6 +23,14 @@ use std::sync::mpsc;
 fn say(line: &str) {
     use std::io::Write;
     let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// `petri job DIR`: the run the tutor wrote to `DIR/request.json`, reporting to `DIR`.
+pub fn job(dir: &Path) -> Result<()> {
+    let request = crate::jobs::JobRequest::read(dir)?;
+    let mut args = request.run;
+    args.job = Some(dir.to_path_buf());
+    run(args, &request.data_dir)
 }
 
 pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
