@@ -36,8 +36,8 @@ impl DeviceArg {
 #[derive(Args, Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunArgs {
     /// The part whose experiments run
-    #[arg(value_parser = ["classification", "augmentation", "segmentation", "regression"])]
-    pub part: String,
+    #[arg(value_parser = part_arg())]
+    pub part: Suite,
     /// Run only this experiment (repeatable), e.g. scratch, combined, forest
     #[arg(long = "experiment", short = 'e')]
     pub experiments: Vec<String>,
@@ -45,8 +45,8 @@ pub struct RunArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// quick (minutes on a laptop CPU) or paper (the original's epochs and data)
-    #[arg(long, default_value = "quick", value_parser = ["quick", "paper"])]
-    pub profile: String,
+    #[arg(long, default_value = "quick", value_parser = profile_arg())]
+    pub profile: Profile,
     /// Train every model this many epochs instead of the profile's
     #[arg(long, value_name = "N")]
     pub epochs: Option<usize>,
@@ -91,14 +91,28 @@ pub struct RunArgs {
     pub job: Option<PathBuf>,
 }
 
+/// A part's name as clap parses it (help and completions list the four).
+fn part_arg() -> impl clap::builder::TypedValueParser<Value = Suite> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Suite::ALL.map(Suite::name))
+        .map(|s| Suite::parse(&s).expect("a listed part parses"))
+}
+
+/// A profile's name as clap parses it.
+fn profile_arg() -> impl clap::builder::TypedValueParser<Value = Profile> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(Profile::ALL.map(Profile::name))
+        .map(|s| Profile::parse(&s).expect("a listed profile parses"))
+}
+
 impl RunArgs {
     /// A part's run with every setting at its default (`petri run PART`).
     pub fn for_part(part: Suite) -> RunArgs {
         RunArgs {
-            part: part.name().to_string(),
+            part,
             experiments: Vec::new(),
             data: None,
-            profile: "quick".into(),
+            profile: Profile::Quick,
             epochs: None,
             limit: None,
             device: DeviceArg::Auto,
@@ -134,7 +148,7 @@ impl RunArgs {
 
     /// `petri`'s arguments for this run (`run PART ...`): only what differs from the defaults.
     pub fn argv(&self) -> Vec<String> {
-        let mut words = vec!["run".to_string(), self.part.clone()];
+        let mut words = vec!["run".to_string(), self.part.name().to_string()];
         let mut flag = |name: &str, value: String| {
             words.push(format!("--{name}"));
             words.push(value);
@@ -145,8 +159,8 @@ impl RunArgs {
         if let Some(d) = &self.data {
             flag("data", d.display().to_string());
         }
-        if self.profile != "quick" {
-            flag("profile", self.profile.clone());
+        if self.profile != Profile::Quick {
+            flag("profile", self.profile.name().to_string());
         }
         if let Some(n) = self.epochs {
             flag("epochs", n.to_string());
@@ -218,11 +232,11 @@ pub struct JobResult {
 /// The engine's options for `petri run` arguments, and where its records go: the one place
 /// they are built, for the command line and for the tutor's background runs alike.
 pub fn options(args: &RunArgs, data_dir: &Path) -> Result<(RunOptions, PathBuf)> {
-    let part = Suite::parse(&args.part)?;
+    let part = args.part;
     let mut options = RunOptions::new(part, data_dir.to_path_buf());
     options.experiments = args.experiments.clone();
     options.data = args.data.clone();
-    options.profile = Profile::parse(&args.profile)?;
+    options.profile = args.profile;
     options.epochs = args.epochs;
     options.limit = args.limit;
     options.device = args.device.resolve();

@@ -84,6 +84,16 @@ pub enum Profile {
 }
 
 impl Profile {
+    pub const ALL: [Profile; 2] = [Profile::Quick, Profile::Paper];
+
+    /// As typed and recorded: `quick`, `paper`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Quick => "quick",
+            Profile::Paper => "paper",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Profile> {
         match s {
             "quick" => Ok(Profile::Quick),

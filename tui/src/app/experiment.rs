@@ -742,7 +742,7 @@ mod tests {
     use petri_engine::experiment::record::DataRef;
 
     fn finished_job_view(run: RunArgs) -> ExperimentView {
-        let part = Suite::parse(&run.part).unwrap();
+        let part = run.part;
         let mut v = ExperimentView::scripted(part, "01-classification");
         v.job = Some(Job {
             dir: "job".into(),
