@@ -66,11 +66,11 @@ pub struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub seeds: usize,
     /// Loss weight per class (classification, augmentation, segmentation): `balanced` or e.g. `1,1,5`
-    #[arg(long)]
-    pub class_weights: Option<String>,
+    #[arg(long, value_parser = class_weights_arg)]
+    pub class_weights: Option<ClassWeights>,
     /// Segmentation loss: ce (per-pixel cross-entropy) or ce+dice (plus soft Dice)
-    #[arg(long, value_parser = ["ce", "ce+dice"])]
-    pub loss: Option<String>,
+    #[arg(long, value_parser = loss_arg())]
+    pub loss: Option<SegmentationLoss>,
     /// ImageNet ResNet-18 weights for frozen and finetune (classification): torchvision's .pth
     /// or timm's model.safetensors [default: the data dir, torch hub's and timm's caches]
     #[arg(long, value_name = "FILE")]
@@ -103,6 +103,17 @@ fn profile_arg() -> impl clap::builder::TypedValueParser<Value = Profile> {
     use clap::builder::TypedValueParser;
     clap::builder::PossibleValuesParser::new(Profile::ALL.map(Profile::name))
         .map(|s| Profile::parse(&s).expect("a listed profile parses"))
+}
+
+fn class_weights_arg(s: &str) -> Result<ClassWeights, String> {
+    ClassWeights::parse(s).map_err(|e| e.to_string())
+}
+
+/// A segmentation loss's name as clap parses it.
+fn loss_arg() -> impl clap::builder::TypedValueParser<Value = SegmentationLoss> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(SegmentationLoss::ALL.map(SegmentationLoss::name))
+        .map(|s| SegmentationLoss::parse(&s).expect("a listed loss parses"))
 }
 
 impl RunArgs {
@@ -182,10 +193,10 @@ impl RunArgs {
             flag("seeds", self.seeds.to_string());
         }
         if let Some(w) = &self.class_weights {
-            flag("class-weights", w.clone());
+            flag("class-weights", w.name());
         }
-        if let Some(l) = &self.loss {
-            flag("loss", l.clone());
+        if let Some(l) = self.loss {
+            flag("loss", l.name().to_string());
         }
         if let Some(w) = &self.weights {
             flag("weights", w.display().to_string());
@@ -242,11 +253,7 @@ pub fn options(args: &RunArgs, data_dir: &Path) -> Result<(RunOptions, PathBuf)>
     options.device = args.device.resolve();
     options.seed = args.seed;
     options.seeds = args.seeds;
-    options.class_weights = args
-        .class_weights
-        .as_deref()
-        .map(ClassWeights::parse)
-        .transpose()?;
+    options.class_weights = args.class_weights.clone();
     if let Some(w) = &args.weights {
         if part != Suite::Classification {
             return Err(Usage(
@@ -261,7 +268,7 @@ pub fn options(args: &RunArgs, data_dir: &Path) -> Result<(RunOptions, PathBuf)>
         if part != Suite::Segmentation {
             return Err(Usage("--loss applies to the segmentation part only".into()).into());
         }
-        options.overrides.segmentation_loss = Some(SegmentationLoss::parse(loss)?);
+        options.overrides.segmentation_loss = Some(*loss);
     }
     options.selected()?;
     let out_dir = args
@@ -332,11 +339,12 @@ mod tests {
         args.data = Some("/my data/chest.npz".into());
         args.seeds = 3;
         args.device = DeviceArg::Cpu;
+        args.class_weights = Some(ClassWeights::Given(vec![1.0, 0.5, 5.0]));
         args.resume = true;
         let line = args.command_line();
         assert_eq!(
             line,
-            "run augmentation --data '/my data/chest.npz' --device cpu --seeds 3 --resume"
+            "run augmentation --data '/my data/chest.npz' --device cpu --seeds 3 --class-weights 1,0.5,5 --resume"
         );
         let parsed = parse_args(&args.argv()[1..]).unwrap();
         assert_eq!(parsed, args);

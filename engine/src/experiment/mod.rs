@@ -187,6 +187,14 @@ pub enum ClassWeights {
 }
 
 impl ClassWeights {
+    /// As typed: `balanced`, or the weights (`1,1,5`); `parse` reads it back.
+    pub fn name(&self) -> String {
+        match self {
+            ClassWeights::Balanced => "balanced".into(),
+            ClassWeights::Given(w) => w.iter().map(f32::to_string).collect::<Vec<_>>().join(","),
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Self> {
         if s == "balanced" {
             return Ok(ClassWeights::Balanced);

@@ -49,6 +49,19 @@ pub enum SegmentationLoss {
 }
 
 impl SegmentationLoss {
+    pub const ALL: [SegmentationLoss; 2] = [
+        SegmentationLoss::CrossEntropy,
+        SegmentationLoss::CrossEntropyDice,
+    ];
+
+    /// As typed: `ce`, `ce+dice`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SegmentationLoss::CrossEntropy => "ce",
+            SegmentationLoss::CrossEntropyDice => "ce+dice",
+        }
+    }
+
     pub fn parse(s: &str) -> Result<Self> {
         match s {
             "ce" | "cross-entropy" => Ok(SegmentationLoss::CrossEntropy),
