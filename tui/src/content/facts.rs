@@ -302,212 +302,291 @@ pub fn check_text_after(
     problems
 }
 
-fn check_sentence<'f>(
-    s: &[Token],
-    about: &dyn Fn(usize) -> Option<&'f DatasetFacts>,
-    say: &mut dyn FnMut(usize, String),
-) {
-    let num = |k: usize| match s.get(k).map(|t| &t.kind) {
-        Some(Kind::Number { value, integer }) => Some((*value, *integer)),
-        _ => None,
-    };
-    let punct =
-        |k: usize, c: char| matches!(s.get(k).map(|t| &t.kind), Some(Kind::Punct(p)) if *p == c);
-    let word = |k: usize| match s.get(k).map(|t| &t.kind) {
-        Some(Kind::Word(w)) => Some(w.as_str()),
-        _ => None,
-    };
-    let split_named = |w: &str| match w {
+/// A sentence's tokens, read by position, and the one split it names (if exactly one).
+struct Sentence<'s> {
+    tokens: &'s [Token],
+    split: Option<usize>,
+}
+
+impl<'s> Sentence<'s> {
+    fn new(tokens: &'s [Token]) -> Sentence<'s> {
+        let mut s = Sentence {
+            tokens,
+            split: None,
+        };
+        let mut named: Vec<usize> = (0..tokens.len())
+            .filter_map(|k| s.word(k).and_then(split_named))
+            .collect();
+        named.dedup();
+        s.split = (named.len() == 1).then(|| named[0]);
+        s
+    }
+
+    fn num(&self, k: usize) -> Option<(f64, bool)> {
+        match self.tokens.get(k).map(|t| &t.kind) {
+            Some(Kind::Number { value, integer }) => Some((*value, *integer)),
+            _ => None,
+        }
+    }
+
+    fn punct(&self, k: usize, c: char) -> bool {
+        matches!(self.tokens.get(k).map(|t| &t.kind), Some(Kind::Punct(p)) if *p == c)
+    }
+
+    fn word(&self, k: usize) -> Option<&'s str> {
+        match self.tokens.get(k).map(|t| &t.kind) {
+            Some(Kind::Word(w)) => Some(w.as_str()),
+            _ => None,
+        }
+    }
+}
+
+/// The split a word names: 0 training, 1 validation, 2 test.
+fn split_named(w: &str) -> Option<usize> {
+    match w {
         "train" | "training" => Some(0),
         "val" | "validation" => Some(1),
         "test" | "testing" => Some(2),
         _ => None,
-    };
-    // The one split a sentence names, if it names exactly one.
-    let sentence_split = {
-        let mut named: Vec<usize> = (0..s.len())
-            .filter_map(|k| word(k).and_then(split_named))
-            .collect();
-        named.dedup();
-        (named.len() == 1).then(|| named[0])
-    };
-    for k in 0..s.len() {
+    }
+}
+
+/// Checks one sentence's claims about the datasets it names (`about(k)`: the dataset token
+/// `k` speaks of), each kind of claim in its own function.
+fn check_sentence<'f>(
+    tokens: &[Token],
+    about: &dyn Fn(usize) -> Option<&'f DatasetFacts>,
+    say: &mut dyn FnMut(usize, String),
+) {
+    let s = Sentence::new(tokens);
+    for (k, token) in tokens.iter().enumerate() {
         let Some(d) = about(k) else { continue };
-        let at = s[k].at;
-        // Split sizes: "546 / 78 / 156".
-        if let (Some((a, true)), true, Some((b, true)), true, Some((c, true))) = (
-            num(k),
-            punct(k + 1, '/'),
-            num(k + 2),
-            punct(k + 3, '/'),
-            num(k + 4),
-        ) && let Some(splits) = d.splits
-            && a >= 10.0
-        {
-            let said = [a as usize, b as usize, c as usize];
-            if said != splits[..3] {
-                say(
-                    at,
-                    format!(
-                        "{} has {} / {} / {} training / validation / test images; the text says {} / {} / {}",
-                        d.name, splits[0], splits[1], splits[2], said[0], said[1], said[2]
-                    ),
-                );
-            }
+        let at = token.at;
+        check_split_sizes(&s, k, d, at, say);
+        check_class_count(&s, k, d, at, say);
+        check_share(&s, k, d, about, at, say);
+        check_label_order(&s, k, d, at, say);
+        check_label_coding(&s, k, d, at, say);
+    }
+}
+
+/// Split sizes: "546 / 78 / 156".
+fn check_split_sizes(
+    s: &Sentence,
+    k: usize,
+    d: &DatasetFacts,
+    at: usize,
+    say: &mut dyn FnMut(usize, String),
+) {
+    if let (Some((a, true)), true, Some((b, true)), true, Some((c, true))) = (
+        s.num(k),
+        s.punct(k + 1, '/'),
+        s.num(k + 2),
+        s.punct(k + 3, '/'),
+        s.num(k + 4),
+    ) && let Some(splits) = d.splits
+        && a >= 10.0
+    {
+        let said = [a as usize, b as usize, c as usize];
+        if said != splits[..3] {
+            say(
+                at,
+                format!(
+                    "{} has {} / {} / {} training / validation / test images; the text says {} / {} / {}",
+                    d.name, splits[0], splits[1], splits[2], said[0], said[1], said[2]
+                ),
+            );
         }
-        // Class counts: "147 malignant", "42 malignant test images", "malignant: 147".
-        let count_then_class = num(k).filter(|&(_, int)| int).and_then(|(n, _)| {
-            if punct(k + 1, '%') || word(k + 1) == Some("percent") {
+    }
+}
+
+/// Class counts: "147 malignant", "42 malignant test images", "malignant: 147".
+fn check_class_count(
+    s: &Sentence,
+    k: usize,
+    d: &DatasetFacts,
+    at: usize,
+    say: &mut dyn FnMut(usize, String),
+) {
+    let count_then_class = s.num(k).filter(|&(_, int)| int).and_then(|(n, _)| {
+        if s.punct(k + 1, '%') || s.word(k + 1) == Some("percent") {
+            return None;
+        }
+        (1..=2).find_map(|skip| {
+            let fillers_ok =
+                (1..skip).all(|f| s.word(k + f).is_some_and(|w| split_named(w).is_some()));
+            if !fillers_ok {
                 return None;
             }
-            (1..=2).find_map(|skip| {
-                let fillers_ok =
-                    (1..skip).all(|f| word(k + f).is_some_and(|w| split_named(w).is_some()));
-                if !fillers_ok {
-                    return None;
-                }
-                d.class_at(s, k + skip).map(|(c, _)| {
-                    (
-                        n,
-                        c,
-                        (1..skip).find_map(|f| word(k + f).and_then(split_named)),
-                    )
-                })
+            d.class_at(s.tokens, k + skip).map(|(c, _)| {
+                (
+                    n,
+                    c,
+                    (1..skip).find_map(|f| s.word(k + f).and_then(split_named)),
+                )
             })
-        });
-        let class_then_count = d.class_at(s, k).and_then(|(c, len)| {
-            let after = k + len;
-            (punct(after, ':') || punct(after, '('))
-                .then(|| num(after + 1))
-                .flatten()
-                .filter(|&(_, int)| int && !punct(after + 2, '%'))
-                .map(|(n, _)| (n, c, None))
-        });
-        if let Some((n, c, split)) = count_then_class.or(class_then_count)
-            && let Some(counts) = c.counts
-        {
-            let n = n as usize;
-            let ok = match split {
-                Some(i) => counts[i] == n,
-                None => counts.contains(&n),
-            };
-            if !ok {
-                say(
-                    at,
-                    format!(
-                        "{} has {}; the text says {n} {}",
-                        d.name,
-                        describe_counts(c, &counts),
-                        c.name
-                    ),
-                );
-            }
+        })
+    });
+    let class_then_count = d.class_at(s.tokens, k).and_then(|(c, len)| {
+        let after = k + len;
+        (s.punct(after, ':') || s.punct(after, '('))
+            .then(|| s.num(after + 1))
+            .flatten()
+            .filter(|&(_, int)| int && !s.punct(after + 2, '%'))
+            .map(|(n, _)| (n, c, None))
+    });
+    if let Some((n, c, split)) = count_then_class.or(class_then_count)
+        && let Some(counts) = c.counts
+    {
+        let n = n as usize;
+        let ok = match split {
+            Some(i) => counts[i] == n,
+            None => counts.contains(&n),
+        };
+        if !ok {
+            say(
+                at,
+                format!(
+                    "{} has {}; the text says {n} {}",
+                    d.name,
+                    describe_counts(c, &counts),
+                    c.name
+                ),
+            );
         }
-        // Shares: a percentage in a sentence that names one class of the dataset.
-        if let Some((p, _)) = num(k)
-            && (punct(k + 1, '%') || word(k + 1) == Some("percent"))
-        {
-            let mut named: Vec<&ClassFacts> = Vec::new();
-            for j in 0..s.len() {
-                if about(j).is_some_and(|dj| std::ptr::eq(dj, d))
-                    && let Some((c, _)) = d.class_at(s, j)
-                    && !named.iter().any(|x| x.label == c.label)
-                {
-                    named.push(c);
-                }
-            }
-            if let ([c], Some(counts), Some(splits)) = (
-                named.as_slice(),
-                named.first().and_then(|c| c.counts),
-                d.splits,
-            ) {
-                let share = |i: usize| 100.0 * counts[i] as f64 / splits[i] as f64;
-                let candidates: Vec<usize> = match sentence_split {
-                    Some(i) => vec![i],
-                    None => (0..4).collect(),
-                };
-                if !candidates.iter().any(|&i| (share(i) - p).abs() <= 1.0) {
-                    let shares: Vec<String> = (0..4)
-                        .map(|i| format!("{:.1}% of {}", share(i), SPLITS[i]))
-                        .collect();
-                    say(
-                        at,
-                        format!(
-                            "{} images of {} are {}; the text says {p}%",
-                            c.name,
-                            d.name,
-                            shares.join(", ")
-                        ),
-                    );
-                }
-            }
-        }
-        // Label order: "[malignant, benign]" lists classes by label.
-        if punct(k, '[') {
-            let mut labels = Vec::new();
-            let mut j = k + 1;
-            while let Some((c, len)) = d.class_at(s, j) {
-                labels.push(c);
-                j += len;
-                if punct(j, ',') {
-                    j += 1;
-                } else {
-                    break;
-                }
-            }
-            if labels.len() >= 2
-                && punct(j, ']')
-                && labels.windows(2).any(|w| w[0].label >= w[1].label)
+    }
+}
+
+/// Shares: a percentage in a sentence that names one class of the dataset.
+fn check_share<'f>(
+    s: &Sentence,
+    k: usize,
+    d: &DatasetFacts,
+    about: &dyn Fn(usize) -> Option<&'f DatasetFacts>,
+    at: usize,
+    say: &mut dyn FnMut(usize, String),
+) {
+    if let Some((p, _)) = s.num(k)
+        && (s.punct(k + 1, '%') || s.word(k + 1) == Some("percent"))
+    {
+        let mut named: Vec<&ClassFacts> = Vec::new();
+        for j in 0..s.tokens.len() {
+            if about(j).is_some_and(|dj| std::ptr::eq(dj, d))
+                && let Some((c, _)) = d.class_at(s.tokens, j)
+                && !named.iter().any(|x| x.label == c.label)
             {
-                let order: Vec<String> = d
-                    .classes
-                    .iter()
-                    .map(|c| format!("{} = {}", c.label, c.name))
+                named.push(c);
+            }
+        }
+        if let ([c], Some(counts), Some(splits)) = (
+            named.as_slice(),
+            named.first().and_then(|c| c.counts),
+            d.splits,
+        ) {
+            let share = |i: usize| 100.0 * counts[i] as f64 / splits[i] as f64;
+            let candidates: Vec<usize> = match s.split {
+                Some(i) => vec![i],
+                None => (0..4).collect(),
+            };
+            if !candidates.iter().any(|&i| (share(i) - p).abs() <= 1.0) {
+                let shares: Vec<String> = (0..4)
+                    .map(|i| format!("{:.1}% of {}", share(i), SPLITS[i]))
                     .collect();
                 say(
                     at,
                     format!(
-                        "this list does not follow {}'s label order ({})",
+                        "{} images of {} are {}; the text says {p}%",
+                        c.name,
                         d.name,
-                        order.join(", ")
+                        shares.join(", ")
                     ),
                 );
             }
         }
-        // Label coding: "0 = malignant", "label 1 is benign", "malignant = 0".
-        let coded = match (num(k), word(k)) {
-            (Some((n, true)), _) if punct(k + 1, '=') => d.class_at(s, k + 2).map(|(c, _)| (n, c)),
-            (_, Some("label" | "class")) => {
-                num(k + 1).filter(|&(_, int)| int).and_then(|(n, _)| {
-                    let verb = punct(k + 2, '=')
-                        || punct(k + 2, ':')
-                        || matches!(word(k + 2), Some("is" | "means"));
-                    let at = if word(k + 3) == Some("the") {
-                        k + 4
-                    } else {
-                        k + 3
-                    };
-                    verb.then(|| d.class_at(s, at).map(|(c, _)| (n, c)))
-                        .flatten()
-                })
+    }
+}
+
+/// Label order: "[malignant, benign]" lists classes by label.
+fn check_label_order(
+    s: &Sentence,
+    k: usize,
+    d: &DatasetFacts,
+    at: usize,
+    say: &mut dyn FnMut(usize, String),
+) {
+    if s.punct(k, '[') {
+        let mut labels = Vec::new();
+        let mut j = k + 1;
+        while let Some((c, len)) = d.class_at(s.tokens, j) {
+            labels.push(c);
+            j += len;
+            if s.punct(j, ',') {
+                j += 1;
+            } else {
+                break;
             }
-            _ => d.class_at(s, k).and_then(|(c, len)| {
-                punct(k + len, '=')
-                    .then(|| num(k + len + 1))
-                    .flatten()
-                    .filter(|&(_, int)| int)
-                    .map(|(n, _)| (n, c))
-            }),
-        };
-        if let Some((n, c)) = coded
-            && n as usize != c.label
-            && (n as usize) < d.classes.len()
+        }
+        if labels.len() >= 2
+            && s.punct(j, ']')
+            && labels.windows(2).any(|w| w[0].label >= w[1].label)
         {
+            let order: Vec<String> = d
+                .classes
+                .iter()
+                .map(|c| format!("{} = {}", c.label, c.name))
+                .collect();
             say(
                 at,
-                format!("in {}, label {} is {}, not {n}", d.name, c.label, c.name),
+                format!(
+                    "this list does not follow {}'s label order ({})",
+                    d.name,
+                    order.join(", ")
+                ),
             );
         }
+    }
+}
+
+/// Label coding: "0 = malignant", "label 1 is benign", "malignant = 0".
+fn check_label_coding(
+    s: &Sentence,
+    k: usize,
+    d: &DatasetFacts,
+    at: usize,
+    say: &mut dyn FnMut(usize, String),
+) {
+    let coded = match (s.num(k), s.word(k)) {
+        (Some((n, true)), _) if s.punct(k + 1, '=') => {
+            d.class_at(s.tokens, k + 2).map(|(c, _)| (n, c))
+        }
+        (_, Some("label" | "class")) => s.num(k + 1).filter(|&(_, int)| int).and_then(|(n, _)| {
+            let verb = s.punct(k + 2, '=')
+                || s.punct(k + 2, ':')
+                || matches!(s.word(k + 2), Some("is" | "means"));
+            let at = if s.word(k + 3) == Some("the") {
+                k + 4
+            } else {
+                k + 3
+            };
+            verb.then(|| d.class_at(s.tokens, at).map(|(c, _)| (n, c)))
+                .flatten()
+        }),
+        _ => d.class_at(s.tokens, k).and_then(|(c, len)| {
+            s.punct(k + len, '=')
+                .then(|| s.num(k + len + 1))
+                .flatten()
+                .filter(|&(_, int)| int)
+                .map(|(n, _)| (n, c))
+        }),
+    };
+    if let Some((n, c)) = coded
+        && n as usize != c.label
+        && (n as usize) < d.classes.len()
+    {
+        say(
+            at,
+            format!("in {}, label {} is {}, not {n}", d.name, c.label, c.name),
+        );
     }
 }
 
