@@ -320,6 +320,54 @@ impl Grader {
             processes: 64,
             output_bytes: 16 << 10,
         };
+        let (cmd, access, uid) = self.command(challenge, program, dir, uid)?;
+        let spec = Spec {
+            limits: limits.clone(),
+            access,
+            uid,
+            trusted_tools: matches!(program, Program::Worker(_)),
+        };
+        let done = sandbox::run(cmd, &spec);
+        if let Ending::NotStarted(why) = &done.ending {
+            return Err(Failure::Grader(format!(
+                "could not start the submission's program: {why}"
+            )));
+        }
+        if !done.success() || !dir.join("response.json").is_file() {
+            // A run that could not write for want of space is not the submission's failure.
+            if let Some(full) = crate::failure::disk_full(dir) {
+                return Err(full);
+            }
+        }
+        if !done.success() {
+            let mut reason = done.reason(&limits);
+            // The worker's error and the Python harness's "failed to load" end stderr.
+            if matches!(program, Program::Worker(_) | Program::Python { .. })
+                && let Some(line) = done.stderr.lines().rev().find(|l| !l.trim().is_empty())
+            {
+                reason = format!("{reason}: {}", line.trim());
+            }
+            if done.dropped_bytes > 0 {
+                reason.push_str(&format!(
+                    " (and {} bytes of output dropped)",
+                    done.dropped_bytes
+                ));
+            }
+            return Err(Failure::Submission(Refusal::new(done.lost(), reason)));
+        }
+        read_answers(dir)
+    }
+
+    /// The command that runs `program` on the request in `dir`, what it may touch, and the
+    /// user it runs as (the prepared files handed over to that user).
+    fn command(
+        &self,
+        challenge: &Challenge,
+        program: &Program,
+        dir: &Path,
+        uid: u32,
+    ) -> std::result::Result<(Command, Access, Option<u32>), Failure> {
+        let fail = |e: std::io::Error| Failure::io("prepare", dir, e);
         let mut access = Access::system();
         access.write.push(dir.to_path_buf());
         let (cmd, uid) = match program {
@@ -359,66 +407,37 @@ impl Grader {
                 (cmd, None)
             }
         };
-        let spec = Spec {
-            limits: limits.clone(),
-            access,
-            uid,
-            trusted_tools: matches!(program, Program::Worker(_)),
-        };
-        let done = sandbox::run(cmd, &spec);
-        if let Ending::NotStarted(why) = &done.ending {
-            return Err(Failure::Grader(format!(
-                "could not start the submission's program: {why}"
-            )));
-        }
-        if !done.success() || !dir.join("response.json").is_file() {
-            // A run that could not write for want of space is not the submission's failure.
-            if let Some(full) = crate::failure::disk_full(dir) {
-                return Err(full);
-            }
-        }
-        if !done.success() {
-            let mut reason = done.reason(&limits);
-            // The worker's error and the Python harness's "failed to load" end stderr.
-            if matches!(program, Program::Worker(_) | Program::Python { .. })
-                && let Some(line) = done.stderr.lines().rev().find(|l| !l.trim().is_empty())
-            {
-                reason = format!("{reason}: {}", line.trim());
-            }
-            if done.dropped_bytes > 0 {
-                reason.push_str(&format!(
-                    " (and {} bytes of output dropped)",
-                    done.dropped_bytes
-                ));
-            }
-            return Err(Failure::Submission(Refusal::new(done.lost(), reason)));
-        }
-        let path = dir.join("response.json");
-        let meta = std::fs::metadata(&path).map_err(|_| {
-            Failure::Submission(Refusal::new(
-                Lost::NoAnswer,
-                "finished without writing its answers (response.json)",
-            ))
-        })?;
-        if meta.len() > 128 << 20 {
-            return Err(Failure::Submission(Refusal::new(
-                Lost::OverLimit,
-                "wrote an answer file larger than 128 MB",
-            )));
-        }
-        let text = std::fs::read(&path).map_err(|e| {
-            Failure::Submission(Refusal::new(
-                Lost::NoAnswer,
-                format!("cannot read its answers: {e}"),
-            ))
-        })?;
-        serde_json::from_slice(&text).map_err(|e| {
-            Failure::Submission(Refusal::new(
-                Lost::NoAnswer,
-                format!("its answers are not valid JSON: {e}"),
-            ))
-        })
+        Ok((cmd, access, uid))
     }
+}
+
+/// The answers a run wrote (`dir/response.json`), or why there are none.
+fn read_answers(dir: &Path) -> std::result::Result<serde_json::Value, Failure> {
+    let path = dir.join("response.json");
+    let meta = std::fs::metadata(&path).map_err(|_| {
+        Failure::Submission(Refusal::new(
+            Lost::NoAnswer,
+            "finished without writing its answers (response.json)",
+        ))
+    })?;
+    if meta.len() > 128 << 20 {
+        return Err(Failure::Submission(Refusal::new(
+            Lost::OverLimit,
+            "wrote an answer file larger than 128 MB",
+        )));
+    }
+    let text = std::fs::read(&path).map_err(|e| {
+        Failure::Submission(Refusal::new(
+            Lost::NoAnswer,
+            format!("cannot read its answers: {e}"),
+        ))
+    })?;
+    serde_json::from_slice(&text).map_err(|e| {
+        Failure::Submission(Refusal::new(
+            Lost::NoAnswer,
+            format!("its answers are not valid JSON: {e}"),
+        ))
+    })
 }
 
 /// The submission's `names`, each a plain file of at most 1 MB.
