@@ -3,7 +3,7 @@
 //! Options appear in the attempt's shuffled order (its seed is in the student's progress), and
 //! the number keys, marks and feedback follow that order; `f` starts a fresh attempt.
 
-use crate::content::{Answer, Lesson, QuestionKind};
+use crate::content::{Answer, Lesson, Question, QuestionKind};
 use crate::progress::Progress;
 use crate::theme::Theme;
 use ratatui::Frame;
@@ -210,110 +210,11 @@ impl QuizView {
             Layout::vertical([Constraint::Min(3), Constraint::Length(1)]).areas(area);
         let total = self.lesson.check.len();
         let title = format!(" Knowledge check: {} ", self.lesson.part.title);
-        let mut lines: Vec<Line> = Vec::new();
-        if self.done {
-            lines.push(Line::styled(
-                format!("Score: {} of {total}", self.right),
-                theme.h2,
-            ));
-            lines.push(Line::raw(""));
-            lines.push(Line::raw(
-                "Your answers are saved. Press r to try again (same order), f for a fresh \
-                 attempt (new order), Esc to go back.",
-            ));
+        let lines = if self.done {
+            self.score_lines(total, theme)
         } else {
-            let q = &self.lesson.check[self.index];
-            let kind = match q.kind {
-                QuestionKind::Single => "one answer",
-                QuestionKind::Multiple => "all that apply",
-                QuestionKind::Numeric => "a number",
-            };
-            lines.push(Line::styled(
-                format!("Question {} of {total} ({kind})", self.index + 1),
-                theme.h3,
-            ));
-            lines.push(Line::raw(""));
-            lines.extend(crate::markdown::render(
-                q.prompt.trim(),
-                body.width.saturating_sub(4),
-                theme,
-            ));
-            lines.push(Line::raw(""));
-            let correct = q.correct_options();
-            for (i, &file_index) in q.shown_order(self.seed).iter().enumerate() {
-                let o = &q.options[file_index];
-                let picked = self.chosen.contains(&i);
-                let is_correct = correct.contains(&file_index);
-                let mark = match (q.kind, picked, theme.ascii) {
-                    (QuestionKind::Single, true, false) => "(•)",
-                    (QuestionKind::Single, false, _) => "( )",
-                    (QuestionKind::Single, true, true) => "(*)",
-                    (_, true, _) => "[x]",
-                    (_, false, _) => "[ ]",
-                };
-                let pointer = if i == self.cursor && self.answered.is_none() {
-                    theme.pointer()
-                } else {
-                    "  "
-                };
-                let mut style = ratatui::style::Style::new();
-                if self.answered.is_some() && is_correct {
-                    style = theme.good;
-                } else if self.answered.is_some() && picked {
-                    style = theme.bad;
-                }
-                // Options and their feedback wrap under their own text, not under the marks.
-                let width = body.width.saturating_sub(2) as usize;
-                let head = format!("{pointer}{mark} {}. ", i + 1);
-                let indent = head.chars().count();
-                for (k, part) in crate::text::wrap_words(&o.text, width.saturating_sub(indent))
-                    .into_iter()
-                    .enumerate()
-                {
-                    let lead = if k == 0 {
-                        head.clone()
-                    } else {
-                        " ".repeat(indent)
-                    };
-                    lines.push(Line::from(vec![Span::raw(lead), Span::styled(part, style)]));
-                }
-                if self.answered.is_some()
-                    && (picked || is_correct)
-                    && let Some(f) = &o.feedback
-                {
-                    // Feedback is prose wrapped in the TOML file: one line, wrapped on screen.
-                    let f = f.split_whitespace().collect::<Vec<_>>().join(" ");
-                    for part in crate::text::wrap_words(&f, width.saturating_sub(7)) {
-                        lines.push(Line::styled(format!("       {part}"), theme.dim));
-                    }
-                }
-            }
-            if q.kind == QuestionKind::Numeric {
-                let unit = q.unit.as_deref().unwrap_or("");
-                lines.push(Line::raw(format!("Answer: {}_ {unit}", self.typed)));
-            }
-            if let Some(right) = self.answered {
-                lines.push(Line::raw(""));
-                lines.push(if right {
-                    Line::styled("Correct.", theme.good)
-                } else {
-                    Line::styled("Not quite.", theme.bad)
-                });
-                if q.kind == QuestionKind::Numeric && !right {
-                    lines.push(Line::raw(format!(
-                        "The answer is {}.",
-                        q.answer.unwrap_or(f64::NAN)
-                    )));
-                }
-                if let Some(e) = &q.explanation {
-                    lines.extend(crate::markdown::render(
-                        e.trim(),
-                        body.width.saturating_sub(4),
-                        theme,
-                    ));
-                }
-            }
-        }
+            self.question_lines(total, body.width, theme)
+        };
         self.scroll
             .draw(frame, body, lines, Block::bordered().title(title));
         let keys = if self.answered.is_some() {
@@ -326,6 +227,125 @@ impl QuizView {
             "↑↓ move  Space choose  Enter submit  Esc back  ? help"
         };
         frame.render_widget(Paragraph::new(Line::styled(keys, theme.dim)), help);
+    }
+
+    /// The finished check: the score and what the keys do.
+    fn score_lines(&self, total: usize, theme: &Theme) -> Vec<Line<'static>> {
+        let mut lines: Vec<Line<'static>> = Vec::new();
+        lines.push(Line::styled(
+            format!("Score: {} of {total}", self.right),
+            theme.h2,
+        ));
+        lines.push(Line::raw(""));
+        lines.push(Line::raw(
+            "Your answers are saved. Press r to try again (same order), f for a fresh \
+             attempt (new order), Esc to go back.",
+        ));
+        lines
+    }
+
+    /// The current question: its prompt, options (with feedback once answered) and verdict.
+    fn question_lines(&self, total: usize, body_width: u16, theme: &Theme) -> Vec<Line<'static>> {
+        let mut lines: Vec<Line<'static>> = Vec::new();
+        let q = &self.lesson.check[self.index];
+        let kind = match q.kind {
+            QuestionKind::Single => "one answer",
+            QuestionKind::Multiple => "all that apply",
+            QuestionKind::Numeric => "a number",
+        };
+        lines.push(Line::styled(
+            format!("Question {} of {total} ({kind})", self.index + 1),
+            theme.h3,
+        ));
+        lines.push(Line::raw(""));
+        lines.extend(crate::markdown::render(
+            q.prompt.trim(),
+            body_width.saturating_sub(4),
+            theme,
+        ));
+        lines.push(Line::raw(""));
+        lines.extend(self.option_lines(q, body_width, theme));
+        if q.kind == QuestionKind::Numeric {
+            let unit = q.unit.as_deref().unwrap_or("");
+            lines.push(Line::raw(format!("Answer: {}_ {unit}", self.typed)));
+        }
+        if let Some(right) = self.answered {
+            lines.push(Line::raw(""));
+            lines.push(if right {
+                Line::styled("Correct.", theme.good)
+            } else {
+                Line::styled("Not quite.", theme.bad)
+            });
+            if q.kind == QuestionKind::Numeric && !right {
+                lines.push(Line::raw(format!(
+                    "The answer is {}.",
+                    q.answer.unwrap_or(f64::NAN)
+                )));
+            }
+            if let Some(e) = &q.explanation {
+                lines.extend(crate::markdown::render(
+                    e.trim(),
+                    body_width.saturating_sub(4),
+                    theme,
+                ));
+            }
+        }
+        lines
+    }
+
+    /// The options in their shown order, marked, wrapped under their own text.
+    fn option_lines(&self, q: &Question, body_width: u16, theme: &Theme) -> Vec<Line<'static>> {
+        let mut lines: Vec<Line<'static>> = Vec::new();
+        let correct = q.correct_options();
+        for (i, &file_index) in q.shown_order(self.seed).iter().enumerate() {
+            let o = &q.options[file_index];
+            let picked = self.chosen.contains(&i);
+            let is_correct = correct.contains(&file_index);
+            let mark = match (q.kind, picked, theme.ascii) {
+                (QuestionKind::Single, true, false) => "(•)",
+                (QuestionKind::Single, false, _) => "( )",
+                (QuestionKind::Single, true, true) => "(*)",
+                (_, true, _) => "[x]",
+                (_, false, _) => "[ ]",
+            };
+            let pointer = if i == self.cursor && self.answered.is_none() {
+                theme.pointer()
+            } else {
+                "  "
+            };
+            let mut style = ratatui::style::Style::new();
+            if self.answered.is_some() && is_correct {
+                style = theme.good;
+            } else if self.answered.is_some() && picked {
+                style = theme.bad;
+            }
+            // Options and their feedback wrap under their own text, not under the marks.
+            let width = body_width.saturating_sub(2) as usize;
+            let head = format!("{pointer}{mark} {}. ", i + 1);
+            let indent = head.chars().count();
+            for (k, part) in crate::text::wrap_words(&o.text, width.saturating_sub(indent))
+                .into_iter()
+                .enumerate()
+            {
+                let lead = if k == 0 {
+                    head.clone()
+                } else {
+                    " ".repeat(indent)
+                };
+                lines.push(Line::from(vec![Span::raw(lead), Span::styled(part, style)]));
+            }
+            if self.answered.is_some()
+                && (picked || is_correct)
+                && let Some(f) = &o.feedback
+            {
+                // Feedback is prose wrapped in the TOML file: one line, wrapped on screen.
+                let f = f.split_whitespace().collect::<Vec<_>>().join(" ");
+                for part in crate::text::wrap_words(&f, width.saturating_sub(7)) {
+                    lines.push(Line::styled(format!("       {part}"), theme.dim));
+                }
+            }
+        }
+        lines
     }
 }
 
