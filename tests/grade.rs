@@ -169,17 +169,20 @@ fn reference_and_starter(id: &str, data: &Path, language: &str) {
     );
 }
 
+/// Every code challenge, answered in either language.
+const CODE_CHALLENGES: [&str; 6] = [
+    "classification/confusion-matrix",
+    "augmentation/flip-rotate",
+    "augmentation/paired-crop",
+    "segmentation/dice",
+    "segmentation/class-weights",
+    "regression/feature-selection",
+];
+
 #[test]
 fn code_challenges_reference_full_marks_starter_under_half() {
     let tmp = scratch();
-    for id in [
-        "classification/confusion-matrix",
-        "augmentation/flip-rotate",
-        "augmentation/paired-crop",
-        "segmentation/dice",
-        "segmentation/class-weights",
-        "regression/feature-selection",
-    ] {
+    for id in CODE_CHALLENGES {
         reference_and_starter(id, tmp.path(), "rs");
     }
 }
@@ -190,14 +193,7 @@ fn python_answers_reference_full_marks_starter_under_half() {
         return;
     }
     let tmp = scratch();
-    for id in [
-        "classification/confusion-matrix",
-        "augmentation/flip-rotate",
-        "augmentation/paired-crop",
-        "segmentation/dice",
-        "segmentation/class-weights",
-        "regression/feature-selection",
-    ] {
+    for id in CODE_CHALLENGES {
         reference_and_starter(id, tmp.path(), "py");
     }
 }

@@ -38,8 +38,6 @@ pub struct Grader {
 
 /// Counter that gives concurrent jobs distinct sandbox user ids.
 static NEXT_SLOT: AtomicUsize = AtomicUsize::new(0);
-/// First user id used for sandboxes when the grader runs as root.
-pub const SANDBOX_UID_BASE: u32 = 61_000;
 
 impl Grader {
     /// A grader whose scratch space is a fresh folder under the system's temporary folder
@@ -85,12 +83,7 @@ impl Grader {
     /// call. An `Err` is the grader's fault: every Python submission is then not graded.
     pub fn python(&self) -> std::result::Result<&Python, String> {
         self.python
-            .get_or_init(|| {
-                let python = Python::find()?;
-                let user = sandbox::SandboxUser::claim(SANDBOX_UID_BASE, 0);
-                python.try_in_sandbox(&self.work_dir.join("python-check"), user.map(|u| u.uid))?;
-                Ok(python)
-            })
+            .get_or_init(|| Python::usable(&self.work_dir))
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -202,8 +195,8 @@ impl Grader {
                 }
             };
             // Held until this submission is graded: no other grader uses (and kills) its id.
-            let user =
-                sandbox::SandboxUser::claim(SANDBOX_UID_BASE, slot as u32).ok_or_else(|| {
+            let user = sandbox::SandboxUser::claim(sandbox::SANDBOX_UID_BASE, slot as u32)
+                .ok_or_else(|| {
                     format!(
                         "no sandbox user id is free: every lock in {} is held; wait for the other \
                      gradings to end",
@@ -380,7 +373,7 @@ impl Grader {
                 std::fs::write(dir.join("harness.py"), harness).map_err(fail)?;
                 std::fs::write(dir.join(file), source).map_err(fail)?;
                 sandbox::hand_over(dir, Some(uid)).map_err(fail)?;
-                access = python.run_access(dir);
+                access = python.access(dir);
                 (python.command(dir, "harness.py", &[file]), Some(uid))
             }
             Program::Harness(bin) => {

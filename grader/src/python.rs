@@ -97,6 +97,18 @@ impl Python {
         })
     }
 
+    /// The interpreter `find` names, once `try_in_sandbox` has run it as a sandbox user would
+    /// (a user id claimed for the try and held until it ends), in a scratch folder under
+    /// `scratch_dir` that is removed afterwards. What the grader and `petri doctor` both ask.
+    pub fn usable(scratch_dir: &Path) -> Result<Python, String> {
+        let python = Python::find()?;
+        let user = sandbox::SandboxUser::claim(sandbox::SANDBOX_UID_BASE, 0);
+        let scratch = scratch_dir.join(format!("python-check-{}", std::process::id()));
+        let tried = python.try_in_sandbox(&scratch, user.as_ref().map(|u| u.uid));
+        let _ = std::fs::remove_dir_all(&scratch);
+        tried.map(|()| python)
+    }
+
     /// "Python 3.11.2 with numpy 2.2.6 (/usr/bin/python3)".
     pub fn describe(&self) -> String {
         format!(
@@ -109,7 +121,7 @@ impl Python {
 
     /// What a Python run may touch: the system's libraries, the interpreter's files, and
     /// `work` to write in.
-    fn access(&self, work: &Path) -> Access {
+    pub fn access(&self, work: &Path) -> Access {
         let mut access = Access::system();
         access.read.extend(self.read.iter().cloned());
         access.write.push(work.to_path_buf());
@@ -213,11 +225,6 @@ impl Python {
             Lost::DoesNotBuild,
             format!("does not compile:\n{}", why.trim()),
         )))
-    }
-
-    /// What a run of the harness on one request may touch.
-    pub fn run_access(&self, dir: &Path) -> Access {
-        self.access(dir)
     }
 }
 

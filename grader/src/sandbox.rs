@@ -538,6 +538,9 @@ pub struct SandboxUser {
     _lock: std::fs::File,
 }
 
+/// First user id used for sandboxes when the grader runs as root.
+pub const SANDBOX_UID_BASE: u32 = 61_000;
+
 /// Sandbox user ids: `base..base + count`.
 const UID_COUNT: u32 = 4096;
 

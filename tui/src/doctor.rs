@@ -179,17 +179,8 @@ pub fn report(data_dir: &Path, state_dir: &Path, lessons: &[Lesson]) -> (String,
 /// Whether Python answers can be checked here: the interpreter (`PETRI_PYTHON`, else python3)
 /// with numpy, tried inside the grading sandbox as answers will be run.
 pub fn python_answers() -> String {
-    use petri_grader::python::Python;
-    let python = match Python::find() {
-        Ok(p) => p,
-        Err(why) => return format!("cannot run here: {why}"),
-    };
-    let scratch = std::env::temp_dir().join(format!("petri-doctor-{}", std::process::id()));
-    let user = petri_grader::sandbox::SandboxUser::claim(petri_grader::grade::SANDBOX_UID_BASE, 0);
-    let tried = python.try_in_sandbox(&scratch, user.as_ref().map(|u| u.uid));
-    let _ = std::fs::remove_dir_all(&scratch);
-    match tried {
-        Ok(()) => format!("can run, on {}", python.describe()),
+    match petri_grader::python::Python::usable(&std::env::temp_dir()) {
+        Ok(python) => format!("can run, on {}", python.describe()),
         Err(why) => format!("cannot run here: {why}"),
     }
 }

@@ -36,7 +36,7 @@ impl DeviceArg {
 #[derive(Args, Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RunArgs {
     /// The part whose experiments run
-    #[arg(value_parser = part_arg())]
+    #[arg(value_parser = one_of(Suite::ALL, Suite::name))]
     pub part: Suite,
     /// Run only this experiment (repeatable), e.g. scratch, combined, forest
     #[arg(long = "experiment", short = 'e')]
@@ -45,7 +45,7 @@ pub struct RunArgs {
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// quick (minutes on a laptop CPU) or paper (the original's epochs and data)
-    #[arg(long, default_value = "quick", value_parser = profile_arg())]
+    #[arg(long, default_value = "quick", value_parser = one_of(Profile::ALL, Profile::name))]
     pub profile: Profile,
     /// Train every model this many epochs instead of the profile's
     #[arg(long, value_name = "N")]
@@ -69,7 +69,7 @@ pub struct RunArgs {
     #[arg(long, value_parser = class_weights_arg)]
     pub class_weights: Option<ClassWeights>,
     /// Segmentation loss: ce (per-pixel cross-entropy) or ce+dice (plus soft Dice)
-    #[arg(long, value_parser = loss_arg())]
+    #[arg(long, value_parser = one_of(SegmentationLoss::ALL, SegmentationLoss::name))]
     pub loss: Option<SegmentationLoss>,
     /// ImageNet ResNet-18 weights for frozen and finetune (classification): torchvision's .pth
     /// or timm's model.safetensors [default: the data dir, torch hub's and timm's caches]
@@ -91,29 +91,22 @@ pub struct RunArgs {
     pub job: Option<PathBuf>,
 }
 
-/// A part's name as clap parses it (help and completions list the four).
-fn part_arg() -> impl clap::builder::TypedValueParser<Value = Suite> {
+/// A value clap chooses from `all` by `name`: help and completions list the names, and any
+/// other word is a usage error that lists them.
+pub fn one_of<T: Copy + Send + Sync + 'static, const N: usize>(
+    all: [T; N],
+    name: fn(T) -> &'static str,
+) -> impl clap::builder::TypedValueParser<Value = T> {
     use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(Suite::ALL.map(Suite::name))
-        .map(|s| Suite::parse(&s).expect("a listed part parses"))
-}
-
-/// A profile's name as clap parses it.
-fn profile_arg() -> impl clap::builder::TypedValueParser<Value = Profile> {
-    use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(Profile::ALL.map(Profile::name))
-        .map(|s| Profile::parse(&s).expect("a listed profile parses"))
+    clap::builder::PossibleValuesParser::new(all.map(name)).map(move |s| {
+        *all.iter()
+            .find(|v| name(**v) == s)
+            .expect("clap accepts only the listed names")
+    })
 }
 
 fn class_weights_arg(s: &str) -> Result<ClassWeights, String> {
     ClassWeights::parse(s).map_err(|e| e.to_string())
-}
-
-/// A segmentation loss's name as clap parses it.
-fn loss_arg() -> impl clap::builder::TypedValueParser<Value = SegmentationLoss> {
-    use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(SegmentationLoss::ALL.map(SegmentationLoss::name))
-        .map(|s| SegmentationLoss::parse(&s).expect("a listed loss parses"))
 }
 
 impl RunArgs {

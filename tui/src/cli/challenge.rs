@@ -17,7 +17,7 @@ pub enum ChallengeCommand {
         /// The challenge: `segmentation/dice`, or `dice` when the name is unique
         id: String,
         /// Show the code in this language: rust or python [default: your last choice, else rust]
-        #[arg(long, value_name = "LANGUAGE", value_parser = language_arg())]
+        #[arg(long, value_name = "LANGUAGE", value_parser = crate::run_spec::one_of(Language::ALL, Language::name))]
         lang: Option<Language>,
     },
     /// Copy a challenge's starter (never its reference) into a folder to work in
@@ -29,7 +29,7 @@ pub enum ChallengeCommand {
         dir: Option<PathBuf>,
         /// Answer in this language: rust, or python (with numpy); remembered for next time
         /// [default: your last choice, else rust]
-        #[arg(long, value_name = "LANGUAGE", value_parser = language_arg())]
+        #[arg(long, value_name = "LANGUAGE", value_parser = crate::run_spec::one_of(Language::ALL, Language::name))]
         lang: Option<Language>,
     },
     /// Run the visible checks on your work and print the score breakdown
@@ -42,13 +42,6 @@ pub enum ChallengeCommand {
         /// The folder made by `petri challenge start` [default: .]
         dir: Option<PathBuf>,
     },
-}
-
-/// `--lang`'s values, which help and completions list.
-fn language_arg() -> impl clap::builder::TypedValueParser<Value = Language> {
-    use clap::builder::TypedValueParser;
-    clap::builder::PossibleValuesParser::new(Language::ALL.map(Language::name))
-        .map(|s| s.parse::<Language>().expect("a listed language parses"))
 }
 
 /// `--lang` when given, else the student's saved choice, else Rust.
