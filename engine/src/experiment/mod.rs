@@ -7,8 +7,11 @@ pub mod classify;
 pub mod custom;
 pub mod device;
 pub mod expected;
+pub mod findings;
 pub mod images;
+pub mod inputs;
 pub mod predictions;
+pub mod presets;
 pub mod record;
 pub mod regression;
 pub mod request;
@@ -170,7 +173,7 @@ pub struct Overrides {
     pub target: Option<String>,
     /// Square size images are resized to (segmentation).
     pub input_size: Option<usize>,
-    pub segmentation_loss: Option<segment::SegmentationLoss>,
+    pub segmentation_loss: Option<presets::SegmentationLoss>,
     /// Train / validation / test fractions where the runner splits the data itself
     /// (segmentation folders without splits; tables: train and test of each repeated split).
     pub split: Option<[f64; 3]>,

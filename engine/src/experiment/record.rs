@@ -39,13 +39,13 @@ pub struct ExperimentRecord {
     pub notes: Vec<String>,
     /// What the lesson expects these runs to show, and whether they do (`expected::check`).
     #[serde(default)]
-    pub expected: Vec<super::expected::Expected>,
+    pub expected: Vec<super::findings::Expected>,
     /// The seeds the runs were repeated over (`--seeds`); empty for a single seed (`seed`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub seeds: Vec<u64>,
     /// Pairs of runs compared against the seed-to-seed spread (`seeds::compare`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub comparisons: Vec<super::seeds::Comparison>,
+    pub comparisons: Vec<super::findings::Comparison>,
     /// What was asked for: enough to run it again (`petri rerun`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub request: Option<super::request::RunRequest>,

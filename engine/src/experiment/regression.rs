@@ -4,8 +4,8 @@
 //! top-k by univariate F-score chosen on each training split only. Errors are in radius units,
 //! and every split trains a fresh model.
 
-use super::Profile;
 use super::predictions::TablePredictions;
+pub use super::presets::{RegressionPreset, regression as preset};
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
 use super::spec::RegressionSpec;
 use crate::data::breast_cancer::{BreastCancer, RadiusRegression};
@@ -13,7 +13,7 @@ use crate::metrics::{MeanStd, regression as reg};
 use crate::model::mlp::{Mlp, MlpConfig};
 use crate::rng::Rng;
 use crate::train::coach::{Diagnosis, OverSplits};
-use crate::train::{Event, Learner, Metrics, Optimizer, TrainConfig, TrainingSettings, fit};
+use crate::train::{Event, Learner, Metrics, TrainConfig, fit};
 use crate::{Error, Result};
 use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -28,31 +28,6 @@ use smartcore::tree::decision_tree_regressor::{
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct RegressionPreset {
-    pub splits: usize,
-    pub test_fraction: f64,
-    pub top_k: usize,
-    pub nn_training: TrainingSettings,
-    pub nn_deep_hidden: Vec<usize>,
-    pub forest_trees: usize,
-}
-
-pub fn preset(profile: Profile) -> RegressionPreset {
-    RegressionPreset {
-        splits: if profile == Profile::Paper { 50 } else { 10 },
-        test_fraction: 1.0 / 3.0,
-        top_k: 5,
-        nn_training: TrainingSettings {
-            optimizer: Optimizer::Adam { lr: 0.003 },
-            epochs: if profile == Profile::Paper { 400 } else { 200 },
-            batch_size: 32,
-        },
-        nn_deep_hidden: vec![64, 32],
-        forest_trees: 100,
-    }
-}
 
 /// Univariate F-statistic of each feature against the target (scikit-learn's `f_regression`).
 pub fn f_scores(x: &[Vec<f64>], y: &[f64]) -> Vec<f64> {

@@ -4,12 +4,12 @@
 //! seed-to-seed spread. Each finished seed is kept in the resume state, so an interrupted
 //! `--seeds` run continues with the seed it was in.
 
+pub use super::findings::Comparison;
 use super::record::{ExperimentRecord, ModelRun, SeedRun};
 use super::{ResumeState, RunOptions, Suite};
 use crate::metrics::MeanStd;
 use crate::train::{EpochRecord, Event, Metrics, Outcome};
 use crate::{Error, Result};
-use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Checks a seed count before anything runs.
@@ -241,40 +241,6 @@ fn mean_metrics<'a>(all: impl Iterator<Item = &'a Metrics> + Clone) -> Metrics {
             (v.len() == all.clone().count()).then(|| (k.clone(), mean(v.into_iter())))
         })
         .collect()
-}
-
-/// Two runs of a record compared on one test metric over the seeds.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Comparison {
-    pub a: String,
-    pub b: String,
-    pub metric: String,
-    pub a_value: MeanStd,
-    pub b_value: MeanStd,
-    /// The ±1 standard deviation ranges do not overlap: the difference is larger than the
-    /// seed-to-seed spread.
-    pub beyond_spread: bool,
-}
-
-impl Comparison {
-    /// The sentence students read.
-    pub fn sentence(&self) -> String {
-        let diff = self.a_value.mean - self.b_value.mean;
-        let verdict = if self.beyond_spread {
-            "larger than the seed-to-seed spread (the ±1 std ranges do not overlap)"
-        } else {
-            "within the seed-to-seed spread (the ±1 std ranges overlap): these seeds cannot tell the two apart"
-        };
-        format!(
-            "{} vs {}, test {} over {} seeds: {:.3} vs {:.3}; the difference ({diff:+.3}) is {verdict}.",
-            self.a,
-            self.b,
-            self.metric.replace('_', " "),
-            self.a_value.n,
-            self.a_value,
-            self.b_value,
-        )
-    }
 }
 
 /// Every pair of finished runs of a record with repeated seeds, on the suite's headline metric

@@ -3,18 +3,18 @@
 //! are never augmented (the original notebook augmented them). The skin autofluorescence set is
 //! used when present; any image + mask folder works with `--data`.
 
-use super::Profile;
 use super::predictions;
+pub use super::presets::{SegmentationLoss, SegmentationPreset, segmentation as preset};
 use super::record::{DataRef, ExperimentRecord, ModelRun};
 use super::spec::SegmentationSpec;
 use crate::augment::{Pipeline, Transform};
 use crate::data::image::{Image, Mask};
-use crate::data::segmentation::{self, Prepare, Sample};
+use crate::data::segmentation::{self, Sample};
 use crate::data::split::{Normalization, group_split};
 use crate::metrics::{mean_defined, segmentation as seg};
 use crate::model::unet::{UNet, UNetConfig};
 use crate::rng::Rng;
-use crate::train::{Event, Learner, Metrics, Optimizer, TrainConfig, TrainingSettings, fit_with};
+use crate::train::{Event, Learner, Metrics, TrainConfig, fit_with};
 use crate::{Error, Result};
 use burn::module::Module;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -23,79 +23,6 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use std::path::Path;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
-
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SegmentationPreset {
-    pub prepare: Prepare,
-    pub training: TrainingSettings,
-    pub depth: usize,
-    pub base_channels: usize,
-    /// Fractions for train / val / test when the folder has no split folders.
-    pub split: [f64; 3],
-    /// Per-class loss weights (`None`: unweighted).
-    pub class_weights: Option<Vec<f32>>,
-    pub loss: SegmentationLoss,
-}
-
-/// What the U-Net minimises.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum SegmentationLoss {
-    /// Per-pixel cross-entropy, as in the original notebook.
-    CrossEntropy,
-    /// Cross-entropy plus soft Dice (1 - mean Dice over classes, from the softmax): a thin,
-    /// rare class counts as much as the background, so it cannot be ignored.
-    CrossEntropyDice,
-}
-
-impl SegmentationLoss {
-    pub const ALL: [SegmentationLoss; 2] = [
-        SegmentationLoss::CrossEntropy,
-        SegmentationLoss::CrossEntropyDice,
-    ];
-
-    /// As typed: `ce`, `ce+dice`.
-    pub fn name(self) -> &'static str {
-        match self {
-            SegmentationLoss::CrossEntropy => "ce",
-            SegmentationLoss::CrossEntropyDice => "ce+dice",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Self> {
-        match s {
-            "ce" | "cross-entropy" => Ok(SegmentationLoss::CrossEntropy),
-            "ce+dice" | "ce-dice" | "cross-entropy-dice" => Ok(SegmentationLoss::CrossEntropyDice),
-            other => Err(Error::invalid(format!(
-                "segmentation loss '{other}': choose ce or ce+dice"
-            ))),
-        }
-    }
-}
-
-pub fn preset(profile: Profile) -> SegmentationPreset {
-    SegmentationPreset {
-        prepare: match profile {
-            Profile::Quick => Prepare::ResizeTile {
-                resize: 256,
-                tile: 128,
-            },
-            Profile::Paper => Prepare::Tile(256),
-        },
-        // Quick: 20 epochs of the small resized tiles (about 6 minutes on 2 cores for the
-        // nuclei set); the nucleus classes' Dice was still rising at 12.
-        training: TrainingSettings {
-            optimizer: Optimizer::Adam { lr: 0.001 },
-            epochs: if profile == Profile::Paper { 10 } else { 20 },
-            batch_size: 8,
-        },
-        depth: 4,
-        base_channels: 16,
-        split: [0.7, 0.15, 0.15],
-        class_weights: None,
-        loss: SegmentationLoss::CrossEntropy,
-    }
-}
 
 pub struct Segmenter<'a> {
     pub train: &'a [Sample],

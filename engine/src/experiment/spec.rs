@@ -3,10 +3,9 @@
 //! line, the tutor and `petri train`'s plans fill). A setting the runner cannot use is refused
 //! with its name and the runner's, never dropped.
 
-use super::images::{self, ImagePreset};
+use super::inputs;
+use super::presets::{self, ImagePreset, RegressionPreset, SegmentationPreset};
 use super::record::{DataRef, ExperimentRecord, ModelRun};
-use super::regression::{self, RegressionPreset};
-use super::segment::{self, SegmentationPreset};
 use super::{ClassWeights, DeviceChoice, Profile, ResumeState, RunOptions, Suite};
 use crate::augment::Pipeline;
 use crate::data::segmentation::Prepare;
@@ -295,7 +294,7 @@ impl ImageSpec {
             &[Loss, InputSize, Hidden, Target, Split],
         )?;
         let run = RunContext::new(options)?;
-        let mut preset = images::preset(options.part, options.profile);
+        let mut preset = presets::image(options.part, options.profile);
         preset.training = training(preset.training, options);
         if let Some(p) = &options.overrides.augmentation {
             preset.augmentation = p.clone();
@@ -305,13 +304,13 @@ impl ImageSpec {
             preset.train_limit = Some(l);
         }
         let data =
-            images::resolve_data(options.data.as_deref(), &options.data_dir, preset.dataset)?;
+            inputs::resolve_data(options.data.as_deref(), &options.data_dir, preset.dataset)?;
         let pretrained = run
             .experiments
             .iter()
             .any(|e| e == "frozen" || e == "finetune");
         let imagenet_weights = if pretrained {
-            images::weights_for(options.weights.as_deref(), &options.data_dir)?
+            inputs::weights_for(options.weights.as_deref(), &options.data_dir)?
         } else {
             None
         };
@@ -334,7 +333,7 @@ impl SegmentationSpec {
             &[Weights, Hidden, Target],
         )?;
         let run = RunContext::new(options)?;
-        let mut preset = segment::preset(options.profile);
+        let mut preset = presets::segmentation(options.profile);
         preset.training = training(preset.training, options);
         let o = &options.overrides;
         preset.loss = o.segmentation_loss.unwrap_or(preset.loss);
@@ -379,7 +378,7 @@ impl RegressionSpec {
             &[ClassWeights, Weights, Loss, InputSize, Transform],
         )?;
         let run = RunContext::new(options)?;
-        let mut preset = regression::preset(options.profile);
+        let mut preset = presets::regression(options.profile);
         preset.nn_training = training(preset.nn_training, options);
         if let Some([_, _, test]) = options.overrides.split {
             preset.test_fraction = test;
@@ -417,7 +416,7 @@ impl TableClassSpec {
             ));
         };
         // The regression part's network settings: the same small MLP on table rows.
-        let preset = regression::preset(Profile::Quick);
+        let preset = presets::regression(Profile::Quick);
         Ok(TableClassSpec {
             run,
             data: data.clone(),
@@ -482,7 +481,7 @@ mod tests {
         };
         assert_eq!(
             spec.preset.nn_training,
-            regression::preset(Profile::Quick).nn_training
+            presets::regression(Profile::Quick).nn_training
         );
 
         let plan = TrainingSettings::new(
