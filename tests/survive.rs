@@ -270,7 +270,7 @@ fn a_tutor_run_outlives_its_tutor_and_shows_in_the_next_one() {
     let run = petri::run_spec::parse_args(&run_args(&data, &data_dir.join("runs"))[1..]).unwrap();
     let request = petri::jobs::JobRequest {
         data_dir: data_dir.clone(),
-        run,
+        work: petri::jobs::Work::Run(run),
     };
     let job = petri::jobs::spawn(
         env!("CARGO_BIN_EXE_petri").as_ref(),
@@ -342,10 +342,7 @@ fn the_tutor_offers_to_resume_an_interrupted_run() {
     };
     // The run the tutor would start on that file, killed after two epochs (the second's state
     // may not be saved yet when its line is printed; the first's is).
-    let args = petri::app::ExperimentView::run_args(
-        petri_engine::experiment::Suite::Augmentation,
-        Some(&file),
-    );
+    let args = petri::app::course_run(petri_engine::experiment::Suite::Augmentation, Some(&file));
     let mut full = vec!["--data-dir".to_string(), data_dir.display().to_string()];
     full.extend(args.argv());
     let mut child = Command::new(env!("CARGO_BIN_EXE_petri"))
@@ -393,7 +390,7 @@ fn the_tutor_offers_to_resume_an_interrupted_run() {
     };
     let job = petri::jobs::pending(&tmp.path().join("state")).remove(0);
     let request = job.meta.request.as_ref().expect("the job's request");
-    assert!(request.run.resume, "{request:?}");
+    assert!(request.course_run().unwrap().resume, "{request:?}");
     // Stop it and wait for the end, so no process outlives the test.
     key(&mut app, KeyCode::Char('s'));
     let started = Instant::now();
@@ -402,4 +399,97 @@ fn the_tutor_offers_to_resume_an_interrupted_run() {
         assert!(started.elapsed() < Duration::from_secs(120));
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// A plan trained from "Your data" (Ctrl-T) is a background job like a course run: its request
+/// is typed (`Work::Train`), the record is saved by the job with its predictions, and the tutor
+/// adds it to progress and clears the job.
+#[test]
+fn a_plan_from_your_data_trains_as_a_background_job() {
+    use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    let tmp = tempfile::tempdir().unwrap();
+    let mut body = String::from("size,texture,kind\n");
+    for i in 0..150 {
+        let size = (i % 30) as f64;
+        let kind = if size > 14.0 { "large" } else { "small" };
+        body.push_str(&format!("{size},{},{kind}\n", (i * 7 % 11) as f64));
+    }
+    let table = tmp.path().join("cells.csv");
+    std::fs::write(&table, body).unwrap();
+    let state = tmp.path().join("state");
+    let options = petri::app::Options {
+        data_dir: tmp.path().join("data"),
+        state_dir: state.clone(),
+        ascii: false,
+        mouse: false,
+        petri: env!("CARGO_BIN_EXE_petri").into(),
+    };
+    let lessons =
+        petri::content::load_all(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../lessons"))
+            .unwrap()
+            .into_iter()
+            .map(Result::unwrap)
+            .collect::<Vec<_>>();
+    let mut app = petri::app::App::new(options, lessons, petri::theme::Theme::new(false, false));
+    let press = |app: &mut petri::app::App, code, modifiers| {
+        app.on_key(KeyEvent::new(code, modifiers));
+    };
+    press(&mut app, KeyCode::Char('d'), KeyModifiers::NONE);
+    for c in table.display().to_string().chars() {
+        press(&mut app, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+    press(&mut app, KeyCode::Tab, KeyModifiers::NONE);
+    for c in "kind".chars() {
+        press(&mut app, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+    press(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    let started = Instant::now();
+    while !matches!(app.stack.last(), Some(petri::app::Screen::YourData(v)) if v.identified().is_some())
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "not identified"
+        );
+        app.tick();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    press(&mut app, KeyCode::Char('t'), KeyModifiers::CONTROL);
+    let Some(petri::app::Screen::Experiment(_)) = app.stack.last() else {
+        panic!("the plan did not start: {:?}", app.status);
+    };
+    let jobs = petri::jobs::pending(&state);
+    assert_eq!(jobs.len(), 1, "the plan runs as a job");
+    let request = jobs[0].meta.request.as_ref().expect("the job's request");
+    let petri::jobs::Work::Train(run) = &request.work else {
+        panic!("not a plan: {request:?}");
+    };
+    assert_eq!(run.data, table);
+    assert_eq!(run.plan.target.as_deref(), Some("kind"));
+    let started = Instant::now();
+    loop {
+        app.tick();
+        let Some(petri::app::Screen::Experiment(v)) = app.stack.last() else {
+            panic!("the run is not shown");
+        };
+        if !v.is_running() {
+            assert!(v.state.error.is_none(), "{:?}", v.state.error);
+            let record = v.state.record.as_ref().expect("the record is shown");
+            assert!(
+                record.runs.iter().any(|r| r.predictions.is_some()),
+                "the job wrote the predictions: {:?}",
+                record.runs
+            );
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the plan did not finish"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(app.progress.parts["your-data"].runs.len(), 1);
+    assert!(
+        petri::jobs::pending(&state).is_empty(),
+        "the job is cleared"
+    );
 }

@@ -1,12 +1,13 @@
 //! Training runs the tutor starts as separate processes, so that they outlive it: a dropped SSH
 //! connection closes the tutor, not the run. The tutor writes what to run, typed, to
-//! `DIR/request.json` (a [`JobRequest`]) and starts `petri job DIR` in a session of its own (no
+//! `DIR/request.json` (a [`JobRequest`]: a course run or a plan on the user's data) and starts
+//! `petri job DIR` in a session of its own (no
 //! terminal, so no hang-up reaches it), with its output in `DIR/log.txt`.
 //! The child appends every training event to `DIR/events.jsonl` and writes `DIR/result.json`
 //! at the end; the tutor (this one or one opened later) replays and follows the events, and
 //! removes the folder once it has added the record to the student's progress.
 
-use crate::run_spec::{JobResult, RunArgs};
+use crate::run_spec::{JobResult, PlanRun, RunArgs};
 use anyhow::{Context, Result};
 use petri_engine::experiment::Suite;
 use petri_engine::train::Event;
@@ -34,7 +35,20 @@ pub struct JobMeta {
 pub struct JobRequest {
     /// Where datasets are (and the records go by default).
     pub data_dir: PathBuf,
-    pub run: RunArgs,
+    /// Stored as a `"run"` or a `"train"` key beside `data_dir` (the `"run"` form is what
+    /// Petri wrote before plans ran as jobs).
+    #[serde(flatten)]
+    pub work: Work,
+}
+
+/// A job's training: what `petri run` or `petri train` would do.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Work {
+    /// A course part (`petri run PART ...`).
+    Run(RunArgs),
+    /// A plan on the user's data (`petri train DATA`).
+    Train(PlanRun),
 }
 
 impl JobRequest {
@@ -47,13 +61,29 @@ impl JobRequest {
             .with_context(|| format!("{} is not a job request", path.display()))
     }
 
-    /// The command that runs it in a terminal (`petri --data-dir D run ...`).
-    pub fn command_line(&self) -> String {
-        format!(
-            "petri --data-dir {} {}",
-            self.data_dir.display(),
-            self.run.command_line()
-        )
+    /// How to continue it after it was killed: the command that resumes a course run, or
+    /// training the plan again (plans start over).
+    pub fn how_to_continue(&self) -> String {
+        match &self.work {
+            Work::Run(run) => {
+                let mut again = run.clone();
+                again.resume = true;
+                format!(
+                    "`petri --data-dir {} {}` continues it",
+                    self.data_dir.display(),
+                    again.command_line()
+                )
+            }
+            Work::Train(_) => "Ctrl-T on \"Your data\" trains the plan again".into(),
+        }
+    }
+
+    /// The course run this job trains, if it is one.
+    pub fn course_run(&self) -> Option<&RunArgs> {
+        match &self.work {
+            Work::Run(run) => Some(run),
+            Work::Train(_) => None,
+        }
     }
 }
 
@@ -235,11 +265,7 @@ impl Job {
             }
             if !alive {
                 let how = match &self.meta.request {
-                    Some(r) => {
-                        let mut again = r.clone();
-                        again.run.resume = true;
-                        format!("`{}` continues it", again.command_line())
-                    }
+                    Some(r) => r.how_to_continue(),
                     None => "starting the same part again offers to continue it".into(),
                 };
                 let _ = updates.send(JobUpdate::Ended(Err(format!(

@@ -204,6 +204,44 @@ impl RunArgs {
     }
 }
 
+/// A plan trained on the user's data, as asked for: `petri train DATA`, or Ctrl-T on the
+/// tutor's "Your data" screen, which hands it to its background job as JSON
+/// (`jobs::Work::Train`). Either way it becomes the engine's options in one place, `options`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct PlanRun {
+    /// The user's data (a file or folder).
+    pub data: PathBuf,
+    pub plan: petri_engine::identify::Plan,
+    pub device: DeviceArg,
+    /// Where the record goes [default: <data dir>/runs].
+    pub out: Option<PathBuf>,
+}
+
+impl PlanRun {
+    /// The course part whose kind of task the plan is (it names the job and its progress).
+    pub fn part(&self) -> Suite {
+        use petri_engine::data::registry::Task;
+        match self.plan.task {
+            Task::Segmentation => Suite::Segmentation,
+            Task::Regression => Suite::Regression,
+            _ => Suite::Classification,
+        }
+    }
+
+    /// The engine's options for this plan and where its record goes; checkpoints and
+    /// predictions go beside the record, as for a course run.
+    pub fn options(&self, data_dir: &Path) -> (RunOptions, PathBuf) {
+        let mut options = RunOptions::new(self.part(), data_dir.to_path_buf());
+        options.device = self.device.resolve();
+        let out_dir = self
+            .out
+            .clone()
+            .unwrap_or_else(|| petri_engine::data::layout::runs_dir(data_dir));
+        options.outputs_in(&out_dir);
+        (options, out_dir)
+    }
+}
+
 /// A run that was asked to stop (Ctrl-C, hang-up, SIGTERM) before it finished: what finished
 /// is saved. `main` exits with status 130 for it, as shells do for an interrupted command.
 #[derive(Debug)]

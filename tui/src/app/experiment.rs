@@ -1,16 +1,15 @@
 //! A live training run: the engine trains and sends events; this view keeps what it needs of
 //! them and draws a progress gauge with ETA, sparklines of batch loss and throughput, a chart of
 //! train/validation loss per epoch, and the final metrics. `s` stops the run at the next batch;
-//! the record is saved either way. A course run is a background job (`crate::jobs`) that
-//! outlives the tutor; a plan from "Your data" trains on a worker thread of the tutor.
+//! the record is saved either way. Every run is a background job (`crate::jobs`) that outlives
+//! the tutor, started and followed by `super::runs`; this screen only shows what it reports.
 
-use super::Options;
-use super::notify::{Notification, Notifier, RunId, next_run_id};
-use crate::jobs::{self, Job, JobUpdate};
+use super::notify::{RunId, next_run_id};
+use crate::jobs::{Job, JobUpdate};
 use crate::run_spec::RunArgs;
 use crate::theme::Theme;
 use petri_engine::experiment::record::SampleSheet;
-use petri_engine::experiment::{self, ExperimentRecord, Suite};
+use petri_engine::experiment::{ExperimentRecord, Suite};
 use petri_engine::train::{EpochRecord, Event};
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -18,16 +17,6 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, LineGauge, Paragraph, Sparkline};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-/// What the worker thread sends: training events, then the outcome.
-pub enum Message {
-    Event(Event),
-    Done(Box<Result<ExperimentRecord, String>>),
-    /// From a background job: an event, or the end (the job saved the record itself).
-    Job(JobUpdate),
-}
 
 /// Everything the view shows, built from events alone (so tests can script it).
 #[derive(Default)]
@@ -175,10 +164,8 @@ pub struct ExperimentView {
     pub state: RunState,
     /// Which run's notifications are this view's.
     pub id: RunId,
-    /// Messages are still to come (the run has not ended).
+    /// Updates are still to come (the run has not ended).
     running: bool,
-    stop: Arc<AtomicBool>,
-    runs_dir: std::path::PathBuf,
     /// The saved record's path (its figures go beside it, `w`).
     pub saved: Option<String>,
     /// The record path, once, for the app to add to progress.
@@ -197,55 +184,8 @@ pub struct ExperimentView {
 const REPEAT_SEEDS: usize = 3;
 
 impl ExperimentView {
-    /// A part's quick run from the tutor; `data` replaces the part's own dataset. Without
-    /// ImageNet weights the classification run skips frozen and fine-tune itself, and says why
-    /// in the log and the record (naming only `scratch` here would hide that).
-    pub fn run_args(part: Suite, data: Option<&std::path::Path>) -> RunArgs {
-        let mut args = RunArgs::for_part(part);
-        args.data = data.map(std::path::Path::to_path_buf);
-        args
-    }
-
-    /// Starts `run` as a background job, which keeps training when the terminal goes away;
-    /// `resume` continues an interrupted run with the same settings.
-    pub fn start(
-        part: Suite,
-        lesson_id: &str,
-        options: &Options,
-        mut run: RunArgs,
-        resume: bool,
-        notifier: &Notifier,
-    ) -> anyhow::Result<Self> {
-        // Fail now, in the tutor, if the data is missing or a setting cannot be used: the job
-        // builds the same spec from the same request.
-        let (run_options, _) = crate::run_spec::options(&run, &options.data_dir)?;
-        experiment::Spec::build(&run_options)?;
-        run.resume = resume;
-        let request = jobs::JobRequest {
-            data_dir: options.data_dir.clone(),
-            run,
-        };
-        let job = jobs::spawn(&options.petri, &options.state_dir, part, lesson_id, request)?;
-        Ok(Self::attach(job, notifier))
-    }
-
-    /// Follows a background job: its events so far are replayed, then new ones as they come.
-    pub fn attach(job: Job, notifier: &Notifier) -> Self {
-        let id = next_run_id();
-        let (updates, from_job) = std::sync::mpsc::channel();
-        job.follow(updates);
-        let notifier = notifier.clone();
-        std::thread::spawn(move || {
-            for u in from_job {
-                let message = Message::Job(u);
-                if notifier
-                    .send(Notification::Run { run: id, message })
-                    .is_err()
-                {
-                    return;
-                }
-            }
-        });
+    /// The view of a background job, followed as run `id` (`super::runs::follow`).
+    pub fn following(job: Job, id: RunId) -> Self {
         let mut view = Self::scripted(job.meta.part, &job.meta.lesson_id);
         view.state.log.push(format!(
             "runs in the background (process {}): it goes on if you quit Petri or lose the \
@@ -266,47 +206,10 @@ impl ExperimentView {
         if self.running || record.seeds.len() > 1 || self.part == Suite::Regression {
             return None;
         }
-        let mut run = job.meta.request.as_ref()?.run.clone();
+        let mut run = job.meta.request.as_ref()?.course_run()?.clone();
         run.resume = false;
         run.seeds = REPEAT_SEEDS;
         Some(run)
-    }
-
-    /// Starts any training job (a course preset, a user's plan) on a worker thread; the
-    /// record goes to `runs_dir`.
-    pub fn start_job(
-        part: Suite,
-        lesson_id: &str,
-        runs_dir: std::path::PathBuf,
-        notifier: &Notifier,
-        job: impl FnOnce(&dyn Fn(Event), &AtomicBool) -> petri_engine::Result<ExperimentRecord>
-        + Send
-        + 'static,
-    ) -> anyhow::Result<Self> {
-        let id = next_run_id();
-        let notifier = notifier.clone();
-        let stop = Arc::new(AtomicBool::new(false));
-        let worker_stop = stop.clone();
-        std::thread::Builder::new()
-            .name("petri-train".into())
-            .spawn(move || {
-                let send = |message| drop(notifier.send(Notification::Run { run: id, message }));
-                // The view waits for Done: a panic must still end the run it shows.
-                let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                    job(&|e| send(Message::Event(e)), &worker_stop)
-                }));
-                let result = match result {
-                    Ok(r) => r.map_err(|e| e.to_string()),
-                    Err(_) => Err("the training thread ended unexpectedly".to_string()),
-                };
-                send(Message::Done(Box::new(result)));
-            })?;
-        let mut view = Self::scripted(part, lesson_id);
-        view.id = id;
-        view.running = true;
-        view.stop = stop;
-        view.runs_dir = runs_dir;
-        Ok(view)
     }
 
     /// A view with no worker, fed by `state.apply` (used by tests).
@@ -319,8 +222,6 @@ impl ExperimentView {
             state: RunState::default(),
             id: next_run_id(),
             running: false,
-            stop: Arc::new(AtomicBool::new(false)),
-            runs_dir: std::path::PathBuf::new(),
             saved: None,
             unclaimed: None,
             job: None,
@@ -363,9 +264,8 @@ impl ExperimentView {
             ));
         }
         if key.code == KeyCode::Char('s') && self.is_running() {
-            match &self.job {
-                Some(job) => job.stop(),
-                None => self.stop.store(true, Ordering::Relaxed),
+            if let Some(job) = &self.job {
+                job.stop();
             }
             self.state.stopping = true;
         }
@@ -391,38 +291,11 @@ impl ExperimentView {
         }
     }
 
-    /// A message of this view's run; returns whether the view changed.
-    pub fn on_message(&mut self, message: Message) -> bool {
-        match message {
-            Message::Event(e) | Message::Job(JobUpdate::Event(e)) => self.state.apply(e),
-            Message::Done(result) => {
-                match *result {
-                    Ok(record) => {
-                        match record.save(&self.runs_dir) {
-                            Ok(p) => {
-                                if !self.state.sheet.runs.is_empty()
-                                    && let Err(e) = self.state.sheet.save(&p)
-                                {
-                                    self.state.log.push(format!(
-                                        "the test samples could not be kept for figures: {e}"
-                                    ));
-                                }
-                                self.saved = Some(p.display().to_string());
-                                self.unclaimed = self.saved.clone();
-                            }
-                            Err(e) => {
-                                self.state.error =
-                                    Some(format!("could not save the run record: {e}"))
-                            }
-                        }
-                        self.state.record = Some(record);
-                        self.pane = Pane::Results;
-                    }
-                    Err(e) => self.state.fail(e),
-                }
-                self.running = false;
-            }
-            Message::Job(JobUpdate::Ended(result)) => {
+    /// An update of this view's job; returns whether the view changed.
+    pub fn on_update(&mut self, update: JobUpdate) -> bool {
+        match update {
+            JobUpdate::Event(e) => self.state.apply(e),
+            JobUpdate::Ended(result) => {
                 self.job_ended(result);
                 self.running = false;
             }
@@ -746,14 +619,14 @@ mod tests {
         let mut v = ExperimentView::scripted(part, "01-classification");
         v.job = Some(Job {
             dir: "job".into(),
-            meta: jobs::JobMeta {
+            meta: crate::jobs::JobMeta {
                 pid: 1,
                 part,
                 lesson_id: "01-classification".into(),
                 started_unix: 0,
-                request: Some(jobs::JobRequest {
+                request: Some(crate::jobs::JobRequest {
                     data_dir: "/d".into(),
-                    run,
+                    work: crate::jobs::Work::Run(run),
                 }),
             },
         });

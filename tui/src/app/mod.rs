@@ -12,6 +12,7 @@ mod lesson;
 mod notify;
 mod quiz;
 mod results;
+mod runs;
 mod samples;
 mod scroll;
 mod your_data;
@@ -22,9 +23,11 @@ pub use experiment::{ExperimentView, Pane, augmentation_preview};
 pub use lesson::LessonView;
 pub use notify::{FetchProgress, Notification, Notifier};
 pub use quiz::QuizView;
+pub use runs::course_run;
 pub use your_data::YourDataView;
 
 use crate::content::Lesson;
+use crate::jobs::Work;
 use crate::progress::Progress;
 use crate::text;
 use crate::theme::Theme;
@@ -114,8 +117,9 @@ impl App {
     fn start_run(&mut self, part: Suite, lesson_id: &str, data: Option<PathBuf>, resume: bool) {
         let chosen = data.as_ref().map(|d| d.display().to_string());
         self.update_progress(|p| p.part(lesson_id).data = chosen);
-        let args = ExperimentView::run_args(part, data.as_deref());
-        match ExperimentView::start(part, lesson_id, &self.options, args, resume, &self.notifier) {
+        let mut args = runs::course_run(part, data.as_deref());
+        args.resume = resume;
+        match runs::start(&self.options, lesson_id, Work::Run(args), &self.notifier) {
             Ok(v) => self.show_run(v),
             Err(e) => self.status = Some(format!("{e}")),
         }
@@ -149,7 +153,7 @@ impl App {
             .into_iter()
             .rev()
         {
-            let view = ExperimentView::attach(job, &self.notifier);
+            let view = runs::follow(job, &self.notifier);
             self.show_run(view);
         }
     }
@@ -229,15 +233,8 @@ impl App {
                 // `n`: the same run over several seeds takes this view's place.
                 match v.again.take() {
                     Some(args) => {
-                        let (part, id) = (v.part, v.lesson_id.clone());
-                        match ExperimentView::start(
-                            part,
-                            &id,
-                            &self.options,
-                            args,
-                            false,
-                            &self.notifier,
-                        ) {
+                        let id = v.lesson_id.clone();
+                        match runs::start(&self.options, &id, Work::Run(args), &self.notifier) {
                             Ok(next) => self.show_run(next),
                             Err(e) => {
                                 self.status = Some(format!("{e}"));
@@ -255,7 +252,7 @@ impl App {
             Some(Screen::DataChoice(mut v)) => match v.on_key(key) {
                 Some(data_choice::Choice::Run { data, resume }) => {
                     let (part, id) = (v.part, v.lesson_id.clone());
-                    let args = ExperimentView::run_args(part, data.as_deref());
+                    let args = runs::course_run(part, data.as_deref());
                     match resume {
                         Some(r) => self.start_run(part, &id, data, r),
                         // An interrupted run on the same data: ask before starting afresh.
@@ -364,26 +361,11 @@ impl App {
         true
     }
 
-    /// Trains a plan from the "Your data" screen in the experiment view.
+    /// Trains a plan from the "Your data" screen as a background job, shown like a course run.
     fn train_plan(&mut self, path: PathBuf, plan: petri_engine::identify::Plan) {
-        use petri_engine::data::registry::Task;
-        use petri_engine::experiment::{RunOptions, Suite};
-        let part = match plan.task {
-            Task::Segmentation => Suite::Segmentation,
-            Task::Regression => Suite::Regression,
-            _ => Suite::Classification,
-        };
-        let runs = petri_engine::data::layout::runs_dir(&self.options.data_dir);
-        let mut options = RunOptions::new(part, self.options.data_dir.clone());
-        options.outputs_in(&runs);
-        let work = runs.clone();
-        let job = move |events: &dyn Fn(petri_engine::train::Event),
-                        stop: &std::sync::atomic::AtomicBool| {
-            petri_engine::experiment::custom::train(&path, &plan, &options, &work, events, stop)
-        };
-        match ExperimentView::start_job(part, "your-data", runs, &self.notifier, job) {
-            Ok(v) => self.stack.push(Screen::Experiment(Box::new(v))),
-            Err(e) => self.status = Some(format!("{e}")),
+        match runs::train_plan(&self.options, &path, plan, &self.notifier) {
+            Ok(v) => self.show_run(v),
+            Err(e) => self.status = Some(format!("{e:#}")),
         }
     }
 
@@ -490,14 +472,14 @@ impl App {
         match n {
             Notification::Input(e) => self.on_input(e),
             Notification::Fetch(p) => self.on_fetch(p),
-            Notification::Run { run, message } => {
+            Notification::Run { run, update } => {
                 let mut finished = None;
                 let mut changed = false;
                 for screen in &mut self.stack {
                     if let Screen::Experiment(v) = screen
                         && v.id == run
                     {
-                        changed = v.on_message(message);
+                        changed = v.on_update(update);
                         finished = v.take_saved_record();
                         break;
                     }

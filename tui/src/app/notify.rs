@@ -3,7 +3,7 @@
 //! training messages, identifications and challenge checks. Workers hold a `Notifier`; the
 //! app hands each notification to the screen it concerns, and draws when something changed.
 
-use super::experiment::Message;
+use crate::jobs::JobUpdate;
 use petri_engine::identify::Identification;
 use petri_grader::SubmissionResult;
 use std::sync::mpsc::Sender;
@@ -19,8 +19,8 @@ pub enum Notification {
     Input(ratatui::crossterm::event::Event),
     /// The download started with `f` on home.
     Fetch(FetchProgress),
-    /// A training run's event or outcome, for the view following run `run`.
-    Run { run: RunId, message: Message },
+    /// A training job's event or end, for the view following run `run`.
+    Run { run: RunId, update: JobUpdate },
     /// "Your data": the identification finished.
     Identified(Box<Result<Identification, String>>),
     /// A challenge's visible checks finished.

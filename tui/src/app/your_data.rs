@@ -57,6 +57,14 @@ impl YourDataView {
         }
     }
 
+    /// The identification, once it finished.
+    pub fn identified(&self) -> Option<&Identification> {
+        match &self.state {
+            State::Done(id) => Some(id),
+            _ => None,
+        }
+    }
+
     pub fn on_key(&mut self, key: KeyEvent) -> Option<Action> {
         let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         let (total, page) = self.rendered.get();

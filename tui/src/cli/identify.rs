@@ -1,9 +1,8 @@
 //! `petri identify` and `petri train`: the protocol on the user's own data.
 
-use crate::run_spec::DeviceArg;
+use crate::run_spec::{DeviceArg, PlanRun};
 use anyhow::{Context, Result};
 use clap::Args;
-use petri_engine::experiment::{RunOptions, Suite};
 use petri_engine::identify::{self, Plan};
 use std::path::{Path, PathBuf};
 
@@ -84,16 +83,11 @@ pub fn train(args: TrainArgs, data_dir: &Path) -> Result<()> {
             id.plan
         }
     };
-    let out_dir = args
-        .out
-        .unwrap_or_else(|| petri_engine::data::layout::runs_dir(data_dir));
-    let mut options = RunOptions::new(Suite::Classification, data_dir.to_path_buf());
-    options.device = args.device.resolve();
-    options.outputs_in(&out_dir);
-    let path = args.path.clone();
-    let work = out_dir.clone();
-    super::run::run_headless(&out_dir, args.json, None, move |events, stop| {
-        petri_engine::experiment::custom::train(&path, &plan, &options, &work, events, stop)
-    })?;
-    Ok(())
+    let run = PlanRun {
+        data: args.path,
+        plan,
+        device: args.device,
+        out: args.out,
+    };
+    super::run::train(&run, data_dir, args.json, None)
 }

@@ -6,8 +6,9 @@
 //! `DIR/request.json`) every event is also appended to `DIR/events.jsonl` and the outcome
 //! written to `DIR/result.json`.
 
+use crate::jobs::Work;
 use crate::run_spec::options;
-pub use crate::run_spec::{Interrupted, JobResult, RunArgs};
+pub use crate::run_spec::{Interrupted, JobResult, PlanRun, RunArgs};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use petri_engine::experiment::{self, ExperimentRecord, Suite};
@@ -28,18 +29,39 @@ fn say(line: &str) {
 /// `petri job DIR`: the run the tutor wrote to `DIR/request.json`, reporting to `DIR`.
 pub fn job(dir: &Path) -> Result<()> {
     let request = crate::jobs::JobRequest::read(dir)?;
-    let mut args = request.run;
-    args.job = Some(dir.to_path_buf());
-    run(args, &request.data_dir)
+    match request.work {
+        Work::Run(mut args) => {
+            args.job = Some(dir.to_path_buf());
+            run(args, &request.data_dir)
+        }
+        Work::Train(plan) => train(&plan, &request.data_dir, false, Some(dir)),
+    }
 }
 
+/// `petri run`: a course part.
 pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
     let (options, out_dir) = options(&args, data_dir)?;
     let job = args.job;
     let result = run_headless(&out_dir, args.json, job.as_deref(), move |events, stop| {
         experiment::run(&options, events, stop)
     });
-    if let Some(dir) = &job {
+    finish(result, job.as_deref())
+}
+
+/// `petri train` (and Ctrl-T on "Your data", as a job): a plan on the user's data.
+pub fn train(plan: &PlanRun, data_dir: &Path, json: bool, job: Option<&Path>) -> Result<()> {
+    let (options, out_dir) = plan.options(data_dir);
+    let (data, plan, work) = (plan.data.clone(), plan.plan.clone(), out_dir.clone());
+    let result = run_headless(&out_dir, json, job, move |events, stop| {
+        experiment::custom::train(&data, &plan, &options, &work, events, stop)
+    });
+    finish(result, job)
+}
+
+/// A run's end: for a job, its outcome goes to `DIR/result.json` for the tutor to read.
+fn finish(result: Result<PathBuf>, job: Option<&Path>) -> Result<()> {
+    if let Some(dir) = job {
+        let interrupted = |e: &anyhow::Error| e.downcast_ref::<Interrupted>().is_some();
         let outcome = JobResult {
             record: match &result {
                 Ok(path) => Some(path.clone()),
@@ -48,12 +70,9 @@ pub fn run(args: RunArgs, data_dir: &Path) -> Result<()> {
             error: result
                 .as_ref()
                 .err()
-                .filter(|e| e.downcast_ref::<Interrupted>().is_none())
+                .filter(|e| !interrupted(e))
                 .map(|e| format!("{e:#}")),
-            stopped: result
-                .as_ref()
-                .err()
-                .is_some_and(|e| e.downcast_ref::<Interrupted>().is_some()),
+            stopped: result.as_ref().err().is_some_and(interrupted),
         };
         petri_engine::atomic::write_json_atomic(&dir.join("result.json"), &outcome)?;
     }
