@@ -18,6 +18,7 @@ pub mod out;
 pub mod paths;
 pub mod progress;
 pub mod run_spec;
+pub mod run_state;
 pub mod term;
 pub mod text;
 pub mod theme;

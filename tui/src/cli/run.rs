@@ -9,6 +9,7 @@
 use crate::jobs::Work;
 use crate::run_spec::options;
 pub use crate::run_spec::{Interrupted, JobResult, PlanRun, RunArgs};
+use crate::run_state::RunState;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use petri_engine::experiment::{self, ExperimentRecord, Suite};
@@ -124,9 +125,7 @@ pub fn run_headless(
             .context("cannot start the training thread")?
     };
     let mut progress = Progress::new(crate::term::interactive(std::io::stderr().is_terminal()));
-    let mut sheet = petri_engine::experiment::record::SampleSheet::default();
     for event in rx {
-        sheet.see(&event);
         if let Some(file) = &mut log {
             use std::io::Write;
             // One line per event, written whole, so a reader never sees half an event.
@@ -134,9 +133,10 @@ pub fn run_headless(
             line.push('\n');
             file.write_all(line.as_bytes())?;
         }
-        progress.show(&event);
+        progress.show(event);
     }
     progress.finish();
+    let sheet = progress.state.sheet;
     let record = worker
         .join()
         .map_err(|_| anyhow::anyhow!("the training thread panicked"))??;
@@ -199,14 +199,14 @@ fn shown_epoch(epoch: usize, epochs: usize) -> bool {
     epochs <= 20 || epoch == 1 || epoch == epochs || epoch.is_multiple_of(epochs.div_ceil(10))
 }
 
-/// Progress on stderr: bars on a terminal, a line per epoch (and per note) otherwise.
+/// Progress on stderr: bars on a terminal, a line per epoch (and per note) otherwise, printed
+/// beside the fold the tutor draws from (`RunState`).
 struct Progress {
     bar: Option<ProgressBar>,
     terminal: bool,
-    run: String,
-    /// Epochs of the current model: long runs (the regression networks' 200 epochs, over
-    /// several splits) print every tenth epoch instead of thousands of lines.
-    epochs: usize,
+    /// The run so far; its `epochs` (of the current model) thin out the lines of long runs
+    /// (the regression networks' 200 epochs, over several splits, print every tenth epoch).
+    state: RunState,
 }
 
 impl Progress {
@@ -214,9 +214,14 @@ impl Progress {
         Progress {
             bar: None,
             terminal,
-            run: String::new(),
-            epochs: 0,
+            state: RunState::default(),
         }
+    }
+
+    /// Prints what `event` adds, then folds it in.
+    fn show(&mut self, event: Event) {
+        self.print(&event);
+        self.state.apply(event);
     }
 
     fn println(&self, line: String) {
@@ -226,11 +231,10 @@ impl Progress {
         }
     }
 
-    fn show(&mut self, event: &Event) {
+    fn print(&mut self, event: &Event) {
         match event {
             Event::RunStarted { name } => {
                 self.finish();
-                self.run = name.clone();
                 say(&format!("== {name}"));
             }
             Event::Started {
@@ -239,7 +243,6 @@ impl Progress {
                 examples,
                 trainable_params,
             } => {
-                self.epochs = *epochs;
                 self.println(format!(
                     "   {examples} training examples, {epochs} epochs of {batches_per_epoch} batches, {trainable_params} trainable parameters"
                 ));
@@ -267,7 +270,7 @@ impl Progress {
                     ));
                 }
             }
-            Event::Epoch(r) if shown_epoch(r.epoch, self.epochs) => {
+            Event::Epoch(r) if shown_epoch(r.epoch, self.state.epochs) => {
                 let val: Vec<String> = r.val.iter().map(|(k, v)| format!("{k} {v:.4}")).collect();
                 let val = if val.is_empty() {
                     String::new()
