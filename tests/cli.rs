@@ -219,6 +219,7 @@ fn usage_errors_exit_2_and_the_program_describes_itself() {
         &["run", "nope"][..],
         &["run", "regression", "--device", "tpu"],
         &["run", "regression", "--profile", "slow"],
+        &["run", "regression", "-e", "boosting"],
         &["grade", "--challenge", "dice", ".", "--format", "xml"],
     ] {
         let o = petri(args, tmp.path());
@@ -229,6 +230,13 @@ fn usage_errors_exit_2_and_the_program_describes_itself() {
     // A flag that parses but does not fit the command is a usage error too.
     let o = petri(&["run", "regression", "--loss", "ce"], tmp.path());
     assert_eq!(o.status.code(), Some(2), "{:?}", text(&o));
+    let o = petri(&["run", "classification", "-e", "forest"], tmp.path());
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("--experiment forest: classification has no experiment 'forest'; choose from scratch, frozen, finetune"),
+        "{err}"
+    );
     let (out, _) = text(&petri(&["--version"], tmp.path()));
     assert!(
         out.starts_with("petri ") && out.contains("commit ") && out.contains("backends: cpu"),

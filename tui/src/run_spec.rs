@@ -5,7 +5,9 @@
 use anyhow::Result;
 use clap::{Args, ValueEnum};
 use petri_engine::experiment::segment::SegmentationLoss;
-use petri_engine::experiment::{ClassWeights, DeviceChoice, Profile, RunOptions, Suite};
+use petri_engine::experiment::{
+    ClassWeights, DeviceChoice, Experiment, Profile, RunOptions, Suite,
+};
 use std::path::{Path, PathBuf};
 
 /// `--device`: a device, or `auto` for the best one this binary can open here.
@@ -39,8 +41,8 @@ pub struct RunArgs {
     #[arg(value_parser = one_of(Suite::ALL, Suite::name))]
     pub part: Suite,
     /// Run only this experiment (repeatable), e.g. scratch, combined, forest
-    #[arg(long = "experiment", short = 'e')]
-    pub experiments: Vec<String>,
+    #[arg(long = "experiment", short = 'e', value_parser = one_of(Experiment::ALL, Experiment::name))]
+    pub experiments: Vec<Experiment>,
     /// A data file or folder instead of the part's default dataset
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -158,7 +160,7 @@ impl RunArgs {
             words.push(value);
         };
         for e in &self.experiments {
-            flag("experiment", e.clone());
+            flag("experiment", e.name().to_string());
         }
         if let Some(d) = &self.data {
             flag("data", d.display().to_string());
@@ -301,7 +303,11 @@ pub fn options(args: &RunArgs, data_dir: &Path) -> Result<(RunOptions, PathBuf)>
         }
         options.overrides.segmentation_loss = Some(*loss);
     }
-    options.selected()?;
+    if let Err(e) = options.selected() {
+        let named = args.experiments.iter().find(|e| e.suite() != part);
+        let flag = named.map_or(String::new(), |e| format!("--experiment {e}: "));
+        return Err(Usage(format!("{flag}{e}")).into());
+    }
     let out_dir = args
         .out
         .clone()

@@ -4,7 +4,7 @@
 //! the run is reproducible from that file.
 
 use super::record::ExperimentRecord;
-use super::{ClassWeights, RunOptions, Suite};
+use super::{ClassWeights, Experiment, RunOptions, Suite};
 use crate::augment::Pipeline;
 use crate::data::class_folders;
 use crate::data::medmnist::{self, ImageSplit};
@@ -187,20 +187,17 @@ pub fn train(
                 }
                 path.to_path_buf()
             };
-            options.part = Suite::Classification;
             options.data = Some(data);
             options.overrides.augmentation = Some(Pipeline::new(plan.augmentation.clone()));
-            let name = match (plan.pretrained, plan.augmentation.is_empty()) {
-                (true, _) => "finetune",
-                (false, true) => "scratch",
-                (false, false) => "augmented",
+            let experiment = match (plan.pretrained, plan.augmentation.is_empty()) {
+                (true, _) => Experiment::Finetune,
+                (false, true) => Experiment::Scratch,
+                (false, false) => Experiment::Augmented,
             };
             // The augmentation part's runner trains on augmented images; the classification
             // part's on the images as they are (or from ImageNet weights).
-            if name == "augmented" {
-                options.part = Suite::Augmentation;
-            }
-            options.experiments = vec![name.to_string()];
+            options.part = experiment.suite();
+            options.experiments = vec![experiment];
             super::run(&options, events, stop)?
         }
         Runner::Segmentation => {
@@ -217,9 +214,12 @@ pub fn train(
             options.data = Some(path.to_path_buf());
             options.overrides.target = plan.target.clone();
             options.overrides.nn_hidden = Some(plan.hidden.clone());
-            options.experiments = ["linear", "tree", "forest", "nn"]
-                .map(String::from)
-                .to_vec();
+            options.experiments = vec![
+                Experiment::Linear,
+                Experiment::Tree,
+                Experiment::Forest,
+                Experiment::Nn,
+            ];
             super::run(&options, events, stop)?
         }
         Runner::TableClasses => {

@@ -2,13 +2,13 @@
 //! and the augmentation part (unmodified, augmented-only and combined training data) on
 //! MedMNIST-format files.
 
-use super::ClassWeights;
 use super::classify::{AugmentMode, ImageClassifier, classification_metrics, predict_probs};
 pub use super::inputs::{find_weights, resolve_data, weights_for};
 use super::predictions;
 pub use super::presets::{ImagePreset, image as preset};
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
 use super::spec::ImageSpec;
+use super::{ClassWeights, Experiment};
 use crate::data::medmnist::{self, MedMnist};
 use crate::data::split::Normalization;
 use crate::data::{layout, registry};
@@ -184,7 +184,7 @@ fn test_results(run: &mut ModelRun, data: &MedMnist, probs: &[Vec<f32>]) {
 /// The ResNet-18 a run starts from: ImageNet weights (with the backbone frozen for `frozen`),
 /// or a seeded random initialisation.
 fn initial_model(
-    name: &str,
+    experiment: Experiment,
     pretrained: Option<&Path>,
     data: &MedMnist,
     seed: u64,
@@ -194,7 +194,7 @@ fn initial_model(
         Some(weights) => {
             let m =
                 import_imagenet_resnet18(weights, data.train.channels, data.num_classes(), device)?;
-            if name == "frozen" {
+            if experiment == Experiment::Frozen {
                 m.freeze_backbone()
             } else {
                 m
@@ -210,15 +210,15 @@ fn initial_model(
     })
 }
 
-/// What run `name` trains, in words, for the record.
-fn architecture(name: &str, data: &MedMnist) -> String {
+/// What `experiment` trains, in words, for the record.
+fn architecture(experiment: Experiment, data: &MedMnist) -> String {
     format!(
         "ResNet-18 ({} input channel(s), {} outputs){}",
         data.train.channels,
         data.num_classes(),
-        match name {
-            "frozen" => ", ImageNet weights, backbone frozen: only the last layer trains",
-            "finetune" => ", from ImageNet weights, every layer trains",
+        match experiment {
+            Experiment::Frozen => ", ImageNet weights, backbone frozen: only the last layer trains",
+            Experiment::Finetune => ", from ImageNet weights, every layer trains",
             _ => ", random initialisation",
         }
     )
@@ -232,13 +232,13 @@ enum Trains {
     Skip(String),
 }
 
-fn what_trains(name: &str, spec: &ImageSpec) -> Result<Trains> {
+fn what_trains(name: Experiment, spec: &ImageSpec) -> Result<Trains> {
     let ctx = &spec.run;
     Ok(match name {
-        "scratch" | "unmodified" => Trains::Run(AugmentMode::Unmodified, None),
-        "augmented" => Trains::Run(AugmentMode::Augmented, None),
-        "combined" => Trains::Run(AugmentMode::Combined, None),
-        "frozen" | "finetune" => match &spec.imagenet_weights {
+        Experiment::Scratch | Experiment::Unmodified => Trains::Run(AugmentMode::Unmodified, None),
+        Experiment::Augmented => Trains::Run(AugmentMode::Augmented, None),
+        Experiment::Combined => Trains::Run(AugmentMode::Combined, None),
+        Experiment::Frozen | Experiment::Finetune => match &spec.imagenet_weights {
             Some(w) => Trains::Run(AugmentMode::Unmodified, Some(w.clone())),
             None if !ctx.named => Trains::Skip(format!(
                 "skipped '{name}': it needs ImageNet ResNet-18 weights, which are not in {}; \
@@ -255,7 +255,11 @@ fn what_trains(name: &str, spec: &ImageSpec) -> Result<Trains> {
                 )));
             }
         },
-        other => return Err(Error::invalid(format!("unknown experiment '{other}'"))),
+        other => {
+            return Err(Error::invalid(format!(
+                "'{other}' is not an experiment of the image parts"
+            )));
+        }
     })
 }
 
@@ -315,8 +319,9 @@ pub fn run(
     record.config["splits"] = split_provenance(train_subset, val_subset, ctx.seed);
     record.class_names = data.class_names.clone();
 
-    for name in &ctx.experiments {
-        let (mode, pretrained) = match what_trains(name, spec)? {
+    for &experiment in &ctx.experiments {
+        let name = experiment.name();
+        let (mode, pretrained) = match what_trains(experiment, spec)? {
             Trains::Run(mode, pretrained) => (mode, pretrained),
             Trains::Skip(note) => {
                 events(Event::Note(note.clone()));
@@ -328,9 +333,9 @@ pub fn run(
             record.push_run(done, events);
             continue;
         }
-        events(Event::RunStarted { name: name.clone() });
+        events(Event::RunStarted { name: name.into() });
         let run_start = Instant::now();
-        let model = initial_model(name, pretrained.as_deref(), &data, ctx.seed, &device)?;
+        let model = initial_model(experiment, pretrained.as_deref(), &data, ctx.seed, &device)?;
         if let Some(weights) = &pretrained
             && record.config.get("imagenet_weights").is_none()
         {
@@ -360,8 +365,8 @@ pub fn run(
             stop,
             ctx.training_checkpoint(name).as_ref(),
         )?;
-        let mut run = ModelRun::new(name.clone());
-        run.architecture = Some(architecture(name, &data));
+        let mut run = ModelRun::new(name);
+        run.architecture = Some(architecture(experiment, &data));
         run.resumed_after = fitted.resumed_after;
         run.trainable_params = Some(crate::model::trainable_params(&fitted.model));
         run.checkpoint = ctx.save_model(name, &fitted.model, &record)?;

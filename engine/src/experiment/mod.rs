@@ -66,13 +66,99 @@ impl Suite {
     }
 
     /// The experiments of this part, in the order they run by default.
-    pub fn experiments(self) -> &'static [&'static str] {
+    pub fn experiments(self) -> &'static [Experiment] {
+        use Experiment::*;
         match self {
-            Suite::Classification => &["scratch", "frozen", "finetune"],
-            Suite::Augmentation => &["unmodified", "augmented", "combined"],
-            Suite::Segmentation => &["unet"],
-            Suite::Regression => &["linear", "tree", "forest", "nn", "nn-deep"],
+            Suite::Classification => &[Scratch, Frozen, Finetune],
+            Suite::Augmentation => &[Unmodified, Augmented, Combined],
+            Suite::Segmentation => &[Unet],
+            Suite::Regression => &[Linear, Tree, Forest, Nn, NnDeep],
         }
+    }
+}
+
+/// One experiment of a part (`--experiment`): what trains on which data. A run is recorded
+/// under its name (regression adds the feature set: "forest (top-5 features)").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Experiment {
+    /// ResNet-18 from random weights.
+    Scratch,
+    /// ImageNet ResNet-18 with its backbone frozen: only the last layer trains.
+    Frozen,
+    /// ImageNet ResNet-18, every layer trains.
+    Finetune,
+    /// The training images as they are.
+    Unmodified,
+    /// Only augmented copies of the training images.
+    Augmented,
+    /// The training images and their augmented copies.
+    Combined,
+    /// The 4-level U-Net.
+    Unet,
+    /// Linear least squares.
+    Linear,
+    /// One decision tree.
+    Tree,
+    /// A random forest.
+    Forest,
+    /// A network with one hidden layer.
+    Nn,
+    /// A network with two hidden layers.
+    NnDeep,
+}
+
+impl Experiment {
+    pub const ALL: [Experiment; 12] = [
+        Experiment::Scratch,
+        Experiment::Frozen,
+        Experiment::Finetune,
+        Experiment::Unmodified,
+        Experiment::Augmented,
+        Experiment::Combined,
+        Experiment::Unet,
+        Experiment::Linear,
+        Experiment::Tree,
+        Experiment::Forest,
+        Experiment::Nn,
+        Experiment::NnDeep,
+    ];
+
+    /// As typed and recorded: `scratch`, `nn-deep`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Experiment::Scratch => "scratch",
+            Experiment::Frozen => "frozen",
+            Experiment::Finetune => "finetune",
+            Experiment::Unmodified => "unmodified",
+            Experiment::Augmented => "augmented",
+            Experiment::Combined => "combined",
+            Experiment::Unet => "unet",
+            Experiment::Linear => "linear",
+            Experiment::Tree => "tree",
+            Experiment::Forest => "forest",
+            Experiment::Nn => "nn",
+            Experiment::NnDeep => "nn-deep",
+        }
+    }
+
+    /// The part this experiment belongs to.
+    pub fn suite(self) -> Suite {
+        *Suite::ALL
+            .iter()
+            .find(|s| s.experiments().contains(&self))
+            .expect("every experiment belongs to a part")
+    }
+
+    /// Whether it starts from ImageNet weights.
+    pub fn pretrained(self) -> bool {
+        matches!(self, Experiment::Frozen | Experiment::Finetune)
+    }
+}
+
+impl std::fmt::Display for Experiment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -113,7 +199,7 @@ impl Profile {
 pub struct RunOptions {
     pub part: Suite,
     /// Run only these experiments (default: all of the part's).
-    pub experiments: Vec<String>,
+    pub experiments: Vec<Experiment>,
     pub data: Option<PathBuf>,
     pub data_dir: PathBuf,
     pub profile: Profile,
@@ -279,17 +365,18 @@ impl RunOptions {
     }
 
     /// The experiments to run, checked against the part's list.
-    pub fn selected(&self) -> Result<Vec<String>> {
+    pub fn selected(&self) -> Result<Vec<Experiment>> {
         let known = self.part.experiments();
         if self.experiments.is_empty() {
-            return Ok(known.iter().map(|s| s.to_string()).collect());
+            return Ok(known.to_vec());
         }
         for e in &self.experiments {
-            if !known.contains(&e.as_str()) {
+            if !known.contains(e) {
+                let names: Vec<&str> = known.iter().map(|k| k.name()).collect();
                 return Err(Error::invalid(format!(
                     "{} has no experiment '{e}'; choose from {}",
                     self.part.name(),
-                    known.join(", ")
+                    names.join(", ")
                 )));
             }
         }

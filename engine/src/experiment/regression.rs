@@ -4,6 +4,7 @@
 //! top-k by univariate F-score chosen on each training split only. Errors are in radius units,
 //! and every split trains a fresh model.
 
+use super::Experiment;
 use super::predictions::TablePredictions;
 pub use super::presets::{RegressionPreset, regression as preset};
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
@@ -76,13 +77,13 @@ pub(crate) fn matrix(x: &[Vec<f64>]) -> Result<DenseMatrix<f64>> {
         .map_err(|e| Error::invalid(format!("cannot build a matrix: {e}")))
 }
 
-fn smartcore_err(model: &str) -> impl Fn(smartcore::error::Failed) -> Error + '_ {
+fn smartcore_err(model: Experiment) -> impl Fn(smartcore::error::Failed) -> Error {
     move |e| Error::invalid(format!("{model} failed to fit: {e}"))
 }
 
 /// Fits one classic model (`linear`, `tree`, `forest`) and predicts the test rows.
 pub fn fit_classic(
-    model: &str,
+    model: Experiment,
     xtr: &[Vec<f64>],
     ytr: &[f64],
     xte: &[Vec<f64>],
@@ -92,10 +93,10 @@ pub fn fit_classic(
     let (a, b) = (matrix(xtr)?, matrix(xte)?);
     let y = ytr.to_vec();
     match model {
-        "linear" => LinearRegression::fit(&a, &y, LinearRegressionParameters::default())
+        Experiment::Linear => LinearRegression::fit(&a, &y, LinearRegressionParameters::default())
             .and_then(|m| m.predict(&b))
             .map_err(smartcore_err(model)),
-        "tree" => {
+        Experiment::Tree => {
             let params = DecisionTreeRegressorParameters {
                 seed: Some(seed),
                 ..Default::default()
@@ -104,7 +105,7 @@ pub fn fit_classic(
                 .and_then(|m| m.predict(&b))
                 .map_err(smartcore_err(model))
         }
-        "forest" => {
+        Experiment::Forest => {
             // Every feature is a candidate at each split, as in scikit-learn's regressor
             // (max_features=1.0). smartcore's default, sqrt(p), is the classification rule: with
             // 30 features most splits never see the radius-like ones, and the forest came out
@@ -117,7 +118,9 @@ pub fn fit_classic(
                 .and_then(|m| m.predict(&b))
                 .map_err(smartcore_err(model))
         }
-        other => Err(Error::invalid(format!("unknown regressor '{other}'"))),
+        other => Err(Error::invalid(format!(
+            "'{other}' is not a classic regressor"
+        ))),
     }
 }
 
@@ -264,21 +267,21 @@ pub(crate) fn split_rule(test_fraction: f64, seed: u64, splits: usize) -> String
 
 /// What a regression model is, for the record: its kind and size.
 fn architecture(
-    model: &str,
+    model: Experiment,
     hidden: &[usize],
     features: usize,
     trees: usize,
 ) -> (String, Option<usize>) {
     match model {
-        "linear" => (
+        Experiment::Linear => (
             format!("linear least squares on {features} features"),
             Some(features + 1),
         ),
-        "tree" => (
+        Experiment::Tree => (
             format!("decision tree (smartcore defaults: no depth limit) on {features} features"),
             None,
         ),
-        "forest" => (
+        Experiment::Forest => (
             format!("random forest of {trees} trees, all {features} features tried at each split"),
             None,
         ),
@@ -360,7 +363,7 @@ fn chosen_note(counts: &[usize], names: &[String], top_k: usize, splits: usize) 
 /// One model's predictions of one split's test rows, with what the coach saw (networks);
 /// `None` when stopped.
 fn predict(
-    model: &str,
+    model: Experiment,
     spec: &RegressionSpec,
     (xtr, ytr, xte): (&[Vec<f64>], &[f64], &[Vec<f64>]),
     seed: u64,
@@ -370,8 +373,8 @@ fn predict(
 ) -> Result<Option<(Vec<f64>, Vec<Diagnosis>)>> {
     let preset = &spec.preset;
     match model {
-        "nn" | "nn-deep" => {
-            let hidden = if model == "nn" {
+        Experiment::Nn | Experiment::NnDeep => {
+            let hidden = if model == Experiment::Nn {
                 &spec.nn_hidden
             } else {
                 &preset.nn_deep_hidden
@@ -390,14 +393,20 @@ fn predict(
 }
 
 /// A model run's architecture and parameter count, on all features or the top k.
-fn describe(run: &mut ModelRun, model: &str, set: &str, spec: &RegressionSpec, features: usize) {
+fn describe(
+    run: &mut ModelRun,
+    model: Experiment,
+    set: &str,
+    spec: &RegressionSpec,
+    features: usize,
+) {
     let preset = &spec.preset;
     let features = if set == "all features" {
         features
     } else {
         preset.top_k.min(features)
     };
-    let hidden = if model == "nn-deep" {
+    let hidden = if model == Experiment::NnDeep {
         &preset.nn_deep_hidden
     } else {
         &spec.nn_hidden
@@ -440,7 +449,7 @@ pub fn run(
         .record(data_ref, record_config(spec, &problem.feature_names));
 
     // errors[(model, feature set)][metric] = one value per split
-    type Key = (String, &'static str);
+    type Key = (Experiment, &'static str);
     let mut errors: BTreeMap<Key, BTreeMap<&'static str, Vec<f64>>> = BTreeMap::new();
     let mut selected_counts = vec![0usize; problem.feature_names.len()];
     let mut seconds: BTreeMap<Key, f64> = BTreeMap::new();
@@ -479,7 +488,7 @@ pub fn run(
         let all: Vec<usize> = (0..problem.feature_names.len()).collect();
         for (set, keep) in [("all features", &all), ("top-k features", &top)] {
             let (xtr_s, xte_s) = (columns(&xtr, keep), columns(&xte, keep));
-            for model in models {
+            for &model in models {
                 if stop.load(Ordering::Relaxed) {
                     stopped = true;
                     break 'splits;
@@ -492,13 +501,10 @@ pub fn run(
                     stopped = true;
                     break 'splits;
                 };
-                if matches!(model.as_str(), "nn" | "nn-deep") {
-                    coached
-                        .entry((model.clone(), set))
-                        .or_default()
-                        .add(s + 1, found);
+                if matches!(model, Experiment::Nn | Experiment::NnDeep) {
+                    coached.entry((model, set)).or_default().add(s + 1, found);
                 }
-                let key = (model.clone(), set);
+                let key = (model, set);
                 *seconds.entry(key.clone()).or_default() += t.elapsed().as_secs_f64();
                 predicted.add(s, split_seed, &parts[1], &yte, &run_name(&key), &pred);
                 let e = errors.entry(key).or_default();
@@ -516,9 +522,9 @@ pub fn run(
         spec.run
             .write_predictions(&record, "splits.csv", |path| predicted.write(path))?
     };
-    for model in models {
+    for &model in models {
         for set in ["all features", "top-k features"] {
-            let key = (model.clone(), set);
+            let key = (model, set);
             let Some(e) = errors.get(&key) else { continue };
             let mut run = ModelRun::new(run_name(&key));
             run.predictions = table.clone();

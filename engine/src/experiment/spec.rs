@@ -6,7 +6,7 @@
 use super::inputs;
 use super::presets::{self, ImagePreset, RegressionPreset, SegmentationPreset};
 use super::record::{DataRef, ExperimentRecord, ModelRun};
-use super::{ClassWeights, DeviceChoice, Profile, ResumeState, RunOptions, Suite};
+use super::{ClassWeights, DeviceChoice, Experiment, Profile, ResumeState, RunOptions, Suite};
 use crate::augment::Pipeline;
 use crate::data::segmentation::Prepare;
 use crate::train::{Checkpointing, Event, TrainingSettings};
@@ -24,7 +24,7 @@ pub struct RunContext {
     /// For messages that say where data or weights belong.
     pub data_dir: PathBuf,
     /// The experiments to run, checked against the suite's.
-    pub experiments: Vec<String>,
+    pub experiments: Vec<Experiment>,
     /// The user named them: one that cannot run is then an error, not a skip with a note.
     pub named: bool,
     /// Where trained models are saved as safetensors (`None`: not saved).
@@ -305,10 +305,7 @@ impl ImageSpec {
         }
         let data =
             inputs::resolve_data(options.data.as_deref(), &options.data_dir, preset.dataset)?;
-        let pretrained = run
-            .experiments
-            .iter()
-            .any(|e| e == "frozen" || e == "finetune");
+        let pretrained = run.experiments.iter().any(|e| e.pretrained());
         let imagenet_weights = if pretrained {
             inputs::weights_for(options.weights.as_deref(), &options.data_dir)?
         } else {

@@ -109,7 +109,7 @@ impl Task for FeatureSelection {
                     break;
                 };
                 let pred = fit_classic(
-                    "linear",
+                    petri_engine::experiment::Experiment::Linear,
                     &columns(&s.x_train, &keep),
                     &s.y_train,
                     &columns(&s.x_test, &keep),
