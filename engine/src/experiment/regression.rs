@@ -505,7 +505,7 @@ pub fn run(
                     coached.entry((model, set)).or_default().add(s + 1, found);
                 }
                 let key = (model, set);
-                *seconds.entry(key.clone()).or_default() += t.elapsed().as_secs_f64();
+                *seconds.entry(key).or_default() += t.elapsed().as_secs_f64();
                 predicted.add(s, split_seed, &parts[1], &yte, &run_name(&key), &pred);
                 let e = errors.entry(key).or_default();
                 e.entry("mae").or_default().push(reg::mae(&pred, &yte));
