@@ -110,60 +110,98 @@ debug = false
 /// Builds the kit unless a current one is in `env.kit_dir`. Every error is the grader's (the
 /// student's code is not involved). `say` hears what takes time, for a progress line.
 pub fn kit(env: &BuildEnv, say: &dyn Fn(&str)) -> Result<Kit, String> {
-    let cargo = env.cargo().ok_or_else(|| {
-        format!(
-            "no Rust toolchain: code challenges are compiled on this machine, and cargo is neither in {} nor on PATH. Install Rust (https://rustup.rs) or set CARGO_HOME",
-            env.cargo_home.join("bin").display()
-        )
-    })?;
-    let io = |what: &str, p: &Path, e: std::io::Error| Failure::io(what, p, e).reason();
-    let sysroot = {
-        let rustc = cargo.with_file_name("rustc");
-        let rustc = if rustc.is_file() {
-            rustc
-        } else {
-            PathBuf::from("rustc")
-        };
-        let out = Command::new(&rustc)
-            .args(["--print", "sysroot"])
-            .current_dir(&env.core_dir)
-            .env("RUSTUP_HOME", &env.rustup_home)
-            .env("CARGO_HOME", &env.cargo_home)
-            .output()
-            .map_err(|e| format!("cannot run {}: {e}", rustc.display()))?;
-        if !out.status.success() {
-            return Err(format!(
-                "{} --print sysroot failed: {}",
-                rustc.display(),
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
-    };
+    let cargo = find_cargo(env)?;
+    let sysroot = sysroot(env, &cargo)?;
     let rustc = sysroot.join("bin/rustc");
-    let version = Command::new(&rustc)
-        .arg("-vV")
-        .output()
-        .map_err(|e| format!("cannot run {}: {e}", rustc.display()))?;
-    let key = kit_key(env, &String::from_utf8_lossy(&version.stdout))?;
+    let key = kit_key(env, &rustc_version(&rustc)?)?;
     let record = env.kit_dir.join("kit.json");
-    let current = |kit: &Kit| kit.key == key && kit.externs.iter().all(|(_, p)| p.is_file());
-    let read = || -> Option<Kit> {
-        serde_json::from_slice(&std::fs::read(&record).ok()?)
-            .ok()
-            .filter(current)
-    };
-    if let Some(k) = read() {
+    if let Some(k) = current_kit(&record, &key) {
         return Ok(k);
     }
     // Concurrent graders on one machine: one builds, the others wait and reuse.
     let _lock = FileLock::exclusive(&record).map_err(|e| e.to_string())?;
-    if let Some(k) = read() {
+    if let Some(k) = current_kit(&record, &key) {
         return Ok(k);
     }
     say(
         "building the challenge kit (petri-core, serde, serde_json) once for this machine, a few seconds...",
     );
+    let src = write_kit_crate(env)?;
+    let target = env.kit_dir.join("target");
+    let stdout = cargo_build_kit(env, &cargo, &rustc, &src, &target)?;
+    let externs = kit_externs(&stdout);
+    if externs.len() != 4 {
+        return Err(format!(
+            "the challenge kit built in {} without its libraries (petri-core, serde, serde_json)",
+            src.display()
+        ));
+    }
+    let kit = Kit {
+        rustc,
+        sysroot,
+        deps: target.join("release/deps"),
+        externs,
+        key,
+    };
+    write_json_atomic(&record, &kit).map_err(|e| e.to_string())?;
+    Ok(kit)
+}
+
+/// cargo, or why there is none (code challenges cannot be graded without it).
+fn find_cargo(env: &BuildEnv) -> Result<PathBuf, String> {
+    env.cargo().ok_or_else(|| {
+        format!(
+            "no Rust toolchain: code challenges are compiled on this machine, and cargo is neither in {} nor on PATH. Install Rust (https://rustup.rs) or set CARGO_HOME",
+            env.cargo_home.join("bin").display()
+        )
+    })
+}
+
+/// The sysroot of the toolchain that `cargo` belongs to (asked of the `rustc` beside it, else the
+/// one on `PATH`), so the kit and every harness use the toolchain's own compiler.
+fn sysroot(env: &BuildEnv, cargo: &Path) -> Result<PathBuf, String> {
+    let rustc = cargo.with_file_name("rustc");
+    let rustc = if rustc.is_file() {
+        rustc
+    } else {
+        PathBuf::from("rustc")
+    };
+    let out = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .current_dir(&env.core_dir)
+        .env("RUSTUP_HOME", &env.rustup_home)
+        .env("CARGO_HOME", &env.cargo_home)
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", rustc.display()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{} --print sysroot failed: {}",
+            rustc.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    Ok(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+}
+
+/// `rustc -vV`: part of the kit's key, since a harness must be built by the kit's compiler.
+fn rustc_version(rustc: &Path) -> Result<String, String> {
+    let version = Command::new(rustc)
+        .arg("-vV")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", rustc.display()))?;
+    Ok(String::from_utf8_lossy(&version.stdout).into_owned())
+}
+
+/// The kit recorded in `record`, if it was built from `key` and its libraries are all there.
+fn current_kit(record: &Path, key: &str) -> Option<Kit> {
+    serde_json::from_slice::<Kit>(&std::fs::read(record).ok()?)
+        .ok()
+        .filter(|kit| kit.key == key && kit.externs.iter().all(|(_, p)| p.is_file()))
+}
+
+/// Writes the kit's crate (manifest, empty `lib.rs`, Petri's lock file) into `kit_dir/src`.
+fn write_kit_crate(env: &BuildEnv) -> Result<PathBuf, String> {
+    let io = |what: &str, p: &Path, e: std::io::Error| Failure::io(what, p, e).reason();
     let src = env.kit_dir.join("src");
     std::fs::create_dir_all(&src).map_err(|e| io("create", &src, e))?;
     let manifest = KIT_MANIFEST.replace("CORE", &env.core_dir.to_string_lossy());
@@ -172,15 +210,26 @@ pub fn kit(env: &BuildEnv, say: &dyn Fn(&str)) -> Result<Kit, String> {
     if let Some(lock) = &env.lock_file {
         std::fs::copy(lock, src.join("Cargo.lock")).map_err(|e| io("copy", lock, e))?;
     }
-    let target = env.kit_dir.join("target");
-    let out = Command::new(&cargo)
+    Ok(src)
+}
+
+/// Builds the kit's crate in `src` into `target` with `rustc`; returns cargo's JSON messages,
+/// or the tail of its error output.
+fn cargo_build_kit(
+    env: &BuildEnv,
+    cargo: &Path,
+    rustc: &Path,
+    src: &Path,
+    target: &Path,
+) -> Result<String, String> {
+    let out = Command::new(cargo)
         .args(["build", "--release", "--offline", "--message-format=json"])
-        .current_dir(&src)
-        .env("CARGO_TARGET_DIR", &target)
+        .current_dir(src)
+        .env("CARGO_TARGET_DIR", target)
         .env("CARGO_HOME", &env.cargo_home)
         .env("RUSTUP_HOME", &env.rustup_home)
         // The compiler that will build every harness builds the kit.
-        .env("RUSTC", &rustc)
+        .env("RUSTC", rustc)
         .env("CARGO_TERM_COLOR", "never")
         .env_remove("RUSTC_WRAPPER")
         .env_remove("CARGO_BUILD_RUSTC_WRAPPER")
@@ -201,8 +250,14 @@ pub fn kit(env: &BuildEnv, say: &dyn Fn(&str)) -> Result<Kit, String> {
             tail.join("\n")
         ));
     }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The libraries a harness links, by the name it uses, from cargo's JSON messages: petri-core
+/// twice (as `petri_engine` and `petri_core`), serde and serde_json.
+fn kit_externs(cargo_messages: &str) -> Vec<(String, PathBuf)> {
     let mut externs = Vec::new();
-    for line in String::from_utf8_lossy(&out.stdout).lines() {
+    for line in cargo_messages.lines() {
         let Ok(m) = serde_json::from_str::<serde_json::Value>(line) else {
             continue;
         };
@@ -228,21 +283,7 @@ pub fn kit(env: &BuildEnv, say: &dyn Fn(&str)) -> Result<Kit, String> {
             _ => {}
         }
     }
-    if externs.len() != 4 {
-        return Err(format!(
-            "the challenge kit built in {} without its libraries (petri-core, serde, serde_json)",
-            src.display()
-        ));
-    }
-    let kit = Kit {
-        rustc,
-        sysroot,
-        deps: target.join("release/deps"),
-        externs,
-        key,
-    };
-    write_json_atomic(&record, &kit).map_err(|e| e.to_string())?;
-    Ok(kit)
+    externs
 }
 
 /// A digest of everything the kit is built from: petri-core's sources, the manifest, the lock
@@ -301,6 +342,35 @@ pub fn build(
     student_source: &[u8],
     work: &Path,
 ) -> Result<PathBuf, Failure> {
+    let (crate_dir, tmp) = write_harness_crate(work, main_source, student_source)?;
+    let bin = work.join("harness-bin");
+    let cmd = rustc_command(kit, &crate_dir, &tmp, &bin);
+    let spec = build_spec(kit, wall_s, &crate_dir, work);
+    let done = sandbox::run(cmd, &spec);
+    if done.success() && bin.is_file() {
+        return Ok(bin);
+    }
+    if let Some(fault) = grader_fault(kit, &done, work) {
+        return Err(fault);
+    }
+    let errors = compiler_errors(&done.stderr, student_file);
+    Err(Failure::Submission(Refusal::new(
+        Lost::DoesNotBuild,
+        format!(
+            "does not compile ({}):\n{}",
+            done.reason(&spec.limits),
+            errors.join("\n")
+        ),
+    )))
+}
+
+/// Writes `work/harness/src/{main,student}.rs` and makes the compiler's `tmp` beside them;
+/// returns the crate folder and that `tmp`.
+fn write_harness_crate(
+    work: &Path,
+    main_source: &str,
+    student_source: &[u8],
+) -> Result<(PathBuf, PathBuf), Failure> {
     let crate_dir = work.join("harness");
     let src = crate_dir.join("src");
     let tmp = crate_dir.join("tmp");
@@ -309,8 +379,12 @@ pub fn build(
     std::fs::write(src.join("main.rs"), main_source).map_err(|e| Failure::io("write", &src, e))?;
     std::fs::write(src.join("student.rs"), student_source)
         .map_err(|e| Failure::io("write", &src, e))?;
-    let bin = work.join("harness-bin");
+    Ok((crate_dir, tmp))
+}
 
+/// The kit's `rustc` compiling the harness crate in `crate_dir` into `bin`, linking the kit,
+/// with a clean environment.
+fn rustc_command(kit: &Kit, crate_dir: &Path, tmp: &Path, bin: &Path) -> Command {
     let mut cmd = Command::new(&kit.rustc);
     cmd.args([
         "--edition=2024",
@@ -326,16 +400,22 @@ pub fn build(
         cmd.arg("--extern")
             .arg(format!("{name}={}", rlib.display()));
     }
-    // Relative, so the compiler's messages name `src/student.rs`, which becomes the student's
-    // own file name below.
+    // Relative, so the compiler's messages name `src/student.rs`, which `compiler_errors`
+    // turns into the student's own file name.
     cmd.arg("src/main.rs")
         .arg("-o")
-        .arg(&bin)
-        .current_dir(&crate_dir)
+        .arg(bin)
+        .current_dir(crate_dir)
         .env_clear()
         // rustc runs the system linker (cc, ld).
         .env("PATH", "/usr/local/bin:/usr/bin:/bin")
-        .env("TMPDIR", &tmp);
+        .env("TMPDIR", tmp);
+    cmd
+}
+
+/// The sandbox of a harness build: the build's limits, the system and the kit to read, the
+/// crate and `work` to write.
+fn build_spec(kit: &Kit, wall_s: u64, crate_dir: &Path, work: &Path) -> Spec {
     let mut access = Access::system();
     access
         .read
@@ -343,20 +423,21 @@ pub fn build(
     access.read.push(kit.sysroot.clone());
     access.read.push(kit.deps.clone());
     access.write.extend([
-        crate_dir.clone(),
+        crate_dir.to_path_buf(),
         work.to_path_buf(),
         PathBuf::from("/dev/null"),
     ]);
-    let spec = Spec {
+    Spec {
         limits: build_limits(wall_s),
         access,
         uid: None,
         trusted_tools: true,
-    };
-    let done = sandbox::run(cmd, &spec);
-    if done.success() && bin.is_file() {
-        return Ok(bin);
     }
+}
+
+/// A failed build that is not the submission's fault: the compiler could not start, the build
+/// was stopped from outside, the disk is full, the compiler or the linker failed.
+fn grader_fault(kit: &Kit, done: &sandbox::Finished, work: &Path) -> Option<Failure> {
     let stopped_from_outside = |sig: i32| {
         matches!(
             sig,
@@ -365,7 +446,7 @@ pub fn build(
     };
     match &done.ending {
         Ending::NotStarted(why) => {
-            return Err(Failure::Grader(format!(
+            return Some(Failure::Grader(format!(
                 "could not start the compiler {}: {why}",
                 kit.rustc.display()
             )));
@@ -373,14 +454,14 @@ pub fn build(
         // Our own wall clock ends a build with TimedOut; a plain kill came from elsewhere
         // (an operator, a CI runner being cancelled, the kernel out of memory).
         Ending::Signalled(sig) if stopped_from_outside(*sig) => {
-            return Err(Failure::Grader(format!(
+            return Some(Failure::Grader(format!(
                 "the build was stopped from outside the grader (signal {sig}); grade this submission again"
             )));
         }
         _ => {}
     }
     if let Some(full) = crate::failure::disk_full(work) {
-        return Err(full);
+        return Some(full);
     }
     let grader_side = [
         ("No space left on device", "the disk is full"),
@@ -388,21 +469,25 @@ pub fn build(
         ("internal compiler error", "the compiler crashed"),
         ("linker `cc` not found", "no C linker (cc) on this machine"),
     ];
-    for (needle, what) in grader_side {
-        if done.stderr.contains(needle) {
+    grader_side.into_iter().find_map(|(needle, what)| {
+        done.stderr.contains(needle).then(|| {
             let line = done
                 .stderr
                 .lines()
                 .find(|l| l.contains(needle))
                 .unwrap_or(needle);
             let line: String = line.chars().take(300).collect();
-            return Err(Failure::Grader(format!(
+            Failure::Grader(format!(
                 "the grader could not build this submission ({what}): {line}"
-            )));
-        }
-    }
-    let diagnostics: Vec<serde_json::Value> = done
-        .stderr
+            ))
+        })
+    })
+}
+
+/// Up to ten of the compiler's messages for the student, naming their own file: its errors,
+/// else (stopped by a limit before any error) what it was saying, else its plain output.
+fn compiler_errors(stderr: &str, student_file: &str) -> Vec<String> {
+    let diagnostics: Vec<serde_json::Value> = stderr
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
@@ -421,20 +506,12 @@ pub fn build(
         errors = rendered(false);
     }
     if errors.is_empty() {
-        errors = done
-            .stderr
+        errors = stderr
             .lines()
             .filter(|l| !l.trim().is_empty() && !l.starts_with('{'))
             .take(10)
             .map(String::from)
             .collect();
     }
-    Err(Failure::Submission(Refusal::new(
-        Lost::DoesNotBuild,
-        format!(
-            "does not compile ({}):\n{}",
-            done.reason(&spec.limits),
-            errors.join("\n")
-        ),
-    )))
+    errors
 }

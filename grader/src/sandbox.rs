@@ -10,8 +10,9 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// Resource limits for one sandboxed command.
@@ -352,32 +353,89 @@ pub fn run(mut cmd: Command, spec: &Spec) -> Finished {
         Ok(r) => r,
         Err(e) => return not_started(format!("Landlock: {e}")),
     };
-    let ruleset_fd = ruleset.as_ref().map(|f| f.as_raw_fd());
-    let netns = prot.network_namespace;
     let uid = if prot.separate_user { spec.uid } else { None };
+    let limits = limits_for(spec, uid);
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    confine(
+        &mut cmd,
+        Confinement {
+            uid,
+            netns: prot.network_namespace,
+            cpu_seconds: limits.cpu_seconds,
+            memory_bytes: limits.memory_bytes,
+            file_bytes: limits.file_bytes,
+            processes: (!spec.trusted_tools).then_some(limits.processes),
+            ruleset_fd: ruleset.as_ref().map(|f| f.as_raw_fd()),
+        },
+    );
+    let mut child = match spawn(&mut cmd) {
+        Ok(c) => c,
+        Err(e) => return not_started(e.to_string()),
+    };
+    drop(ruleset);
+    let pgid = child.id() as i32;
+    let readers = read_output(&mut child, limits.output_bytes);
+    let ending = wait_within(&mut child, start, limits.wall, pgid, uid);
+    // Whatever the command left behind (background children) goes too.
+    kill_all(pgid, uid);
+    let mut outs = readers.into_iter().map(|h| h.join().unwrap_or_default());
+    let (stdout, d1) = outs.next().unwrap_or_default();
+    let (stderr, d2) = outs.next().unwrap_or_default();
+    Finished {
+        ending,
+        stdout,
+        stderr,
+        dropped_bytes: d1 + d2,
+        wall: start.elapsed(),
+    }
+}
+
+/// `spec`'s limits as applied to a command running as `uid` (`None`: the grader's own user).
+fn limits_for(spec: &Spec, uid: Option<u32>) -> Limits {
     let mut l = spec.limits.clone();
     // RLIMIT_NPROC counts every process of the user: without a user id of its own, the
     // sandbox gets its allowance on top of what the grader's user already runs.
     if uid.is_none() {
         l.processes += user_processes(unsafe { libc::getuid() }) as u64;
     }
-    let trusted = spec.trusted_tools;
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
+    l
+}
+
+/// What the child applies to itself between fork and exec, as plain values (nothing to
+/// allocate there).
+#[derive(Clone, Copy)]
+struct Confinement {
+    /// The user id to switch to.
+    uid: Option<u32>,
+    /// Enter a fresh network namespace.
+    netns: bool,
+    cpu_seconds: u64,
+    memory_bytes: u64,
+    file_bytes: u64,
+    /// `None` for trusted tools: no process-count limit.
+    processes: Option<u64>,
+    /// The Landlock ruleset to restrict itself with.
+    ruleset_fd: Option<i32>,
+}
+
+/// Makes `cmd`'s child confine itself (user id, network namespace, rlimits, Landlock) before
+/// it runs the command.
+fn confine(cmd: &mut Command, c: Confinement) {
     // Everything in pre_exec is a raw system call: no allocation between fork and exec.
     unsafe {
         cmd.pre_exec(move || {
             let fail = || Err(std::io::Error::last_os_error());
-            if let Some(id) = uid
+            if let Some(id) = c.uid
                 && (libc::setgroups(0, std::ptr::null()) != 0
                     || libc::setgid(id) != 0
                     || libc::setuid(id) != 0)
             {
                 return fail();
             }
-            if netns && libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
+            if c.netns && libc::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNET) != 0 {
                 return fail();
             }
             let set = |res, v: u64| {
@@ -387,18 +445,18 @@ pub fn run(mut cmd: Command, spec: &Spec) -> Finished {
                 };
                 libc::setrlimit(res, &lim)
             };
-            let mut ok = set(libc::RLIMIT_CPU, l.cpu_seconds) == 0
-                && set(libc::RLIMIT_AS, l.memory_bytes) == 0
-                && set(libc::RLIMIT_FSIZE, l.file_bytes) == 0
+            let mut ok = set(libc::RLIMIT_CPU, c.cpu_seconds) == 0
+                && set(libc::RLIMIT_AS, c.memory_bytes) == 0
+                && set(libc::RLIMIT_FSIZE, c.file_bytes) == 0
                 && set(libc::RLIMIT_CORE, 0) == 0
                 && set(libc::RLIMIT_NOFILE, 256) == 0;
-            if !trusted {
-                ok = ok && set(libc::RLIMIT_NPROC, l.processes) == 0;
+            if let Some(processes) = c.processes {
+                ok = ok && set(libc::RLIMIT_NPROC, processes) == 0;
             }
             if !ok {
                 return fail();
             }
-            if let Some(fd) = ruleset_fd
+            if let Some(fd) = c.ruleset_fd
                 && (libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0
                     || libc::syscall(libc::SYS_landlock_restrict_self, fd, 0u32) != 0)
             {
@@ -407,23 +465,27 @@ pub fn run(mut cmd: Command, spec: &Spec) -> Finished {
             Ok(())
         });
     }
-    // A concurrent job's fork can briefly hold our freshly copied binary open for writing
-    // (ETXTBSY on exec); that clears within milliseconds, so try again a few times.
+}
+
+/// Starts `cmd`. A concurrent job's fork can briefly hold our freshly copied binary open for
+/// writing (ETXTBSY on exec); that clears within milliseconds, so it tries again a few times.
+fn spawn(cmd: &mut Command) -> std::io::Result<Child> {
     let mut attempt = 0;
-    let mut child = loop {
+    loop {
         match cmd.spawn() {
-            Ok(c) => break c,
+            Ok(c) => return Ok(c),
             Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempt < 20 => {
                 attempt += 1;
                 std::thread::sleep(Duration::from_millis(25));
             }
-            Err(e) => return not_started(e.to_string()),
+            Err(e) => return Err(e),
         }
-    };
-    drop(ruleset);
-    let pgid = child.id() as i32;
-    let cap = l.output_bytes;
-    let readers: Vec<_> = [
+    }
+}
+
+/// Threads reading the child's stdout and stderr (in that order), each keeping `cap` bytes.
+fn read_output(child: &mut Child, cap: usize) -> Vec<JoinHandle<(String, u64)>> {
+    [
         child
             .stdout
             .take()
@@ -435,37 +497,35 @@ pub fn run(mut cmd: Command, spec: &Spec) -> Finished {
     ]
     .into_iter()
     .map(|r| std::thread::spawn(move || r.map(|r| read_capped(r, cap)).unwrap_or_default()))
-    .collect();
-    let mut ending = None;
-    while ending.is_none() {
+    .collect()
+}
+
+/// Waits for the child; past `wall` (counted from `start`) kills it and everything of its group
+/// (and of `uid`).
+fn wait_within(
+    child: &mut Child,
+    start: Instant,
+    wall: Duration,
+    pgid: i32,
+    uid: Option<u32>,
+) -> Ending {
+    loop {
         match child.try_wait() {
             Ok(Some(status)) => {
-                ending = Some(match (status.code(), status.signal()) {
+                return match (status.code(), status.signal()) {
                     (Some(c), _) => Ending::Exited(c),
                     (_, Some(s)) => Ending::Signalled(s),
                     _ => Ending::Exited(-1),
-                })
+                };
             }
-            Ok(None) if start.elapsed() > l.wall => {
+            Ok(None) if start.elapsed() > wall => {
                 kill_all(pgid, uid);
                 let _ = child.wait();
-                ending = Some(Ending::TimedOut);
+                return Ending::TimedOut;
             }
             Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-            Err(e) => ending = Some(Ending::NotStarted(e.to_string())),
+            Err(e) => return Ending::NotStarted(e.to_string()),
         }
-    }
-    // Whatever the command left behind (background children) goes too.
-    kill_all(pgid, uid);
-    let mut outs = readers.into_iter().map(|h| h.join().unwrap_or_default());
-    let (stdout, d1) = outs.next().unwrap_or_default();
-    let (stderr, d2) = outs.next().unwrap_or_default();
-    Finished {
-        ending: ending.unwrap_or(Ending::Exited(-1)),
-        stdout,
-        stderr,
-        dropped_bytes: d1 + d2,
-        wall: start.elapsed(),
     }
 }
 

@@ -12,8 +12,8 @@ use petri_grader::report::{self, Format, Reports};
 use petri_grader::shard::{self, Shard, ShardManifest, ShardOutput};
 use petri_grader::{Challenge, Grader, Kind, SubmissionResult, challenge};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 #[derive(Args)]
 #[command(after_help = "\
@@ -151,9 +151,16 @@ pub fn grader(
     Ok(Grader::new(build, worker, data_dir.to_path_buf(), hidden)?)
 }
 
+/// A submission folder and its name (the name its reports are kept by), computed once.
+struct Submission {
+    name: String,
+    path: PathBuf,
+}
+
 /// Expands folders of submissions: a folder without the challenge's files stands for its
-/// subfolders. Refuses two submissions of one name (their reports would collide).
-fn submissions(c: &Challenge, args: &[PathBuf]) -> Result<Vec<PathBuf>> {
+/// subfolders. Refuses two submissions of one name (their reports would collide). Sorted by
+/// name.
+fn submissions(c: &Challenge, args: &[PathBuf]) -> Result<Vec<Submission>> {
     let mut out = Vec::new();
     for a in args {
         if !a.is_dir() {
@@ -200,7 +207,10 @@ fn submissions(c: &Challenge, args: &[PathBuf]) -> Result<Vec<PathBuf>> {
             );
         }
     }
-    Ok(named.into_iter().map(|(_, p)| p).collect())
+    Ok(named
+        .into_iter()
+        .map(|(name, path)| Submission { name, path })
+        .collect())
 }
 
 fn find(id: &str) -> Result<Challenge> {
@@ -210,62 +220,20 @@ fn find(id: &str) -> Result<Challenge> {
 pub fn grade(args: GradeArgs, data_dir: &Path, state_dir: &Path) -> Result<()> {
     let c = find(&args.challenge)?;
     if let Some(zip) = &args.gradescope_bundle {
-        let source = crate::installed::workspace_source();
-        let bytes = petri_grader::bundle::write(&c, source, zip)?;
-        crate::outln!(
-            "Wrote {} ({:.1} MB: Petri's source, {} files, and the two scripts): upload it as \
-             the autograder of a Gradescope programming assignment. Try it first with \
-             AUTOGRADER_ROOT=DIR (unzip it into DIR/source, then run setup.sh and run_autograder).",
-            zip.display(),
-            bytes as f64 / 1e6,
-            source.len()
-        )?;
-        return Ok(());
+        return write_bundle(&c, zip);
     }
     let formats = Format::parse_list(&args.format.join(","))?;
     let all = submissions(&c, &args.submissions)?;
     let single = all.len() == 1;
-    let mut subs: Vec<PathBuf> = match args.shard {
-        Some(s) => all
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| s.holds(*i))
-            .map(|(_, p)| p.clone())
-            .collect(),
-        None => all.clone(),
-    };
-    if !args.only.is_empty() {
-        let names: Vec<String> = subs
-            .iter()
-            .map(|p| petri_grader::grade::submission_name(p))
-            .collect();
-        let unknown: Vec<&String> = args.only.iter().filter(|n| !names.contains(n)).collect();
-        if !unknown.is_empty() {
-            let names: Vec<&str> = unknown.iter().map(|s| s.as_str()).collect();
-            return Err(crate::run_spec::Usage(format!(
-                "--only names submissions that are not among those given: {}",
-                names.join(", ")
-            ))
-            .into());
-        }
-        subs.retain(|p| args.only.contains(&petri_grader::grade::submission_name(p)));
-    }
+    let mut subs = chosen(&all, args.shard, &args.only)?;
     let keep = args.resume || !args.only.is_empty();
     let reports = Reports::open(&args.out, &c.id, &formats, keep, single)?;
     if let Some(s) = args.shard {
-        let class: Vec<String> = all
-            .iter()
-            .map(|p| petri_grader::grade::submission_name(p))
-            .collect();
+        let class: Vec<String> = all.iter().map(|s| s.name.clone()).collect();
         ShardManifest::new(&c.id, s, &class).save(&args.out)?;
     }
     if args.resume {
-        subs.retain(|p| {
-            let name = petri_grader::grade::submission_name(p);
-            !reports.get(&name).is_some_and(|r| {
-                r.error.is_none() && r.digest == petri_grader::grade::submission_digest(&c, p)
-            })
-        });
+        subs.retain(|s| !already_graded(&reports, &c, s));
     }
     let g = grader(
         data_dir,
@@ -290,7 +258,88 @@ pub fn grade(args: GradeArgs, data_dir: &Path, state_dir: &Path) -> Result<()> {
             eprintln!("  cannot build code submissions: {e}");
         }
     }
-    let stop = std::sync::Arc::new(AtomicBool::new(false));
+    let stop = stop_on_signal();
+    let run = grade_all(&g, &c, &subs, args.jobs, reports, &stop);
+    g.finish();
+    if let Some(e) = run.write_error {
+        return Err(e.context(format!(
+            "cannot write the reports in {}",
+            args.out.display()
+        )));
+    }
+    let written = run.reports.finish()?;
+    for w in written.iter().take(6) {
+        crate::outln!("wrote {}", w.display())?;
+    }
+    if written.len() > 6 {
+        crate::outln!("wrote {} more report files", written.len() - 6)?;
+    }
+    if stop.load(Ordering::SeqCst) && run.done < total {
+        return Err(Stopped { out: args.out }.into());
+    }
+    finish(&run.reports.results(), &args.out)
+}
+
+/// `--gradescope-bundle ZIP`: writes the autograder zip of `c` and says what it holds.
+fn write_bundle(c: &Challenge, zip: &Path) -> Result<()> {
+    let source = crate::installed::workspace_source();
+    let bytes = petri_grader::bundle::write(c, source, zip)?;
+    crate::outln!(
+        "Wrote {} ({:.1} MB: Petri's source, {} files, and the two scripts): upload it as \
+         the autograder of a Gradescope programming assignment. Try it first with \
+         AUTOGRADER_ROOT=DIR (unzip it into DIR/source, then run setup.sh and run_autograder).",
+        zip.display(),
+        bytes as f64 / 1e6,
+        source.len()
+    )?;
+    Ok(())
+}
+
+/// The submissions of this run: those of `shard` (all without one), and of those only the ones
+/// `only` names (all when empty). A name in `only` that is not among them is a usage error.
+fn chosen<'a>(
+    all: &'a [Submission],
+    shard: Option<Shard>,
+    only: &[String],
+) -> Result<Vec<&'a Submission>> {
+    let mut subs: Vec<&Submission> = match shard {
+        Some(s) => all
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| s.holds(*i))
+            .map(|(_, sub)| sub)
+            .collect(),
+        None => all.iter().collect(),
+    };
+    if !only.is_empty() {
+        let unknown: Vec<&str> = only
+            .iter()
+            .filter(|n| !subs.iter().any(|s| &s.name == *n))
+            .map(|n| n.as_str())
+            .collect();
+        if !unknown.is_empty() {
+            return Err(crate::run_spec::Usage(format!(
+                "--only names submissions that are not among those given: {}",
+                unknown.join(", ")
+            ))
+            .into());
+        }
+        subs.retain(|s| only.contains(&s.name));
+    }
+    Ok(subs)
+}
+
+/// `--resume`: `sub` was graded in these reports (not left ungraded) and has not changed since.
+fn already_graded(reports: &Reports, c: &Challenge, sub: &Submission) -> bool {
+    reports.get(&sub.name).is_some_and(|r| {
+        r.error.is_none() && r.digest == petri_grader::grade::submission_digest(c, &sub.path)
+    })
+}
+
+/// A flag that Ctrl-C (and SIGTERM, SIGHUP) sets, so the jobs stop after the submissions being
+/// graded; a second one quits at once with status 130.
+fn stop_on_signal() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
     {
         let stop = stop.clone();
         // ctrlc's `termination` feature routes SIGTERM and SIGHUP here too.
@@ -303,12 +352,36 @@ pub fn grade(args: GradeArgs, data_dir: &Path, state_dir: &Path) -> Result<()> {
             );
         });
     }
+    stop
+}
+
+/// What the grading jobs leave behind.
+struct Run {
+    /// The reports, every finished submission recorded.
+    reports: Reports,
+    /// Submissions graded.
+    done: usize,
+    /// Reports that could not be written, which stopped the run.
+    write_error: Option<anyhow::Error>,
+}
+
+/// Grades `subs` with `jobs` threads, recording each result in `reports` as it finishes and
+/// saying it on stderr, until all are graded or `stop` is set.
+fn grade_all(
+    g: &Grader,
+    c: &Challenge,
+    subs: &[&Submission],
+    jobs: u16,
+    reports: Reports,
+    stop: &AtomicBool,
+) -> Run {
+    let total = subs.len();
     let queue = Mutex::new(subs.iter());
     let reports = Mutex::new(reports);
-    let done = std::sync::atomic::AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
     let write_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     std::thread::scope(|s| {
-        for _ in 0..args.jobs {
+        for _ in 0..jobs {
             s.spawn(|| {
                 loop {
                     if stop.load(Ordering::SeqCst) {
@@ -316,7 +389,7 @@ pub fn grade(args: GradeArgs, data_dir: &Path, state_dir: &Path) -> Result<()> {
                     }
                     let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
                     let Some(sub) = next else { break };
-                    let r = g.grade(&c, sub);
+                    let r = g.grade(c, &sub.path);
                     let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                     eprintln!("[{n}/{total}] {}", summary(&r));
                     let mut reports = reports.lock().unwrap_or_else(|p| p.into_inner());
@@ -330,25 +403,11 @@ pub fn grade(args: GradeArgs, data_dir: &Path, state_dir: &Path) -> Result<()> {
             });
         }
     });
-    g.finish();
-    let reports = reports.into_inner().unwrap_or_else(|p| p.into_inner());
-    if let Some(e) = write_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
-        return Err(e.context(format!(
-            "cannot write the reports in {}",
-            args.out.display()
-        )));
+    Run {
+        reports: reports.into_inner().unwrap_or_else(|p| p.into_inner()),
+        done: done.into_inner(),
+        write_error: write_error.into_inner().unwrap_or_else(|p| p.into_inner()),
     }
-    let written = reports.finish()?;
-    for w in written.iter().take(6) {
-        crate::outln!("wrote {}", w.display())?;
-    }
-    if written.len() > 6 {
-        crate::outln!("wrote {} more report files", written.len() - 6)?;
-    }
-    if stop.load(Ordering::SeqCst) && done.load(Ordering::SeqCst) < total {
-        return Err(Stopped { out: args.out }.into());
-    }
-    finish(&reports.results(), &args.out)
 }
 
 /// Exit status 3 when any result is ungraded, after saying which.
