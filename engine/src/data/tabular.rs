@@ -224,45 +224,101 @@ fn read(path: &Path, drop_missing: bool) -> Result<(Table, usize)> {
             "has fewer than two rows; a table needs data rows",
         ));
     }
-
-    // Layouts: scikit-learn's (a short size line first), a header row, or data from line 1.
-    let width = records[1].len();
-    let mut first_data_line = 1; // 1-based line number of records[0]
-    let mut sklearn_preamble = None;
-    if records[0].len() != width
-        && records[0].len() >= 2
-        && records[0][..2].iter().all(|s| is_number(s))
-    {
-        sklearn_preamble = Some(records.remove(0));
-        first_data_line = 2;
-    }
-    let had_header = sklearn_preamble.is_none()
-        && records[0].iter().any(|s| !s.is_empty() && !is_number(s))
-        && {
-            // A header when some column has text in row 0 but a number below it, or when every
-            // cell of row 0 is text.
-            let below = &records[1];
-            records[0].iter().all(|s| !is_number(s))
-                || records[0]
-                    .iter()
-                    .zip(below)
-                    .any(|(a, b)| !is_number(a) && is_number(b))
-        };
-    let mut columns: Vec<String> = if had_header {
-        first_data_line += 1;
-        records.remove(0)
+    let layout = Layout::take(&mut records);
+    check_widths(path, &records, layout.columns.len(), layout.first_data_line)?;
+    // Drop columns empty in every row (Kaggle's copy ends each line with a comma).
+    let keep: Vec<usize> = (0..layout.columns.len())
+        .filter(|&c| records.iter().any(|r| !r[c].is_empty()))
+        .collect();
+    let columns: Vec<String> = keep.iter().map(|&c| layout.columns[c].clone()).collect();
+    let dropped = if drop_missing {
+        drop_rows_with_missing(path, &mut records, &keep)?
     } else {
-        (0..width).map(|i| format!("column_{i}")).collect()
+        0
     };
-    if let Some(pre) = &sklearn_preamble {
-        // `569,30,malignant,benign`: N rows, F features, then the target's names.
-        if pre[1].parse::<usize>().ok() == Some(width - 1) {
-            columns = (0..width - 1).map(|i| format!("feature_{i}")).collect();
-            columns.push("target".into());
+    let (rows, categorical) = encode(path, &records, &keep, &columns, layout.first_data_line)?;
+    Ok((
+        Table {
+            path: path.to_path_buf(),
+            dialect,
+            columns,
+            rows,
+            categorical,
+            had_header: layout.had_header,
+            sklearn_preamble: layout.sklearn_preamble,
+        },
+        dropped,
+    ))
+}
+
+/// How a table's first records are laid out: scikit-learn's (a short size line first), a
+/// header row, or data from line 1.
+struct Layout {
+    /// Column names: the header's, scikit-learn's `feature_i` + `target`, or `column_i`.
+    columns: Vec<String>,
+    had_header: bool,
+    sklearn_preamble: Option<Vec<String>>,
+    /// The 1-based line number of the first data record.
+    first_data_line: usize,
+}
+
+impl Layout {
+    /// Reads the layout from `records` (at least two), taking a size line and a header off.
+    fn take(records: &mut Vec<Vec<String>>) -> Layout {
+        let width = records[1].len();
+        let mut first_data_line = 1; // 1-based line number of records[0]
+        let mut sklearn_preamble = None;
+        if is_size_line(&records[0], width) {
+            sklearn_preamble = Some(records.remove(0));
+            first_data_line = 2;
+        }
+        let had_header = sklearn_preamble.is_none() && is_header(&records[0], &records[1]);
+        let mut columns: Vec<String> = if had_header {
+            first_data_line += 1;
+            records.remove(0)
+        } else {
+            (0..width).map(|i| format!("column_{i}")).collect()
+        };
+        if let Some(pre) = &sklearn_preamble {
+            // `569,30,malignant,benign`: N rows, F features, then the target's names.
+            if pre[1].parse::<usize>().ok() == Some(width - 1) {
+                columns = (0..width - 1).map(|i| format!("feature_{i}")).collect();
+                columns.push("target".into());
+            }
+        }
+        Layout {
+            columns,
+            had_header,
+            sklearn_preamble,
+            first_data_line,
         }
     }
-    let width = columns.len();
+}
 
+/// A scikit-learn size line: a first record of another width than the data (`width`), starting
+/// with two numbers.
+fn is_size_line(first: &[String], width: usize) -> bool {
+    first.len() != width && first.len() >= 2 && first[..2].iter().all(|s| is_number(s))
+}
+
+/// Row 0 is a header when it has text and either every cell of it is text or some column has
+/// text in it but a number `below` it.
+fn is_header(first: &[String], below: &[String]) -> bool {
+    first.iter().any(|s| !s.is_empty() && !is_number(s))
+        && (first.iter().all(|s| !is_number(s))
+            || first
+                .iter()
+                .zip(below)
+                .any(|(a, b)| !is_number(a) && is_number(b)))
+}
+
+/// Refuses a record whose field count is not the table's `width`, naming its line.
+fn check_widths(
+    path: &Path,
+    records: &[Vec<String>],
+    width: usize,
+    first_data_line: usize,
+) -> Result<()> {
     for (k, r) in records.iter().enumerate() {
         if r.len() != width {
             return Err(Error::format(
@@ -275,79 +331,97 @@ fn read(path: &Path, drop_missing: bool) -> Result<(Table, usize)> {
             ));
         }
     }
+    Ok(())
+}
 
-    // Drop columns empty in every row (Kaggle's copy ends each line with a comma).
-    let keep: Vec<usize> = (0..width)
-        .filter(|&c| records.iter().any(|r| !r[c].is_empty()))
-        .collect();
-    let columns: Vec<String> = keep.iter().map(|&c| columns[c].clone()).collect();
+/// Leaves out the records with a missing value in a `keep` column; returns how many. A table
+/// with none left is an error.
+fn drop_rows_with_missing(
+    path: &Path,
+    records: &mut Vec<Vec<String>>,
+    keep: &[usize],
+) -> Result<usize> {
     let before = records.len();
-    if drop_missing {
-        records.retain(|r| keep.iter().all(|&c| !is_missing(&r[c])));
-        if records.is_empty() {
-            return Err(Error::format(path, "every row has a missing value"));
-        }
+    records.retain(|r| keep.iter().all(|&c| !is_missing(&r[c])));
+    if records.is_empty() {
+        return Err(Error::format(path, "every row has a missing value"));
     }
-    let dropped = before - records.len();
+    Ok(before - records.len())
+}
 
+/// The `keep` columns of `records` (named `columns`) as rows of numbers, and the text columns
+/// encoded as categories.
+fn encode(
+    path: &Path,
+    records: &[Vec<String>],
+    keep: &[usize],
+    columns: &[String],
+    first_data_line: usize,
+) -> Result<(Vec<Vec<f64>>, Vec<Categorical>)> {
     let mut rows = vec![Vec::with_capacity(keep.len()); records.len()];
     let mut categorical = Vec::new();
     for (out_col, &c) in keep.iter().enumerate() {
         let name = &columns[out_col];
-        let text_cells = records
-            .iter()
-            .filter(|r| !is_missing(&r[c]) && !is_number(&r[c]))
-            .count();
-        let filled = records.iter().filter(|r| !is_missing(&r[c])).count();
-        let is_categorical = text_cells > 0 && text_cells == filled;
-        let mut levels: Vec<String> = Vec::new();
-        if is_categorical {
-            levels = records.iter().map(|r| r[c].clone()).collect();
-            levels.sort();
-            levels.dedup();
+        let (values, levels) = encode_column(path, records, c, name, first_data_line)?;
+        for (row, v) in rows.iter_mut().zip(values) {
+            row.push(v);
         }
-        for (k, r) in records.iter().enumerate() {
-            let cell = &r[c];
-            let line = first_data_line + k;
-            if is_missing(cell) {
-                return Err(Error::format(
-                    path,
-                    format!(
-                        "missing value at line {line}, column '{name}'; fill it in or drop the row"
-                    ),
-                ));
-            }
-            let v = if is_categorical {
-                levels.iter().position(|l| l == cell).unwrap() as f64
-            } else {
-                cell.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
-                    Error::format(
-                        path,
-                        format!("non-numeric value '{cell}' at line {line}, column '{name}', whose other values are numbers"),
-                    )
-                })?
-            };
-            rows[k].push(v);
-        }
-        if is_categorical {
-            categorical.push(Categorical {
-                column: name.clone(),
-                levels,
-            });
-        }
+        categorical.extend(levels);
     }
-    Ok((
-        Table {
-            path: path.to_path_buf(),
-            dialect,
-            columns,
-            rows,
-            categorical,
-            had_header,
-            sklearn_preamble,
-        },
-        dropped,
-    ))
+    Ok((rows, categorical))
+}
+
+/// Column `c` (named `name`) as numbers. A column whose every filled cell is text is
+/// categorical: each cell becomes its index among the sorted levels. A missing cell, or text
+/// among numbers, is an error naming its line.
+fn encode_column(
+    path: &Path,
+    records: &[Vec<String>],
+    c: usize,
+    name: &str,
+    first_data_line: usize,
+) -> Result<(Vec<f64>, Option<Categorical>)> {
+    let text_cells = records
+        .iter()
+        .filter(|r| !is_missing(&r[c]) && !is_number(&r[c]))
+        .count();
+    let filled = records.iter().filter(|r| !is_missing(&r[c])).count();
+    let is_categorical = text_cells > 0 && text_cells == filled;
+    let mut levels: Vec<String> = Vec::new();
+    if is_categorical {
+        levels = records.iter().map(|r| r[c].clone()).collect();
+        levels.sort();
+        levels.dedup();
+    }
+    let mut values = Vec::with_capacity(records.len());
+    for (k, r) in records.iter().enumerate() {
+        let cell = &r[c];
+        let line = first_data_line + k;
+        if is_missing(cell) {
+            return Err(Error::format(
+                path,
+                format!(
+                    "missing value at line {line}, column '{name}'; fill it in or drop the row"
+                ),
+            ));
+        }
+        let v = if is_categorical {
+            levels.iter().position(|l| l == cell).unwrap() as f64
+        } else {
+            cell.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
+                Error::format(
+                    path,
+                    format!("non-numeric value '{cell}' at line {line}, column '{name}', whose other values are numbers"),
+                )
+            })?
+        };
+        values.push(v);
+    }
+    let categorical = is_categorical.then(|| Categorical {
+        column: name.to_string(),
+        levels,
+    });
+    Ok((values, categorical))
 }
 
 #[cfg(test)]

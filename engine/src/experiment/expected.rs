@@ -12,6 +12,7 @@ use super::Suite;
 pub use super::findings::{Expected, Verdict};
 use super::record::ExperimentRecord;
 use crate::metrics::MeanStd;
+use crate::train::{ModelRun, Outcome};
 
 /// `lower` is below `higher`: decided against the spread when both have one (n >= 2),
 /// otherwise on the values alone.
@@ -77,191 +78,246 @@ pub const CLAIMS: [(Suite, &str, &str); 7] = [
 /// The claims of `record`'s suite that its runs can decide (a claim about runs that did not
 /// run, or stopped early, is left out).
 pub fn check(record: &ExperimentRecord) -> Vec<Expected> {
-    let finished = |run: &str| {
-        record
+    let runs = Runs::new(record);
+    let found = match record.part {
+        Suite::Classification => vec![frozen_is_worse(&runs)],
+        Suite::Augmentation => vec![augmented_only_is_worse(&runs), combined_is_best(&runs)],
+        Suite::Segmentation => vec![hair_is_weakest(&runs)],
+        Suite::Regression => vec![
+            linear_wins(&runs),
+            forest_beats_tree(&runs),
+            top_features_help(&runs),
+        ],
+    };
+    found.into_iter().flatten().collect()
+}
+
+/// The words of claim `i` of `CLAIMS`.
+fn claim(i: usize) -> String {
+    CLAIMS[i].2.to_string()
+}
+
+/// A run's value with its spread over splits or seeds, where it was repeated.
+fn value(r: &ModelRun, metric: &str) -> Option<MeanStd> {
+    match r.repeated.get(metric) {
+        Some(m) if m.n >= 2 => Some(*m),
+        _ => r.test.get(metric).map(|&mean| MeanStd {
+            mean,
+            std: 0.0,
+            n: 1,
+        }),
+    }
+}
+
+/// A record's finished runs, as the claims read them.
+struct Runs<'a> {
+    record: &'a ExperimentRecord,
+    /// Seeds the numbers are means over (1: a single run).
+    seeds: usize,
+}
+
+impl<'a> Runs<'a> {
+    fn new(record: &'a ExperimentRecord) -> Self {
+        Runs {
+            record,
+            seeds: record.seeds.len().max(1),
+        }
+    }
+
+    /// Every run that finished (not stopped, not diverged).
+    fn all_finished(&self) -> impl Iterator<Item = &'a ModelRun> {
+        self.record
             .runs
             .iter()
-            .find(|r| r.name == run && r.outcome == crate::train::Outcome::Finished)
-    };
-    // A run's value with its spread over splits or seeds, where it was repeated.
-    let value = |r: &crate::train::ModelRun, metric: &str| -> Option<MeanStd> {
-        match r.repeated.get(metric) {
-            Some(m) if m.n >= 2 => Some(*m),
-            _ => r.test.get(metric).map(|&mean| MeanStd {
-                mean,
-                std: 0.0,
-                n: 1,
-            }),
-        }
-    };
-    let test = |run: &str, metric: &str| finished(run).and_then(|r| value(r, metric));
-    let claim = |i: usize| CLAIMS[i].2.to_string();
-    let seeds = record.seeds.len().max(1);
-    // What the spread is over, when every value weighed has one.
-    let spread = |values: &[&MeanStd]| -> Option<String> {
+            .filter(|r| r.outcome == Outcome::Finished)
+    }
+
+    /// The run named `run`, if it finished.
+    fn finished(&self, run: &str) -> Option<&'a ModelRun> {
+        self.record
+            .runs
+            .iter()
+            .find(|r| r.name == run && r.outcome == Outcome::Finished)
+    }
+
+    /// The test `metric` of the finished run `run`, with its spread where it was repeated.
+    fn test(&self, run: &str, metric: &str) -> Option<MeanStd> {
+        self.finished(run).and_then(|r| value(r, metric))
+    }
+
+    /// What the spread is over, when every value weighed has one.
+    fn spread(&self, values: &[&MeanStd]) -> Option<String> {
         let n = values.iter().map(|v| v.n).min()?;
         (n >= 2).then(|| {
-            if record.seeds.len() >= 2 {
+            if self.record.seeds.len() >= 2 {
                 format!("{n} seeds")
             } else {
                 format!("{n} splits")
             }
         })
-    };
-    let mut out = Vec::new();
-    match record.part {
-        Suite::Classification => {
-            let acc = |r| test(r, "accuracy");
-            if let (Some(a), Some(b), Some(c)) = (acc("scratch"), acc("frozen"), acc("finetune")) {
-                out.push(Expected {
-                    seeds,
-                    claim: "B (frozen ImageNet features) is clearly worse than A (scratch) and C (fine-tuning)"
-                        .into(),
-                    verdict: Verdict::all([below(&b, &a), below(&b, &c)]),
-                    evidence: format!(
-                        "test accuracy: scratch {}, frozen {}, finetune {}",
-                        show(&a),
-                        show(&b),
-                        show(&c)
-                    ),
-                    spread: spread(&[&a, &b, &c]),
-                });
-            }
-        }
-        Suite::Augmentation => {
-            let acc = |r| test(r, "accuracy");
-            let (u, a, c) = (acc("unmodified"), acc("augmented"), acc("combined"));
-            if let (Some(u), Some(a)) = (&u, &a) {
-                out.push(Expected {
-                    seeds,
-                    claim: claim(1),
-                    verdict: below(a, u),
-                    evidence: format!(
-                        "test accuracy: unmodified {}, augmented {}",
-                        show(u),
-                        show(a)
-                    ),
-                    spread: spread(&[u, a]),
-                });
-            }
-            if let (Some(u), Some(a), Some(c)) = (&u, &a, &c) {
-                out.push(Expected {
-                    seeds,
-                    claim: claim(2),
-                    verdict: Verdict::all([below(u, c), below(a, c)]),
-                    evidence: format!(
-                        "test accuracy: combined {}, unmodified {}, augmented {}",
-                        show(c),
-                        show(u),
-                        show(a)
-                    ),
-                    spread: spread(&[u, a, c]),
-                });
-            }
-        }
-        Suite::Segmentation => {
-            // Per-class Dice has no spread in the record: decided on the values.
-            let hair = record.class_names.iter().position(|n| n == "hair");
-            let dice = record
-                .runs
-                .iter()
-                .find(|r| r.outcome == crate::train::Outcome::Finished)
-                .and_then(|r| r.per_class.get("dice"));
-            if let (Some(h), Some(dice)) = (hair, dice)
-                && let Some(Some(hair_dice)) = dice.get(h)
-            {
-                let lowest = dice
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(k, d)| d.map(|d| (k, d)))
-                    .min_by(|x, y| x.1.total_cmp(&y.1));
-                let evidence: Vec<String> = dice
-                    .iter()
-                    .zip(&record.class_names)
-                    .filter_map(|(d, n)| d.map(|d| format!("{n} {d:.3}")))
-                    .collect();
-                out.push(Expected {
-                    seeds,
-                    claim: format!("hair {}", claim(3)),
-                    verdict: if lowest.is_some_and(|(k, _)| k == h) {
-                        Verdict::Shown
-                    } else {
-                        Verdict::NotShown
-                    },
-                    evidence: format!("Dice: {} (hair {hair_dice:.3})", evidence.join(", ")),
-                    spread: None,
-                });
-            }
-        }
-        Suite::Regression => {
-            let rmse = |model: &str, set: &str| test(&format!("{model} ({set})"), "rmse");
-            let all = "all features";
-            let models: Vec<(&str, MeanStd)> = ["linear", "tree", "forest", "nn", "nn-deep"]
-                .into_iter()
-                .filter_map(|m| rmse(m, all).map(|v| (m, v)))
-                .collect();
-            if let Some(&(_, linear)) = models.iter().find(|(m, _)| *m == "linear")
-                && models.len() > 1
-            {
-                let others: Vec<String> = models
-                    .iter()
-                    .map(|(m, v)| format!("{m} {}", show(v)))
-                    .collect();
-                let values: Vec<&MeanStd> = models.iter().map(|(_, v)| v).collect();
-                out.push(Expected {
-                    seeds,
-                    claim: format!("{} on all features", claim(4)),
-                    verdict: Verdict::all(
-                        models
-                            .iter()
-                            .filter(|(m, _)| *m != "linear")
-                            .map(|(_, v)| below(&linear, v)),
-                    ),
-                    evidence: format!("RMSE on all features: {}", others.join(", ")),
-                    spread: spread(&values),
-                });
-            }
-            if let (Some(f), Some(t)) = (rmse("forest", all), rmse("tree", all)) {
-                out.push(Expected {
-                    seeds,
-                    claim: format!("the {}", claim(5)),
-                    verdict: below(&f, &t),
-                    evidence: format!("RMSE: forest {}, tree {}", show(&f), show(&t)),
-                    spread: spread(&[&f, &t]),
-                });
-            }
-            // The top-k run names carry k ("tree (top-5 features)").
-            let top = |model: &str| {
-                record
-                    .runs
-                    .iter()
-                    .filter(|r| r.outcome == crate::train::Outcome::Finished)
-                    .find(|r| r.name.starts_with(&format!("{model} (top-")))
-                    .and_then(|r| value(r, "rmse"))
-            };
-            if let (Some(ta), Some(tt), Some(fa), Some(ft)) = (
-                rmse("tree", all),
-                top("tree"),
-                rmse("forest", all),
-                top("forest"),
-            ) {
-                out.push(Expected {
-                    seeds,
-                    claim: claim(6),
-                    verdict: Verdict::all([below(&tt, &ta), below(&ft, &fa)]),
-                    evidence: format!(
-                        "RMSE all -> top-k: tree {} -> {}, forest {} -> {}",
-                        show(&ta),
-                        show(&tt),
-                        show(&fa),
-                        show(&ft)
-                    ),
-                    spread: spread(&[&ta, &tt, &fa, &ft]),
-                });
-            }
-        }
     }
-    out
+}
+
+/// Classification: frozen ImageNet features are clearly worse than scratch and fine-tuning.
+fn frozen_is_worse(runs: &Runs) -> Option<Expected> {
+    let acc = |r| runs.test(r, "accuracy");
+    let (a, b, c) = (acc("scratch")?, acc("frozen")?, acc("finetune")?);
+    Some(Expected {
+        seeds: runs.seeds,
+        claim: "B (frozen ImageNet features) is clearly worse than A (scratch) and C (fine-tuning)"
+            .into(),
+        verdict: Verdict::all([below(&b, &a), below(&b, &c)]),
+        evidence: format!(
+            "test accuracy: scratch {}, frozen {}, finetune {}",
+            show(&a),
+            show(&b),
+            show(&c)
+        ),
+        spread: runs.spread(&[&a, &b, &c]),
+    })
+}
+
+/// Augmentation: augmented-only is worse than unmodified.
+fn augmented_only_is_worse(runs: &Runs) -> Option<Expected> {
+    let acc = |r| runs.test(r, "accuracy");
+    let (u, a) = (acc("unmodified")?, acc("augmented")?);
+    Some(Expected {
+        seeds: runs.seeds,
+        claim: claim(1),
+        verdict: below(&a, &u),
+        evidence: format!(
+            "test accuracy: unmodified {}, augmented {}",
+            show(&u),
+            show(&a)
+        ),
+        spread: runs.spread(&[&u, &a]),
+    })
+}
+
+/// Augmentation: combined beats both unmodified and augmented-only.
+fn combined_is_best(runs: &Runs) -> Option<Expected> {
+    let acc = |r| runs.test(r, "accuracy");
+    let (u, a, c) = (acc("unmodified")?, acc("augmented")?, acc("combined")?);
+    Some(Expected {
+        seeds: runs.seeds,
+        claim: claim(2),
+        verdict: Verdict::all([below(&u, &c), below(&a, &c)]),
+        evidence: format!(
+            "test accuracy: combined {}, unmodified {}, augmented {}",
+            show(&c),
+            show(&u),
+            show(&a)
+        ),
+        spread: runs.spread(&[&u, &a, &c]),
+    })
+}
+
+/// Segmentation: hair has the lowest Dice of the classes (per-class Dice has no spread in the
+/// record: decided on the values).
+fn hair_is_weakest(runs: &Runs) -> Option<Expected> {
+    let class_names = &runs.record.class_names;
+    let h = class_names.iter().position(|n| n == "hair")?;
+    let dice = runs.all_finished().next()?.per_class.get("dice")?;
+    let hair_dice = (*dice.get(h)?)?;
+    let lowest = dice
+        .iter()
+        .enumerate()
+        .filter_map(|(k, d)| d.map(|d| (k, d)))
+        .min_by(|x, y| x.1.total_cmp(&y.1));
+    let evidence: Vec<String> = dice
+        .iter()
+        .zip(class_names)
+        .filter_map(|(d, n)| d.map(|d| format!("{n} {d:.3}")))
+        .collect();
+    Some(Expected {
+        seeds: runs.seeds,
+        claim: format!("hair {}", claim(3)),
+        verdict: if lowest.is_some_and(|(k, _)| k == h) {
+            Verdict::Shown
+        } else {
+            Verdict::NotShown
+        },
+        evidence: format!("Dice: {} (hair {hair_dice:.3})", evidence.join(", ")),
+        spread: None,
+    })
+}
+
+/// The run names of regression's models on all features: "linear (all features)".
+const ALL: &str = "all features";
+
+/// The test RMSE of regression's `model` on the feature `set`.
+fn rmse(runs: &Runs, model: &str, set: &str) -> Option<MeanStd> {
+    runs.test(&format!("{model} ({set})"), "rmse")
+}
+
+/// Regression: linear regression beats every other model on all features.
+fn linear_wins(runs: &Runs) -> Option<Expected> {
+    let models: Vec<(&str, MeanStd)> = ["linear", "tree", "forest", "nn", "nn-deep"]
+        .into_iter()
+        .filter_map(|m| rmse(runs, m, ALL).map(|v| (m, v)))
+        .collect();
+    let &(_, linear) = models.iter().find(|(m, _)| *m == "linear")?;
+    if models.len() <= 1 {
+        return None;
+    }
+    let others: Vec<String> = models
+        .iter()
+        .map(|(m, v)| format!("{m} {}", show(v)))
+        .collect();
+    let values: Vec<&MeanStd> = models.iter().map(|(_, v)| v).collect();
+    Some(Expected {
+        seeds: runs.seeds,
+        claim: format!("{} on all features", claim(4)),
+        verdict: Verdict::all(
+            models
+                .iter()
+                .filter(|(m, _)| *m != "linear")
+                .map(|(_, v)| below(&linear, v)),
+        ),
+        evidence: format!("RMSE on all features: {}", others.join(", ")),
+        spread: runs.spread(&values),
+    })
+}
+
+/// Regression: the forest beats the single tree.
+fn forest_beats_tree(runs: &Runs) -> Option<Expected> {
+    let (f, t) = (rmse(runs, "forest", ALL)?, rmse(runs, "tree", ALL)?);
+    Some(Expected {
+        seeds: runs.seeds,
+        claim: format!("the {}", claim(5)),
+        verdict: below(&f, &t),
+        evidence: format!("RMSE: forest {}, tree {}", show(&f), show(&t)),
+        spread: runs.spread(&[&f, &t]),
+    })
+}
+
+/// Regression: the top-k features lower the tree's and the forest's RMSE.
+fn top_features_help(runs: &Runs) -> Option<Expected> {
+    // The top-k run names carry k ("tree (top-5 features)").
+    let top = |model: &str| {
+        runs.all_finished()
+            .find(|r| r.name.starts_with(&format!("{model} (top-")))
+            .and_then(|r| value(r, "rmse"))
+    };
+    let (ta, tt, fa, ft) = (
+        rmse(runs, "tree", ALL)?,
+        top("tree")?,
+        rmse(runs, "forest", ALL)?,
+        top("forest")?,
+    );
+    Some(Expected {
+        seeds: runs.seeds,
+        claim: claim(6),
+        verdict: Verdict::all([below(&tt, &ta), below(&ft, &fa)]),
+        evidence: format!(
+            "RMSE all -> top-k: tree {} -> {}, forest {} -> {}",
+            show(&ta),
+            show(&tt),
+            show(&fa),
+            show(&ft)
+        ),
+        spread: runs.spread(&[&ta, &tt, &fa, &ft]),
+    })
 }
 
 #[cfg(test)]

@@ -495,30 +495,63 @@ fn from_segmentation(root: &Path) -> Result<Identification> {
     else {
         return Err(Error::invalid("expected a segmentation folder"));
     };
-    let mut pixels = vec![0u64; class_names.len()];
-    for s in &splits {
+    let pixels = pixels_per_class(&splits, class_names.len());
+    let evidence = segmentation_evidence(layout.total(), &distinct, &map);
+    let facts = segmentation_facts(&splits, &image_sizes, channels, &pixels, &class_names);
+    let rare = rare_classes(&pixels, &class_names);
+    let warnings = segmentation_warnings(&distinct, &rare, layout.total(), unpaired.len());
+    let (plan, reasons) = segmentation_plan(!rare.is_empty());
+    Ok(Identification {
+        path: root.to_path_buf(),
+        data_kind: "images + masks folder".into(),
+        task: Task::Segmentation,
+        evidence,
+        facts,
+        warnings,
+        plan,
+        reasons,
+    })
+}
+
+/// Pixels of each class over every split's masks (`classes` long; counts beyond it ignored).
+fn pixels_per_class(splits: &[crate::data::summary::SplitSummary], classes: usize) -> Vec<u64> {
+    let mut pixels = vec![0u64; classes];
+    for s in splits {
         for (i, c) in s.class_counts.iter().enumerate() {
             if let Some(p) = pixels.get_mut(i) {
                 *p += c;
             }
         }
     }
-    let total = pixels.iter().sum::<u64>().max(1) as f64;
-    let shown: Vec<String> = distinct.iter().take(8).map(|v| v.to_string()).collect();
-    let evidence = vec![
-        format!(
-            "{} images each have a mask of the same name",
-            layout.total()
-        ),
-        format!(
-            "masks hold {} distinct values ({}{}): a class per pixel",
-            distinct.len(),
-            shown.join(", "),
-            if distinct.len() > 8 { ", ..." } else { "" }
-        ),
-        format!("read as {}", map.name()),
-    ];
-    let facts = vec![
+    pixels
+}
+
+/// All pixels of all classes (at least 1, to divide by).
+fn pixel_total(pixels: &[u64]) -> f64 {
+    pixels.iter().sum::<u64>().max(1) as f64
+}
+
+/// Classes under 5% of the pixels: pixel accuracy hides them.
+fn rare_classes(pixels: &[u64], class_names: &[String]) -> Vec<String> {
+    let total = pixel_total(pixels);
+    pixels
+        .iter()
+        .zip(class_names)
+        .filter(|(p, _)| (**p as f64) / total < 0.05)
+        .map(|(_, n)| n.clone())
+        .collect()
+}
+
+/// Pairs per split, image sizes and channels, and each class's share of the pixels.
+fn segmentation_facts(
+    splits: &[crate::data::summary::SplitSummary],
+    image_sizes: &[String],
+    channels: usize,
+    pixels: &[u64],
+    class_names: &[String],
+) -> Vec<String> {
+    let total = pixel_total(pixels);
+    vec![
         format!(
             "pairs: {}",
             splits
@@ -535,12 +568,41 @@ fn from_segmentation(root: &Path) -> Result<Identification> {
             "pixels per class: {}",
             pixels
                 .iter()
-                .zip(&class_names)
+                .zip(class_names)
                 .map(|(p, n)| format!("{n} {:.1}%", 100.0 * *p as f64 / total))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-    ];
+    ]
+}
+
+/// Why a folder of images and masks is segmentation: pairs, and masks of a few values.
+fn segmentation_evidence(
+    pairs: usize,
+    distinct: &[u16],
+    map: &segmentation::LabelMap,
+) -> Vec<String> {
+    let shown: Vec<String> = distinct.iter().take(8).map(|v| v.to_string()).collect();
+    vec![
+        format!("{pairs} images each have a mask of the same name"),
+        format!(
+            "masks hold {} distinct values ({}{}): a class per pixel",
+            distinct.len(),
+            shown.join(", "),
+            if distinct.len() > 8 { ", ..." } else { "" }
+        ),
+        format!("read as {}", map.name()),
+    ]
+}
+
+/// What would mislead segmentation: 0/255 masks, classes under 5% of the pixels (`rare`), few
+/// images, images without a mask.
+fn segmentation_warnings(
+    distinct: &[u16],
+    rare: &[String],
+    pairs: usize,
+    unpaired: usize,
+) -> Vec<Warning> {
     let mut warnings = Vec::new();
     if distinct.contains(&255) && distinct.iter().all(|&v| v == 0 || v == 255) {
         warnings.push(Warning {
@@ -548,40 +610,37 @@ fn from_segmentation(root: &Path) -> Result<Identification> {
             message: "masks use 255 for foreground: Petri maps it to class 1, but code that uses mask values as class indices (PyTorch's CrossEntropyLoss) fails or ignores them".into(),
         });
     }
-    let rare = pixels
-        .iter()
-        .zip(&class_names)
-        .filter(|(p, _)| (**p as f64) / total < 0.05)
-        .map(|(_, n)| n.clone())
-        .collect::<Vec<_>>();
     if !rare.is_empty() {
         warnings.push(Warning {
             code: "imbalance",
             message: format!("class(es) {} cover under 5% of the pixels: pixel accuracy hides them; weight the loss and report Dice per class", rare.join(", ")),
         });
     }
-    if layout.total() < 30 {
+    if pairs < 30 {
         warnings.push(Warning {
             code: "few-examples",
-            message: format!("only {} images: cut them into tiles, augment image and mask together, and split by image so tiles of one image stay on one side", layout.total()),
+            message: format!("only {pairs} images: cut them into tiles, augment image and mask together, and split by image so tiles of one image stay on one side"),
         });
     }
-    if !unpaired.is_empty() {
+    if unpaired > 0 {
         warnings.push(Warning {
             code: "unpaired",
-            message: format!(
-                "{} image(s) have no mask of the same name and are left out",
-                unpaired.len()
-            ),
+            message: format!("{unpaired} image(s) have no mask of the same name and are left out"),
         });
     }
+    warnings
+}
+
+/// The segmentation plan (a U-Net, paired flips, Dice) and the reason for each choice;
+/// `rare_classes` adds balanced class weights.
+fn segmentation_plan(rare_classes: bool) -> (Plan, Vec<Reason>) {
     let plan = Plan {
         task: Task::Segmentation,
         network: "unet".into(),
         input_size: Some(128),
         pretrained: false,
         loss: "cross-entropy".into(),
-        class_weights: (!rare.is_empty()).then(|| "balanced".into()),
+        class_weights: rare_classes.then(|| "balanced".into()),
         training: TrainingSettings {
             optimizer: Optimizer::Adam { lr: 0.001 },
             epochs: 20,
@@ -612,16 +671,7 @@ fn from_segmentation(root: &Path) -> Result<Identification> {
             lesson: L_SEGMENT,
         });
     }
-    Ok(Identification {
-        path: root.to_path_buf(),
-        data_kind: "images + masks folder".into(),
-        task: Task::Segmentation,
-        evidence,
-        facts,
-        warnings,
-        plan,
-        reasons,
-    })
+    (plan, reasons)
 }
 
 /// The table as text: column names and rows of cells (missing values kept as they are).
@@ -647,97 +697,11 @@ fn is_missing(s: &str) -> bool {
 
 fn from_table(path: &Path, target: &str) -> Result<Identification> {
     let (cols, rows) = raw_table(path)?;
-    let t = cols
-        .iter()
-        .position(|c| c.eq_ignore_ascii_case(target))
-        .or_else(|| target.parse::<usize>().ok().filter(|&i| i < cols.len()))
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "{} has no column '{target}'; columns are: {}",
-                path.display(),
-                cols.join(", ")
-            ))
-        })?;
-    let cell = |r: &Vec<String>, i: usize| r.get(i).cloned().unwrap_or_default();
-    let values: Vec<String> = rows
-        .iter()
-        .map(|r| cell(r, t))
-        .filter(|v| !is_missing(v))
-        .collect();
-    let numbers: Vec<f64> = values
-        .iter()
-        .filter_map(|v| v.parse::<f64>().ok())
-        .collect();
-    let numeric = numbers.len() == values.len();
-    let mut distinct: Vec<String> = values.clone();
-    distinct.sort();
-    distinct.dedup();
-    let integers = numeric && numbers.iter().all(|v| v.fract() == 0.0);
+    let t = target_column(path, &cols, target)?;
+    let values = TargetValues::read(&rows, t);
     let mut warnings = Vec::new();
-    let mut evidence = Vec::new();
-    let task = if !numeric {
-        evidence.push(format!(
-            "'{}' holds text with {} values ({})",
-            cols[t],
-            distinct.len(),
-            distinct
-                .iter()
-                .take(6)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
-        if distinct.len() == 2 {
-            Task::Binary
-        } else {
-            Task::MultiClass
-        }
-    } else if integers && distinct.len() <= 10 {
-        evidence.push(format!(
-            "'{}' holds only {} distinct whole numbers ({}): categories, not a measurement",
-            cols[t],
-            distinct.len(),
-            distinct.join(", ")
-        ));
-        warnings.push(Warning {
-            code: "integer-target",
-            message: format!("the target looks numeric but is a small set of integers ({}): treated as classes; if the numbers are a real scale (a grade, a count), regression may be right after all", distinct.join(", ")),
-        });
-        if distinct.len() == 2 {
-            Task::Binary
-        } else {
-            Task::MultiClass
-        }
-    } else {
-        evidence.push(format!(
-            "'{}' is a number with {} distinct values over {} rows: a continuous measurement",
-            cols[t],
-            distinct.len(),
-            values.len()
-        ));
-        Task::Regression
-    };
-    let missing: Vec<(String, usize)> = cols
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            (
-                c.clone(),
-                rows.iter().filter(|r| is_missing(&cell(r, i))).count(),
-            )
-        })
-        .filter(|(_, n)| *n > 0)
-        .collect();
-    if !missing.is_empty() {
-        let total: usize = missing.iter().map(|m| m.1).sum();
-        warnings.push(Warning {
-            code: "missing-values",
-            message: format!(
-                "{total} missing value(s) in {}: drop those rows or fill them from the training rows only (`petri train` drops them)",
-                missing.iter().take(5).map(|(c, n)| format!("{c} ({n})")).collect::<Vec<_>>().join(", ")
-            ),
-        });
-    }
+    let (task, evidence) = table_task(&cols[t], &values, &mut warnings);
+    warnings.extend(missing_warning(&cols, &rows));
     if rows.len() < 1000 {
         warnings.push(Warning {
             code: "small-table",
@@ -745,11 +709,7 @@ fn from_table(path: &Path, target: &str) -> Result<Identification> {
         });
     }
     if task != Task::Regression {
-        let counts: Vec<usize> = distinct
-            .iter()
-            .map(|d| values.iter().filter(|v| *v == d).count())
-            .collect();
-        balance_warnings(&counts, &distinct, &mut warnings);
+        balance_warnings(&values.class_counts(), &values.distinct, &mut warnings);
     }
     let facts = vec![
         format!(
@@ -768,6 +728,162 @@ fn from_table(path: &Path, target: &str) -> Result<Identification> {
                 .join(", ")
         ),
     ];
+    let (plan, reasons) = table_plan(task, &cols[t]);
+    Ok(Identification {
+        path: path.to_path_buf(),
+        data_kind: "table (CSV)".into(),
+        task,
+        evidence: vec![evidence],
+        facts,
+        warnings,
+        plan,
+        reasons,
+    })
+}
+
+/// A row's cell in column `i`, empty where the row is short.
+fn cell(row: &[String], i: usize) -> &str {
+    row.get(i).map_or("", String::as_str)
+}
+
+/// The index of the target column: by name (case-insensitive), else by zero-based index.
+fn target_column(path: &Path, cols: &[String], target: &str) -> Result<usize> {
+    cols.iter()
+        .position(|c| c.eq_ignore_ascii_case(target))
+        .or_else(|| target.parse::<usize>().ok().filter(|&i| i < cols.len()))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "{} has no column '{target}'; columns are: {}",
+                path.display(),
+                cols.join(", ")
+            ))
+        })
+}
+
+/// The target column's values, missing ones left out, and what kind of values they are.
+struct TargetValues {
+    values: Vec<String>,
+    /// The distinct values, sorted.
+    distinct: Vec<String>,
+    /// Every value parses as a number.
+    numeric: bool,
+    /// Every value is a whole number.
+    integers: bool,
+}
+
+impl TargetValues {
+    fn read(rows: &[Vec<String>], t: usize) -> TargetValues {
+        let values: Vec<String> = rows
+            .iter()
+            .map(|r| cell(r, t).to_string())
+            .filter(|v| !is_missing(v))
+            .collect();
+        let numbers: Vec<f64> = values
+            .iter()
+            .filter_map(|v| v.parse::<f64>().ok())
+            .collect();
+        let numeric = numbers.len() == values.len();
+        let mut distinct: Vec<String> = values.clone();
+        distinct.sort();
+        distinct.dedup();
+        let integers = numeric && numbers.iter().all(|v| v.fract() == 0.0);
+        TargetValues {
+            values,
+            distinct,
+            numeric,
+            integers,
+        }
+    }
+
+    /// Rows per distinct value, in `distinct`'s order.
+    fn class_counts(&self) -> Vec<usize> {
+        self.distinct
+            .iter()
+            .map(|d| self.values.iter().filter(|v| *v == d).count())
+            .collect()
+    }
+
+    /// Binary for two classes, multi-class otherwise.
+    fn classes(&self) -> Task {
+        if self.distinct.len() == 2 {
+            Task::Binary
+        } else {
+            Task::MultiClass
+        }
+    }
+}
+
+/// The task the target column `name` asks for, with the evidence; a small set of integers
+/// is classes, with a warning that it may be a scale.
+fn table_task(name: &str, target: &TargetValues, warnings: &mut Vec<Warning>) -> (Task, String) {
+    let distinct = &target.distinct;
+    if !target.numeric {
+        let evidence = format!(
+            "'{name}' holds text with {} values ({})",
+            distinct.len(),
+            distinct
+                .iter()
+                .take(6)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        (target.classes(), evidence)
+    } else if target.integers && distinct.len() <= 10 {
+        let evidence = format!(
+            "'{name}' holds only {} distinct whole numbers ({}): categories, not a measurement",
+            distinct.len(),
+            distinct.join(", ")
+        );
+        warnings.push(Warning {
+            code: "integer-target",
+            message: format!("the target looks numeric but is a small set of integers ({}): treated as classes; if the numbers are a real scale (a grade, a count), regression may be right after all", distinct.join(", ")),
+        });
+        (target.classes(), evidence)
+    } else {
+        let evidence = format!(
+            "'{name}' is a number with {} distinct values over {} rows: a continuous measurement",
+            distinct.len(),
+            target.values.len()
+        );
+        (Task::Regression, evidence)
+    }
+}
+
+/// Missing values per column (the first five named), when there are any.
+fn missing_warning(cols: &[String], rows: &[Vec<String>]) -> Option<Warning> {
+    let missing: Vec<(String, usize)> = cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            (
+                c.clone(),
+                rows.iter().filter(|r| is_missing(cell(r, i))).count(),
+            )
+        })
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let total: usize = missing.iter().map(|m| m.1).sum();
+    Some(Warning {
+        code: "missing-values",
+        message: format!(
+            "{total} missing value(s) in {}: drop those rows or fill them from the training rows only (`petri train` drops them)",
+            missing
+                .iter()
+                .take(5)
+                .map(|(c, n)| format!("{c} ({n})"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    })
+}
+
+/// The table plan (a small MLP against baselines, repeated 2/3 : 1/3 splits) for predicting
+/// `target`, and the reason for each choice.
+fn table_plan(task: Task, target: &str) -> (Plan, Vec<Reason>) {
     let regression = task == Task::Regression;
     let plan = Plan {
         task,
@@ -792,7 +908,7 @@ fn from_table(path: &Path, target: &str) -> Result<Identification> {
         } else {
             "balanced_accuracy".into()
         },
-        target: Some(cols[t].clone()),
+        target: Some(target.to_string()),
         split: [2.0 / 3.0, 0.0, 1.0 / 3.0],
         seed: 0,
     };
@@ -803,16 +919,7 @@ fn from_table(path: &Path, target: &str) -> Result<Identification> {
         Reason { item: "metric", choice: plan.metric.clone(), why: if regression { "errors in the target's own units say what a user can expect; the spread over splits says how much to trust one number".into() } else { "balanced accuracy (the mean recall over classes) is not fooled by a model that ignores a rare class; the spread over splits says how much to trust one number".into() }, lesson: if regression { L_REGRESS } else { L_PROTOCOL } },
         Reason { item: "split", choice: "2/3 train, 1/3 test, repeated".into(), why: "feature scaling and selection are fitted on the training rows only".into(), lesson: L_REGRESS },
     ];
-    Ok(Identification {
-        path: path.to_path_buf(),
-        data_kind: "table (CSV)".into(),
-        task,
-        evidence,
-        facts,
-        warnings,
-        plan,
-        reasons,
-    })
+    (plan, reasons)
 }
 
 impl Identification {
