@@ -88,18 +88,29 @@ impl Grader {
             .map_err(Clone::clone)
     }
 
-    /// Grades `submission` (a folder holding the challenge's files). Never fails: what the
-    /// grader could not do is the result's `error`.
+    /// Grades `submission` (a folder holding the challenge's files), reported under its
+    /// folder's name (`submission_name`). Never fails: what the grader could not do is the
+    /// result's `error`.
     pub fn grade(&self, challenge: &Challenge, submission: &Path) -> SubmissionResult {
+        self.grade_named(challenge, submission, &submission_name(submission))
+    }
+
+    /// `grade`, reported under `name`: for callers that have named their submissions already
+    /// (`petri grade` keeps its reports by these names).
+    pub fn grade_named(
+        &self,
+        challenge: &Challenge,
+        submission: &Path,
+        name: &str,
+    ) -> SubmissionResult {
         let started = Instant::now();
         let wanted: Vec<&CheckSpec> = challenge
             .checks
             .iter()
             .filter(|c| self.hidden || c.visible)
             .collect();
-        let name = submission_name(submission);
         let mut notes: Vec<String> = sandbox::Protections::probe().missing();
-        let outcome = self.run(challenge, &wanted, submission, &name);
+        let outcome = self.run(challenge, &wanted, submission, name);
         let (checks, leaderboard, error) = match outcome {
             Ok(o) => {
                 notes.extend(o.notes.iter().cloned());
@@ -149,7 +160,7 @@ impl Grader {
             .is_none()
             .then(|| checks.iter().filter_map(|c| c.score).sum::<f64>());
         SubmissionResult {
-            submission: name,
+            submission: name.to_string(),
             challenge: challenge.id.clone(),
             score,
             max_score: wanted.iter().map(|c| c.points).sum(),
@@ -494,6 +505,7 @@ enum Program {
     Worker(Files),
 }
 
+/// The name a submission is reported under: its folder's (after resolving `.` and links).
 pub fn submission_name(path: &Path) -> String {
     path.canonicalize()
         .unwrap_or_else(|_| path.to_path_buf())

@@ -4,6 +4,9 @@
 //! Every change goes through [`Progress::update`]: under a file lock it re-reads the file,
 //! applies the change and writes it back, so two `petri` processes of one student (two SSH
 //! windows) never lose each other's answers.
+//!
+//! The hints of a challenge revealed so far are counted in the student's copy of it instead
+//! ([`hints_shown`]).
 
 use petri_engine::{Error, Result, atomic};
 use serde::{Deserialize, Serialize};
@@ -127,6 +130,24 @@ impl Progress {
         })?;
         Ok(seed)
     }
+}
+
+/// The file in a student's copy of a challenge that counts its hints revealed. Kept with the
+/// copy rather than in the progress file: `petri challenge hint` knows only the copy's folder.
+const HINTS_FILE: &str = ".petri-hints";
+
+/// How many hints of the challenge copied into `copy_dir` the student has revealed (none when
+/// the count is missing or unreadable). The tutor's `h` and `petri challenge hint` share it.
+pub fn hints_shown(copy_dir: &Path) -> usize {
+    std::fs::read_to_string(copy_dir.join(HINTS_FILE))
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Records that `shown` hints of the challenge copied into `copy_dir` are revealed.
+pub fn set_hints_shown(copy_dir: &Path, shown: usize) -> std::io::Result<()> {
+    std::fs::write(copy_dir.join(HINTS_FILE), format!("{shown}\n"))
 }
 
 /// A seed no other attempt is likely to share (the standard library's per-process random keys).

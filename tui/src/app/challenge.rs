@@ -7,7 +7,7 @@ use super::Options;
 use super::notify::{Notification, Notifier};
 use super::scroll::Scroll;
 use crate::markdown;
-use crate::progress::Progress;
+use crate::progress::{self, Progress};
 use crate::theme::Theme;
 use petri_grader::challenge::{Challenge, MARKER, Marker};
 use petri_grader::{Kind, Language, SubmissionResult};
@@ -112,16 +112,9 @@ impl ChallengeView {
         self.workspace.join(&c.id)
     }
 
-    fn hints_file(&self, c: &Challenge) -> PathBuf {
-        self.copy_dir(c).join(".petri-hints")
-    }
-
-    /// Hints revealed so far (kept in the copy's folder, as `petri challenge hint` does).
+    /// Hints revealed so far (kept with the copy, as `petri challenge hint` does).
     fn hints_shown(&self, c: &Challenge) -> usize {
-        std::fs::read_to_string(self.hints_file(c))
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .unwrap_or(0)
+        progress::hints_shown(&self.copy_dir(c))
     }
 
     pub fn is_checking(&self) -> bool {
@@ -243,7 +236,7 @@ impl ChallengeView {
                 Some("press s to start the challenge first (hints are kept with your copy)".into());
             return;
         }
-        if let Err(e) = std::fs::write(self.hints_file(&c), format!("{}\n", shown + 1)) {
+        if let Err(e) = progress::set_hints_shown(&dir, shown + 1) {
             self.message = Some(format!("could not save the hint count: {e}"));
         }
     }
@@ -261,12 +254,10 @@ impl ChallengeView {
             self.message = Some("press s to start the challenge first".into());
             return;
         }
-        let build = crate::paths::build_env(&self.state_dir, None);
-        let worker = std::env::current_exe().unwrap_or_else(|_| "petri".into());
-        let grader = match petri_grader::Grader::new(build, worker, self.data_dir.clone(), false) {
+        let grader = match crate::grading::grader(&self.data_dir, &self.state_dir, None, false) {
             Ok(g) => g,
             Err(e) => {
-                self.check = CheckState::Failed(e.to_string());
+                self.check = CheckState::Failed(format!("{e:#}"));
                 return;
             }
         };

@@ -121,110 +121,177 @@ pub fn draw(
         return;
     }
     let segmentation = samples[0].truth_mask.is_some();
-    // Room per tile: picture plus two label lines (classification) or one title line.
-    let label_rows = if segmentation { 1 } else { 2 };
-    let rows = (inner.height as usize)
-        .saturating_sub(label_rows)
-        .clamp(2, 7);
-    let cols = (rows * 2).min(inner.width as usize);
-    // A tile is as wide as its picture or its captions ("true adipose"), up to 30 columns;
-    // longer class names are shortened with an ellipsis, never cut silently.
-    let caption_w = samples
-        .iter()
-        // Previews wrap their caption onto the two label rows instead.
-        .filter(|s| !segmentation && !s.predicted.is_empty())
-        // "true " / "pred " before the names
-        .map(|s| 5 + s.truth.chars().count().max(s.predicted.chars().count()))
-        .max()
-        .unwrap_or(0);
-    let cols_text = caption_w
-        .clamp(cols, 30.max(cols))
-        .min(inner.width as usize);
-    let tile_w = cols_text + 1;
-    let mut x = inner.x;
-    let mut y = inner.y;
-    let mut place = |lines: Vec<Line<'static>>, frame: &mut Frame| {
-        if x + cols_text as u16 > inner.right() {
-            x = inner.x;
-            y += (rows + label_rows) as u16;
-        }
-        if y + (rows + label_rows) as u16 > inner.bottom() {
-            return;
-        }
-        let r = Rect {
-            x,
-            y,
-            width: cols_text as u16,
-            height: (rows + label_rows) as u16,
-        };
-        frame.render_widget(Paragraph::new(lines), r);
-        x += tile_w as u16;
-    };
+    let grid = Grid::new(inner, samples, segmentation);
+    let mut cursor = Cursor::new(inner, grid);
     for s in samples {
         if segmentation {
-            let pics = [
-                ("input", image_picture(s)),
-                (
-                    "truth",
-                    mask_picture(s, s.truth_mask.as_deref().unwrap_or(&[])),
-                ),
-                (
-                    "predicted",
-                    mask_picture(s, s.predicted_mask.as_deref().unwrap_or(&[])),
-                ),
-            ];
-            for (title, pic) in pics {
-                if pic.rgb.len() != pic.w * pic.h {
-                    continue;
-                }
-                let mut lines = vec![Line::styled(title.to_string(), theme.dim)];
-                lines.extend(render(&pic, cols, rows, theme));
-                place(lines, frame);
+            for tile in segmentation_tiles(s, &grid, theme) {
+                cursor.place(frame, tile);
             }
         } else {
-            let right = s.truth == s.predicted;
-            let cut = |t: &str| crate::text::fit(t, cols_text, theme.ascii);
-            let mut lines = render(&image_picture(s), cols, rows, theme);
-            if s.predicted.is_empty() {
-                // A preview: the caption names what was done to the image, on two rows.
-                let mut caption = crate::text::wrap_words(&s.truth, cols_text).into_iter();
-                let first = caption.next().unwrap_or_default();
-                let rest: Vec<String> = caption.collect();
-                lines.push(Line::styled(first, theme.dim));
-                lines.push(Line::styled(cut(&rest.join(" ")), theme.dim));
-            } else {
-                lines.push(Line::styled(cut(&format!("true {}", s.truth)), theme.dim));
-                lines.push(Line::styled(
-                    cut(&format!("pred {}", s.predicted)),
-                    if right { theme.good } else { theme.bad },
-                ));
-            }
-            place(lines, frame);
+            cursor.place(frame, classification_tile(s, &grid, theme));
         }
     }
     if segmentation {
-        // The legend, on the last line of the box.
-        let spans: Vec<Span> = class_names
-            .iter()
-            .enumerate()
-            .flat_map(|(k, n)| {
-                let (r, g, b) = CLASS_COLORS[k % CLASS_COLORS.len()];
-                let swatch = if theme.color && !theme.ascii {
-                    Span::styled("██", Style::new().fg(Color::Rgb(r, g, b)))
-                } else {
-                    Span::raw(format!(
-                        "{}=",
-                        SHADES[((r as usize + g as usize + b as usize) / 3) * 9 / 255] as char
-                    ))
-                };
-                [swatch, Span::raw(format!(" {n}  "))]
-            })
-            .collect();
-        let legend = Rect {
-            y: inner.bottom().saturating_sub(1),
-            height: 1,
-            ..inner
-        };
-        frame.render_widget(Paragraph::new(Line::from(spans)), legend);
+        draw_legend(frame, inner, class_names, theme);
     }
+}
+
+/// The size of every tile in a box: a picture and its label lines.
+#[derive(Clone, Copy)]
+struct Grid {
+    /// The picture's size in cells (two pixels per cell vertically).
+    cols: usize,
+    rows: usize,
+    /// Label lines: two under a classification picture, a title over a segmentation one.
+    label_rows: usize,
+    /// The tile's width: its picture's or its captions', whichever is wider.
+    text_w: usize,
+}
+
+impl Grid {
+    fn new(inner: Rect, samples: &[Sample], segmentation: bool) -> Grid {
+        // Room per tile: picture plus two label lines (classification) or one title line.
+        let label_rows = if segmentation { 1 } else { 2 };
+        let rows = (inner.height as usize)
+            .saturating_sub(label_rows)
+            .clamp(2, 7);
+        let cols = (rows * 2).min(inner.width as usize);
+        // A tile is as wide as its picture or its captions ("true adipose"), up to 30 columns;
+        // longer class names are shortened with an ellipsis, never cut silently.
+        let caption_w = samples
+            .iter()
+            // Previews wrap their caption onto the two label rows instead.
+            .filter(|s| !segmentation && !s.predicted.is_empty())
+            // "true " / "pred " before the names
+            .map(|s| 5 + s.truth.chars().count().max(s.predicted.chars().count()))
+            .max()
+            .unwrap_or(0);
+        let text_w = caption_w
+            .clamp(cols, 30.max(cols))
+            .min(inner.width as usize);
+        Grid {
+            cols,
+            rows,
+            label_rows,
+            text_w,
+        }
+    }
+
+    fn tile_h(&self) -> u16 {
+        (self.rows + self.label_rows) as u16
+    }
+}
+
+/// Where the next tile goes: left to right, then the next row, until the box is full.
+struct Cursor {
+    inner: Rect,
+    grid: Grid,
+    x: u16,
+    y: u16,
+}
+
+impl Cursor {
+    fn new(inner: Rect, grid: Grid) -> Cursor {
+        Cursor {
+            inner,
+            grid,
+            x: inner.x,
+            y: inner.y,
+        }
+    }
+
+    /// Draws a tile's `lines` at the next place, or nothing when the box is full.
+    fn place(&mut self, frame: &mut Frame, lines: Vec<Line<'static>>) {
+        let (width, height) = (self.grid.text_w as u16, self.grid.tile_h());
+        if self.x + width > self.inner.right() {
+            self.x = self.inner.x;
+            self.y += height;
+        }
+        if self.y + height > self.inner.bottom() {
+            return;
+        }
+        let r = Rect {
+            x: self.x,
+            y: self.y,
+            width,
+            height,
+        };
+        frame.render_widget(Paragraph::new(lines), r);
+        // A column between tiles.
+        self.x += width + 1;
+    }
+}
+
+/// A segmentation sample's tiles: input, true mask and predicted mask, each under its title
+/// (a mask that does not fit the image is left out).
+fn segmentation_tiles(s: &Sample, grid: &Grid, theme: &Theme) -> Vec<Vec<Line<'static>>> {
+    let pics = [
+        ("input", image_picture(s)),
+        (
+            "truth",
+            mask_picture(s, s.truth_mask.as_deref().unwrap_or(&[])),
+        ),
+        (
+            "predicted",
+            mask_picture(s, s.predicted_mask.as_deref().unwrap_or(&[])),
+        ),
+    ];
+    pics.into_iter()
+        .filter(|(_, pic)| pic.rgb.len() == pic.w * pic.h)
+        .map(|(title, pic)| {
+            let mut lines = vec![Line::styled(title.to_string(), theme.dim)];
+            lines.extend(render(&pic, grid.cols, grid.rows, theme));
+            lines
+        })
+        .collect()
+}
+
+/// A classification sample's tile: the picture with its true and predicted class (green when
+/// right, red when wrong), or, for a preview before training, what was done to the image.
+fn classification_tile(s: &Sample, grid: &Grid, theme: &Theme) -> Vec<Line<'static>> {
+    let cut = |t: &str| crate::text::fit(t, grid.text_w, theme.ascii);
+    let mut lines = render(&image_picture(s), grid.cols, grid.rows, theme);
+    if s.predicted.is_empty() {
+        // A preview: the caption names what was done to the image, on two rows.
+        let mut caption = crate::text::wrap_words(&s.truth, grid.text_w).into_iter();
+        let first = caption.next().unwrap_or_default();
+        let rest: Vec<String> = caption.collect();
+        lines.push(Line::styled(first, theme.dim));
+        lines.push(Line::styled(cut(&rest.join(" ")), theme.dim));
+    } else {
+        let right = s.truth == s.predicted;
+        lines.push(Line::styled(cut(&format!("true {}", s.truth)), theme.dim));
+        lines.push(Line::styled(
+            cut(&format!("pred {}", s.predicted)),
+            if right { theme.good } else { theme.bad },
+        ));
+    }
+    lines
+}
+
+/// The mask classes' colours and names, on the last line of the box.
+fn draw_legend(frame: &mut Frame, inner: Rect, class_names: &[String], theme: &Theme) {
+    let spans: Vec<Span> = class_names
+        .iter()
+        .enumerate()
+        .flat_map(|(k, n)| {
+            let (r, g, b) = CLASS_COLORS[k % CLASS_COLORS.len()];
+            let swatch = if theme.color && !theme.ascii {
+                Span::styled("██", Style::new().fg(Color::Rgb(r, g, b)))
+            } else {
+                Span::raw(format!(
+                    "{}=",
+                    SHADES[((r as usize + g as usize + b as usize) / 3) * 9 / 255] as char
+                ))
+            };
+            [swatch, Span::raw(format!(" {n}  "))]
+        })
+        .collect();
+    let legend = Rect {
+        y: inner.bottom().saturating_sub(1),
+        height: 1,
+        ..inner
+    };
+    frame.render_widget(Paragraph::new(Line::from(spans)), legend);
 }

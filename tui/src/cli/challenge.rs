@@ -1,7 +1,7 @@
 //! `petri challenge ...` (students): list, start, check and hint, thin wrappers over
 //! `petri-grader` that print a breakdown. Instructors' `petri grade` is in `grade.rs`.
 
-use crate::progress::Progress;
+use crate::progress::{self, Progress};
 use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 use petri_grader::challenge::{MARKER, Marker};
@@ -159,15 +159,11 @@ fn challenge_of(dir: &Path) -> Result<(Challenge, Marker)> {
 fn hint(dir: &Path) -> Result<()> {
     let (c, marker) = challenge_of(dir)?;
     let hints = c.hints_for(marker.language);
-    let seen_file = dir.join(".petri-hints");
-    let seen: usize = std::fs::read_to_string(&seen_file)
-        .ok()
-        .and_then(|s| s.trim().parse().ok())
-        .unwrap_or(0);
+    let seen = progress::hints_shown(dir);
     match hints.get(seen) {
         Some(h) => {
             crate::outln!("Hint {} of {}: {h}", seen + 1, hints.len())?;
-            std::fs::write(&seen_file, format!("{}\n", seen + 1))?;
+            progress::set_hints_shown(dir, seen + 1)?;
         }
         None => crate::outln!(
             "No more hints ({} shown). The lesson for this part explains the idea.",
@@ -233,7 +229,7 @@ fn check(dir: &Path, data_dir: &Path, state_dir: &Path, lessons_dir: Option<&Pat
         dir.display(),
         c.id
     )?;
-    let g = crate::cli::grade::grader(data_dir, state_dir, None, false)?;
+    let g = crate::grading::grader(data_dir, state_dir, None, false)?;
     // Rust answers link the kit (built once per machine); Python answers do not need it.
     if c.kind == petri_grader::Kind::Code && c.answer_language(dir) == Ok(Language::Rust) {
         // A fault here is reported with the result below.

@@ -5,7 +5,8 @@ use clap::Subcommand;
 use indicatif::{ProgressBar, ProgressStyle};
 use petri_engine::data::fetchable::{Fetchable, Status};
 use petri_engine::data::registry::{self, OTHER};
-use petri_engine::data::summary::{self, Summary};
+use petri_engine::data::summary::{self, SplitSummary, Summary};
+use petri_engine::data::tabular::Categorical;
 use petri_engine::download::human_bytes;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -64,7 +65,6 @@ pub fn run(command: DataCommand, data_dir: &Path) -> Result<()> {
     }
 }
 
-/// Sizes as people read them: KB below a megabyte (a 0.5 MB file is not "~0 MB").
 /// What a status means for the student, with what to do.
 pub fn explain(item: &Fetchable, status: &Status) -> String {
     match status {
@@ -236,8 +236,8 @@ fn percent(part: u64, whole: u64) -> String {
     }
 }
 
+/// `petri data info`'s text: what the dataset is, its shape, splits and class balance.
 pub fn render_summary(s: &Summary) -> String {
-    let mut out = String::new();
     match s {
         Summary::Medmnist {
             path,
@@ -250,18 +250,10 @@ pub fn render_summary(s: &Summary) -> String {
             class_names,
             splits,
         } => {
-            out += &format!("{}\n", path.display());
+            let mut out = format!("{}\n", path.display());
             out += &format!(
                 "  kind: MedMNIST .npz ({})\n",
-                match (flag.as_deref(), official) {
-                    (None, _) => "custom dataset, task inferred from labels".to_string(),
-                    (Some(f), Some(true)) => format!("official {f}, checksum matches"),
-                    (Some(f), Some(false)) => format!(
-                        "{f}'s splits and shape, but not the official file: its MD5 differs from MedMNIST's"
-                    ),
-                    (Some(f), None) =>
-                        format!("{f}'s splits and shape; no official checksum known for this size"),
-                }
+                medmnist_kind(flag.as_deref(), *official)
             );
             out += &format!("  task: {task}, {} classes\n", class_names.len());
             let colour = if *channels == 1 {
@@ -270,35 +262,8 @@ pub fn render_summary(s: &Summary) -> String {
                 "colour (RGB)"
             };
             out += &format!("  images: {colour} {width}x{height}, {channels} channel(s)\n");
-            let total: usize = splits.iter().map(|s| s.count).sum();
-            out += &format!(
-                "  splits: {} ({} images)\n",
-                splits
-                    .iter()
-                    .map(|s| format!("{} {}", s.name, s.count))
-                    .collect::<Vec<_>>()
-                    .join(" / "),
-                total
-            );
-            let what = if *task == registry::Task::MultiLabel {
-                "positives per label"
-            } else {
-                "class balance"
-            };
-            out += &format!("  {what}:\n");
-            out += &format!("    {:<36}", "class");
-            for sp in splits {
-                out += &format!(" {:>15}", sp.name);
-            }
-            out += "\n";
-            for (c, name) in class_names.iter().enumerate() {
-                out += &format!("    {:<36}", format!("{c} {name}"));
-                for sp in splits {
-                    let n = sp.class_counts[c];
-                    out += &format!(" {:>15}", format!("{n} ({})", percent(n, sp.count as u64)));
-                }
-                out += "\n";
-            }
+            out += &split_sizes(splits);
+            out + &class_balance(*task, class_names, splits)
         }
         Summary::Table {
             path,
@@ -309,7 +274,7 @@ pub fn render_summary(s: &Summary) -> String {
             categorical,
             breast_cancer,
         } => {
-            out += &format!("{}\n  kind: CSV table ({layout})\n", path.display());
+            let mut out = format!("{}\n  kind: CSV table ({layout})\n", path.display());
             out += &format!("  rows: {rows}, columns: {}\n", columns.len());
             if *rows_with_missing > 0 {
                 out += &format!(
@@ -319,25 +284,13 @@ pub fn render_summary(s: &Summary) -> String {
             if *breast_cancer {
                 out += "  recognised: Breast Cancer Wisconsin Diagnostic (the regression part's data)\n";
             }
-            for c in categorical {
-                let codes: Vec<String> = c
-                    .levels
-                    .iter()
-                    .enumerate()
-                    .map(|(i, l)| format!("{l}={i}"))
-                    .collect();
-                out += &format!(
-                    "  categorical column '{}' encoded as {}\n",
-                    c.column,
-                    codes.join(", ")
-                );
-            }
+            out += &categorical_codes(categorical);
             let shown: Vec<&str> = columns.iter().take(8).map(String::as_str).collect();
-            out += &format!(
+            out + &format!(
                 "  columns: {}{}\n",
                 shown.join(", "),
                 if columns.len() > 8 { ", ..." } else { "" }
-            );
+            )
         }
         Summary::Segmentation {
             path,
@@ -349,7 +302,7 @@ pub fn render_summary(s: &Summary) -> String {
             splits,
             unpaired,
         } => {
-            out += &format!(
+            let mut out = format!(
                 "{}\n  kind: image + mask folders\n  task: {task}\n",
                 path.display()
             );
@@ -357,28 +310,106 @@ pub fn render_summary(s: &Summary) -> String {
                 "  label map: {label_map}\n  images: {channels} channel(s), sizes {}\n",
                 image_sizes.join(", ")
             );
-            for sp in splits {
-                let total: u64 = sp.class_counts.iter().sum();
-                let shares: Vec<String> = class_names
-                    .iter()
-                    .zip(&sp.class_counts)
-                    .map(|(n, &c)| format!("{n} {}", percent(c, total)))
-                    .collect();
-                out += &format!(
-                    "  {}: {} pairs; pixels: {}\n",
-                    sp.name,
-                    sp.count,
-                    shares.join(", ")
-                );
-            }
-            if !unpaired.is_empty() {
+            out += &pixel_shares(class_names, splits);
+            if let Some(first) = unpaired.first() {
                 out += &format!(
                     "  {} image(s) without a mask (not used), e.g. {}\n",
                     unpaired.len(),
-                    unpaired[0].display()
+                    first.display()
                 );
             }
+            out
         }
+    }
+}
+
+/// What a MedMNIST file is: official (by checksum), a look-alike, or a custom dataset.
+fn medmnist_kind(flag: Option<&str>, official: Option<bool>) -> String {
+    match (flag, official) {
+        (None, _) => "custom dataset, task inferred from labels".to_string(),
+        (Some(f), Some(true)) => format!("official {f}, checksum matches"),
+        (Some(f), Some(false)) => format!(
+            "{f}'s splits and shape, but not the official file: its MD5 differs from MedMNIST's"
+        ),
+        (Some(f), None) => {
+            format!("{f}'s splits and shape; no official checksum known for this size")
+        }
+    }
+}
+
+/// The splits' sizes on one line: "train 546 / val 78 / test 156 (780 images)".
+fn split_sizes(splits: &[SplitSummary]) -> String {
+    let total: usize = splits.iter().map(|s| s.count).sum();
+    format!(
+        "  splits: {} ({} images)\n",
+        splits
+            .iter()
+            .map(|s| format!("{} {}", s.name, s.count))
+            .collect::<Vec<_>>()
+            .join(" / "),
+        total
+    )
+}
+
+/// A table of images per class (positives per label for multi-label), a column per split.
+fn class_balance(task: registry::Task, class_names: &[String], splits: &[SplitSummary]) -> String {
+    let what = if task == registry::Task::MultiLabel {
+        "positives per label"
+    } else {
+        "class balance"
+    };
+    let mut out = format!("  {what}:\n");
+    out += &format!("    {:<36}", "class");
+    for sp in splits {
+        out += &format!(" {:>15}", sp.name);
+    }
+    out += "\n";
+    for (c, name) in class_names.iter().enumerate() {
+        out += &format!("    {:<36}", format!("{c} {name}"));
+        for sp in splits {
+            let n = sp.class_counts[c];
+            out += &format!(" {:>15}", format!("{n} ({})", percent(n, sp.count as u64)));
+        }
+        out += "\n";
+    }
+    out
+}
+
+/// A line per categorical column of a table: the number each level is encoded as.
+fn categorical_codes(categorical: &[Categorical]) -> String {
+    let mut out = String::new();
+    for c in categorical {
+        let codes: Vec<String> = c
+            .levels
+            .iter()
+            .enumerate()
+            .map(|(i, l)| format!("{l}={i}"))
+            .collect();
+        out += &format!(
+            "  categorical column '{}' encoded as {}\n",
+            c.column,
+            codes.join(", ")
+        );
+    }
+    out
+}
+
+/// A line per split of a segmentation folder: its pairs and each class's share of the pixels.
+fn pixel_shares(class_names: &[String], splits: &[SplitSummary]) -> String {
+    let mut out = String::new();
+    for sp in splits {
+        let total: u64 = sp.class_counts.iter().sum();
+        let shares: Vec<String> = class_names
+            .iter()
+            .zip(&sp.class_counts)
+            .map(|(n, &c)| format!("{n} {}", percent(c, total)))
+            .collect();
+        out += &format!(
+            "  {}: {} pairs; pixels: {}\n",
+            sp.name,
+            sp.count,
+            shares.join(", ")
+        );
     }
     out
 }

@@ -12,8 +12,8 @@ use petri_grader::report::{self, Format, Reports};
 use petri_grader::shard::{self, Shard, ShardManifest, ShardOutput};
 use petri_grader::{Challenge, Grader, Kind, SubmissionResult, challenge};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 
 #[derive(Args)]
 #[command(after_help = "\
@@ -138,19 +138,6 @@ impl std::fmt::Display for Stopped {
 
 impl std::error::Error for Stopped {}
 
-/// The grader of this machine: the kit in `kit_dir` (default in the state dir), this binary
-/// as the config worker.
-pub fn grader(
-    data_dir: &Path,
-    state_dir: &Path,
-    kit_dir: Option<PathBuf>,
-    hidden: bool,
-) -> Result<Grader> {
-    let build = crate::paths::build_env(state_dir, kit_dir);
-    let worker = std::env::current_exe().context("cannot find the petri binary")?;
-    Ok(Grader::new(build, worker, data_dir.to_path_buf(), hidden)?)
-}
-
 /// A submission folder and its name (the name its reports are kept by), computed once.
 struct Submission {
     name: String,
@@ -235,7 +222,7 @@ pub fn grade(args: GradeArgs, data_dir: &Path, state_dir: &Path) -> Result<()> {
     if args.resume {
         subs.retain(|s| !already_graded(&reports, &c, s));
     }
-    let g = grader(
+    let g = crate::grading::grader(
         data_dir,
         state_dir,
         args.kit_dir.clone(),
@@ -258,7 +245,10 @@ pub fn grade(args: GradeArgs, data_dir: &Path, state_dir: &Path) -> Result<()> {
             eprintln!("  cannot build code submissions: {e}");
         }
     }
-    let stop = stop_on_signal();
+    // The jobs stop after the submissions being graded.
+    let stop = crate::signals::stop_on_signal(
+        "\nstopping after the submissions being graded now (Ctrl-C again to quit at once)",
+    );
     let run = grade_all(&g, &c, &subs, args.jobs, reports, &stop);
     g.finish();
     if let Some(e) = run.write_error {
@@ -336,25 +326,6 @@ fn already_graded(reports: &Reports, c: &Challenge, sub: &Submission) -> bool {
     })
 }
 
-/// A flag that Ctrl-C (and SIGTERM, SIGHUP) sets, so the jobs stop after the submissions being
-/// graded; a second one quits at once with status 130.
-fn stop_on_signal() -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // ctrlc's `termination` feature routes SIGTERM and SIGHUP here too.
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-            eprintln!(
-                "\nstopping after the submissions being graded now (Ctrl-C again to quit at once)"
-            );
-        });
-    }
-    stop
-}
-
 /// What the grading jobs leave behind.
 struct Run {
     /// The reports, every finished submission recorded.
@@ -389,7 +360,7 @@ fn grade_all(
                     }
                     let next = queue.lock().unwrap_or_else(|p| p.into_inner()).next();
                     let Some(sub) = next else { break };
-                    let r = g.grade(c, &sub.path);
+                    let r = g.grade_named(c, &sub.path, &sub.name);
                     let n = done.fetch_add(1, Ordering::SeqCst) + 1;
                     eprintln!("[{n}/{total}] {}", summary(&r));
                     let mut reports = reports.lock().unwrap_or_else(|p| p.into_inner());

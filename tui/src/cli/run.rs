@@ -16,8 +16,7 @@ use petri_engine::experiment::{self, ExperimentRecord, Suite};
 use petri_engine::train::Event;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 use std::sync::mpsc;
 
 /// Writes to stderr, ignoring failures: after a hang-up the terminal is gone, and a failed
@@ -92,17 +91,8 @@ pub fn run_headless(
     + Send
     + 'static,
 ) -> Result<PathBuf> {
-    let stop = Arc::new(AtomicBool::new(false));
-    {
-        let stop = stop.clone();
-        // ctrlc's `termination` feature routes SIGTERM and SIGHUP here too.
-        let _ = ctrlc::set_handler(move || {
-            if stop.swap(true, Ordering::SeqCst) {
-                std::process::exit(130);
-            }
-            say("\nstopping at the next batch (Ctrl-C again to quit now)");
-        });
-    }
+    let stop =
+        crate::signals::stop_on_signal("\nstopping at the next batch (Ctrl-C again to quit now)");
     let mut log = match events_dir {
         Some(dir) => {
             let path = dir.join("events.jsonl");

@@ -8,7 +8,7 @@
 
 use super::{DrawResult, FONT, png};
 use anyhow::{Context, Result};
-use petri_engine::experiment::record::SampleSheet;
+use petri_engine::experiment::record::{RunSamples, SampleSheet};
 use petri_engine::train::Sample;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -24,6 +24,8 @@ const MARGIN: u32 = 16;
 /// Title band, and the caption rows under each tile.
 const TITLE_H: u32 = 44;
 const CAPTION_H: u32 = 40;
+/// The height of a row: its tiles, their captions and a margin.
+const ROW_H: u32 = TILE + CAPTION_H + MARGIN;
 
 /// Colours of mask classes: background dark, then distinct hues.
 const CLASS_COLOURS: [[u8; 3]; 8] = [
@@ -55,14 +57,16 @@ struct Caption {
     size: u32,
 }
 
+/// A class colour swatch of the legend: (x, y, colour, class name).
+type Swatch = (u32, u32, [u8; 3], String);
+
 /// Everything the figure holds, laid out once and drawn on both backends.
 struct Layout {
     size: (u32, u32),
     title: String,
     images: Vec<Placed>,
     captions: Vec<Caption>,
-    /// Class colour swatches: (x, y, colour, name).
-    legend: Vec<(u32, u32, [u8; 3], String)>,
+    legend: Vec<Swatch>,
 }
 
 /// Writes `samples.svg` and `samples.png` into `dir` when the sheet has samples.
@@ -116,8 +120,9 @@ pub fn write(sheet: &SampleSheet, class_names: &[String], dir: &Path) -> Result<
     Ok(vec![svg_path, png_path])
 }
 
+/// The figure of `sheet`'s samples laid out, `None` when it has no image to draw.
 fn layout(sheet: &SampleSheet, class_names: &[String]) -> Option<Layout> {
-    let runs: Vec<_> = sheet
+    let runs: Vec<&RunSamples> = sheet
         .runs
         .iter()
         .filter(|r| !r.samples.is_empty())
@@ -127,143 +132,190 @@ fn layout(sheet: &SampleSheet, class_names: &[String]) -> Option<Layout> {
         .iter()
         .flat_map(|r| &r.samples)
         .any(|s| s.truth_mask.is_some());
-    let mut images = Vec::new();
-    let mut captions = Vec::new();
-    let mut legend = Vec::new();
-    let row_h = TILE + CAPTION_H + MARGIN;
-    let mut y = TITLE_H;
-    let mut widest = 0;
-    if segmentation {
-        // One row per sample: image, true mask, predicted mask.
-        let samples: Vec<(&str, &Sample)> = runs
-            .iter()
-            .flat_map(|r| r.samples.iter().map(|s| (r.run.as_str(), s)))
-            .take(MAX_ROWS)
-            .collect();
-        for (k, (run, s)) in samples.iter().enumerate() {
-            caption(
-                &mut captions,
-                (MARGIN, y + TILE / 2),
-                &format!("{run}, sample {}", k + 1),
-                LABEL_W - MARGIN,
-            );
-            let panels = [
-                ("image", Some(image_rgb(s))),
-                ("true mask", s.truth_mask.as_deref().map(mask_rgb)),
-                ("predicted", s.predicted_mask.as_deref().map(mask_rgb)),
-            ];
-            for (i, (name, rgb)) in panels.into_iter().enumerate() {
-                let Some(rgb) = rgb.filter(|p| p.len() == s.width * s.height * 3) else {
-                    continue;
-                };
-                let x = LABEL_W + i as u32 * (TILE + MARGIN);
-                images.push(Placed {
-                    x,
-                    y,
-                    w: s.width as u32,
-                    h: s.height as u32,
-                    rgb,
-                });
-                captions.push(Caption {
-                    x,
-                    y: y + TILE + 6,
-                    text: name.into(),
-                    colour: BLACK,
-                    size: 14,
-                });
-                widest = widest.max(x + TILE);
-            }
-            y += row_h;
+    let (rows, title) = if segmentation {
+        (
+            segmentation_rows(&runs, class_names),
+            "test samples: image, true mask, predicted mask",
+        )
+    } else {
+        (
+            classification_rows(&runs),
+            "test samples: true and predicted class (red: wrong)",
+        )
+    };
+    if rows.images.is_empty() {
+        return None;
+    }
+    let height = rows.bottom.max(TITLE_H + rows.legend.len() as u32 * 24) + MARGIN;
+    Some(Layout {
+        size: (rows.widest + MARGIN, height),
+        title: title.into(),
+        images: rows.images,
+        captions: rows.captions,
+        legend: rows.legend,
+    })
+}
+
+/// The rows of a figure under its title, before its size is known.
+struct Rows {
+    images: Vec<Placed>,
+    captions: Vec<Caption>,
+    legend: Vec<Swatch>,
+    /// The right edge of the widest row (and of the legend), and the bottom of the last row.
+    widest: u32,
+    bottom: u32,
+}
+
+impl Rows {
+    fn new() -> Rows {
+        Rows {
+            images: Vec::new(),
+            captions: Vec::new(),
+            legend: Vec::new(),
+            widest: 0,
+            bottom: TITLE_H,
         }
-        let classes = samples
-            .iter()
-            .flat_map(|(_, s)| s.truth_mask.iter().chain(&s.predicted_mask).flatten())
-            .map(|&c| c as usize + 1)
-            .max()
-            .unwrap_or(0)
-            .max(class_names.len());
-        for (c, colour) in CLASS_COLOURS.iter().enumerate().take(classes) {
+    }
+}
+
+/// Segmentation: one row per sample (image, true mask, predicted mask), up to `MAX_ROWS`, and
+/// the legend of the classes to their right.
+fn segmentation_rows(runs: &[&RunSamples], class_names: &[String]) -> Rows {
+    let samples: Vec<(&str, &Sample)> = runs
+        .iter()
+        .flat_map(|r| r.samples.iter().map(|s| (r.run.as_str(), s)))
+        .take(MAX_ROWS)
+        .collect();
+    let mut rows = Rows::new();
+    for (k, (run, s)) in samples.iter().enumerate() {
+        let y = rows.bottom;
+        caption(
+            &mut rows.captions,
+            (MARGIN, y + TILE / 2),
+            &format!("{run}, sample {}", k + 1),
+            LABEL_W - MARGIN,
+        );
+        let panels = [
+            ("image", Some(image_rgb(s))),
+            ("true mask", s.truth_mask.as_deref().map(mask_rgb)),
+            ("predicted", s.predicted_mask.as_deref().map(mask_rgb)),
+        ];
+        for (i, (name, rgb)) in panels.into_iter().enumerate() {
+            let Some(rgb) = rgb.filter(|p| p.len() == s.width * s.height * 3) else {
+                continue;
+            };
+            let x = LABEL_W + i as u32 * (TILE + MARGIN);
+            rows.images.push(placed(x, y, s, rgb));
+            rows.captions.push(Caption {
+                x,
+                y: y + TILE + 6,
+                text: name.into(),
+                colour: BLACK,
+                size: 14,
+            });
+            rows.widest = rows.widest.max(x + TILE);
+        }
+        rows.bottom += ROW_H;
+    }
+    let legend_x = rows.widest + 2 * MARGIN;
+    rows.legend = legend(&samples, class_names, legend_x);
+    rows.widest += 2 * MARGIN + 200;
+    rows
+}
+
+/// A swatch and a name for each class the masks use (at least those of `class_names`), in a
+/// column at `x`.
+fn legend(samples: &[(&str, &Sample)], class_names: &[String], x: u32) -> Vec<Swatch> {
+    let classes = samples
+        .iter()
+        .flat_map(|(_, s)| s.truth_mask.iter().chain(&s.predicted_mask).flatten())
+        .map(|&c| c as usize + 1)
+        .max()
+        .unwrap_or(0)
+        .max(class_names.len());
+    CLASS_COLOURS
+        .iter()
+        .enumerate()
+        .take(classes)
+        .map(|(c, colour)| {
             let name = class_names
                 .get(c)
                 .cloned()
                 .unwrap_or_else(|| format!("class {c}"));
-            legend.push((widest + 2 * MARGIN, TITLE_H + c as u32 * 24, *colour, name));
-        }
-        widest += 2 * MARGIN + 200;
-    } else {
-        // Columns as wide as their captions ("pred normal, benign"), up to two tiles; the
-        // run names' column as wide as the longest name: a report figure keeps names whole.
-        let captions_of =
-            |s: &Sample| [format!("true {}", s.truth), format!("pred {}", s.predicted)];
-        let pitch = runs
-            .iter()
-            .flat_map(|r| r.samples.iter().take(MAX_PER_ROW))
-            .flat_map(captions_of)
-            .map(|t| text_px(&t, 13))
-            .max()
-            .unwrap_or(0)
-            .clamp(TILE, 2 * TILE);
-        let label_w = runs
-            .iter()
-            .map(|r| text_px(&r.run, 15) + 2 * MARGIN)
-            .max()
-            .unwrap_or(0)
-            .clamp(LABEL_W, 2 * LABEL_W);
-        for r in &runs {
-            caption(
-                &mut captions,
-                (MARGIN, y + TILE / 2),
-                &r.run,
-                label_w - 2 * MARGIN,
-            );
-            for (i, s) in r.samples.iter().take(MAX_PER_ROW).enumerate() {
-                let x = label_w + i as u32 * (pitch + MARGIN / 2);
-                let rgb = image_rgb(s);
-                if rgb.len() != s.width * s.height * 3 {
-                    continue;
-                }
-                images.push(Placed {
-                    x,
-                    y,
-                    w: s.width as u32,
-                    h: s.height as u32,
-                    rgb,
-                });
-                let right = s.truth == s.predicted;
-                let ink = if right {
-                    RGBColor(0, 130, 60)
-                } else {
-                    RGBColor(200, 30, 30)
-                };
-                for (line, text) in captions_of(s).into_iter().enumerate() {
-                    captions.push(Caption {
-                        x,
-                        y: y + TILE + 4 + 17 * line as u32,
-                        text: fit_px(&text, pitch, 13),
-                        colour: if line == 0 { BLACK } else { ink },
-                        size: 13,
-                    });
-                }
-                widest = widest.max(x + pitch);
+            (x, TITLE_H + c as u32 * 24, *colour, name)
+        })
+        .collect()
+}
+
+/// A classification sample's two captions.
+fn class_captions(s: &Sample) -> [String; 2] {
+    [format!("true {}", s.truth), format!("pred {}", s.predicted)]
+}
+
+/// Classification: one row per run, up to `MAX_PER_ROW` images each with its true and
+/// predicted class. Columns are as wide as their captions ("pred normal, benign"), up to two
+/// tiles; the run names' column as wide as the longest name: a report figure keeps names whole.
+fn classification_rows(runs: &[&RunSamples]) -> Rows {
+    let pitch = runs
+        .iter()
+        .flat_map(|r| r.samples.iter().take(MAX_PER_ROW))
+        .flat_map(class_captions)
+        .map(|t| text_px(&t, 13))
+        .max()
+        .unwrap_or(0)
+        .clamp(TILE, 2 * TILE);
+    let label_w = runs
+        .iter()
+        .map(|r| text_px(&r.run, 15) + 2 * MARGIN)
+        .max()
+        .unwrap_or(0)
+        .clamp(LABEL_W, 2 * LABEL_W);
+    let mut rows = Rows::new();
+    for r in runs {
+        let y = rows.bottom;
+        caption(
+            &mut rows.captions,
+            (MARGIN, y + TILE / 2),
+            &r.run,
+            label_w - 2 * MARGIN,
+        );
+        for (i, s) in r.samples.iter().take(MAX_PER_ROW).enumerate() {
+            let x = label_w + i as u32 * (pitch + MARGIN / 2);
+            let rgb = image_rgb(s);
+            if rgb.len() != s.width * s.height * 3 {
+                continue;
             }
-            y += row_h;
+            rows.images.push(placed(x, y, s, rgb));
+            let ink = if s.truth == s.predicted {
+                RGBColor(0, 130, 60)
+            } else {
+                RGBColor(200, 30, 30)
+            };
+            for (line, text) in class_captions(s).into_iter().enumerate() {
+                rows.captions.push(Caption {
+                    x,
+                    y: y + TILE + 4 + 17 * line as u32,
+                    text: fit_px(&text, pitch, 13),
+                    colour: if line == 0 { BLACK } else { ink },
+                    size: 13,
+                });
+            }
+            rows.widest = rows.widest.max(x + pitch);
         }
+        rows.bottom += ROW_H;
     }
-    if images.is_empty() {
-        return None;
+    rows
+}
+
+/// `s`'s picture (`rgb`, at the sample's own size) placed at (`x`, `y`).
+fn placed(x: u32, y: u32, s: &Sample, rgb: Vec<u8>) -> Placed {
+    Placed {
+        x,
+        y,
+        w: s.width as u32,
+        h: s.height as u32,
+        rgb,
     }
-    let height = y.max(TITLE_H + legend.len() as u32 * 24) + MARGIN;
-    Some(Layout {
-        size: (widest + MARGIN, height),
-        title: if segmentation {
-            "test samples: image, true mask, predicted mask".into()
-        } else {
-            "test samples: true and predicted class (red: wrong)".into()
-        },
-        images,
-        captions,
-        legend,
-    })
 }
 
 /// A row's label at `(x, y)`, fitted to `width` px.
