@@ -103,7 +103,7 @@ pub fn writable(dir: &Path) -> Result<(), String> {
 
 /// Each training device: whether this binary has its backend, and whether it opens here.
 pub fn devices() -> Vec<(DeviceChoice, Result<(), String>)> {
-    [DeviceChoice::Cpu, DeviceChoice::Cuda, DeviceChoice::Vulkan]
+    DeviceChoice::DEVICES
         .into_iter()
         .map(|d| {
             (

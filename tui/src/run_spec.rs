@@ -3,33 +3,12 @@
 //! what a finished run reports. Both build a run from the same typed arguments in one place.
 
 use anyhow::Result;
-use clap::{Args, ValueEnum};
+use clap::Args;
 use petri_engine::experiment::segment::SegmentationLoss;
 use petri_engine::experiment::{
     ClassWeights, DeviceChoice, Experiment, Profile, RunOptions, Suite,
 };
 use std::path::{Path, PathBuf};
-
-/// `--device`: a device, or `auto` for the best one this binary can open here.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeviceArg {
-    Auto,
-    Cpu,
-    Cuda,
-    Vulkan,
-}
-
-impl DeviceArg {
-    pub fn resolve(self) -> DeviceChoice {
-        match self {
-            DeviceArg::Auto => DeviceChoice::best_available(),
-            DeviceArg::Cpu => DeviceChoice::Cpu,
-            DeviceArg::Cuda => DeviceChoice::Cuda,
-            DeviceArg::Vulkan => DeviceChoice::Vulkan,
-        }
-    }
-}
 
 /// A course run as asked for: parsed from `petri run`'s command line, or made by the tutor,
 /// which hands it to its background job as JSON (`jobs::JobRequest`). Either way it becomes the
@@ -57,8 +36,8 @@ pub struct RunArgs {
     pub limit: Option<usize>,
     /// Where training runs: auto picks the GPU when this binary has its backend (cargo feature
     /// cuda or wgpu) and it opens, else the CPU; the record names the device used
-    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
-    pub device: DeviceArg,
+    #[arg(long, default_value = "auto", value_parser = one_of(DeviceChoice::ALL, DeviceChoice::name))]
+    pub device: DeviceChoice,
     /// Seed of every random choice (splits, initialisation, augmentation, batches); recorded
     /// with the result
     #[arg(long, default_value_t = 0)]
@@ -121,7 +100,7 @@ impl RunArgs {
             profile: Profile::Quick,
             epochs: None,
             limit: None,
-            device: DeviceArg::Auto,
+            device: DeviceChoice::Auto,
             seed: 0,
             seeds: 1,
             class_weights: None,
@@ -174,12 +153,8 @@ impl RunArgs {
         if let Some(n) = self.limit {
             flag("limit", n.to_string());
         }
-        if self.device != DeviceArg::Auto {
-            let name = self
-                .device
-                .to_possible_value()
-                .map(|v| v.get_name().to_string());
-            flag("device", name.unwrap_or_default());
+        if self.device != DeviceChoice::Auto {
+            flag("device", self.device.name().to_string());
         }
         if self.seed != 0 {
             flag("seed", self.seed.to_string());
@@ -214,7 +189,7 @@ pub struct PlanRun {
     /// The user's data (a file or folder).
     pub data: PathBuf,
     pub plan: petri_engine::identify::Plan,
-    pub device: DeviceArg,
+    pub device: DeviceChoice,
     /// Where the record goes [default: <data dir>/runs].
     pub out: Option<PathBuf>,
 }
@@ -234,7 +209,7 @@ impl PlanRun {
     /// predictions go beside the record, as for a course run.
     pub fn options(&self, data_dir: &Path) -> (RunOptions, PathBuf) {
         let mut options = RunOptions::new(self.part(), data_dir.to_path_buf());
-        options.device = self.device.resolve();
+        options.device = self.device;
         let out_dir = self
             .out
             .clone()
@@ -283,7 +258,8 @@ pub fn options(args: &RunArgs, data_dir: &Path) -> Result<(RunOptions, PathBuf)>
     options.profile = args.profile;
     options.epochs = args.epochs;
     options.limit = args.limit;
-    options.device = args.device.resolve();
+    // `auto` stays: the engine resolves it where the run executes (in the job, not the tutor).
+    options.device = args.device;
     options.seed = args.seed;
     options.seeds = args.seeds;
     options.class_weights = args.class_weights.clone();
@@ -375,7 +351,7 @@ mod tests {
         let mut args = RunArgs::for_part(Suite::Augmentation);
         args.data = Some("/my data/chest.npz".into());
         args.seeds = 3;
-        args.device = DeviceArg::Cpu;
+        args.device = DeviceChoice::Cpu;
         args.class_weights = Some(ClassWeights::Given(vec![1.0, 0.5, 5.0]));
         args.resume = true;
         let line = args.command_line();

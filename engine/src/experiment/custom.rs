@@ -4,76 +4,17 @@
 //! the run is reproducible from that file.
 
 use super::record::ExperimentRecord;
+pub use super::runner::Runner;
 use super::{ClassWeights, Experiment, RunOptions, Suite};
 use crate::augment::Pipeline;
 use crate::data::class_folders;
 use crate::data::medmnist::{self, ImageSplit};
-use crate::data::registry::Task;
 use crate::data::split::random_split;
 use crate::identify::Plan;
 use crate::train::Event;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
-
-/// The runner a plan goes to, by its task and network.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Runner {
-    /// ResNet-18 on images (the classification part's runner).
-    Images,
-    /// The U-Net on image/mask pairs.
-    Segmentation,
-    /// Linear, tree, forest and network baselines over repeated splits of a table.
-    TableRegression,
-    /// Logistic, tree, forest and network over repeated splits of a table.
-    TableClasses,
-}
-
-impl Runner {
-    pub fn for_plan(plan: &Plan) -> Result<Runner> {
-        Ok(match (plan.task, plan.network.as_str()) {
-            (Task::Binary | Task::MultiClass | Task::MultiLabel, "resnet18") => Runner::Images,
-            (Task::Segmentation, _) => Runner::Segmentation,
-            (Task::Regression, _) => Runner::TableRegression,
-            (Task::Binary | Task::MultiClass, "mlp") => Runner::TableClasses,
-            (task, network) => {
-                return Err(Error::invalid(format!(
-                    "petri train cannot run {task} with network '{network}': use resnet18 for images, unet for \
-                     masks, mlp for tables"
-                )));
-            }
-        })
-    }
-
-    fn name(self) -> &'static str {
-        match self {
-            Runner::Images => "the image classifier (resnet18)",
-            Runner::Segmentation => "the segmentation runner (unet)",
-            Runner::TableRegression => "the table regression runner",
-            Runner::TableClasses => "the table classification runner",
-        }
-    }
-
-    /// The losses it can train with (the first is what it uses for `plan.task`).
-    fn losses(self, task: Task) -> &'static [&'static str] {
-        match self {
-            Runner::Images if task == Task::MultiLabel => &["binary-cross-entropy"],
-            Runner::Images | Runner::TableClasses => &["cross-entropy"],
-            Runner::Segmentation => &["cross-entropy", "ce", "ce+dice"],
-            Runner::TableRegression => &["mse"],
-        }
-    }
-
-    /// The metrics it reports on the test data, by the names the record uses.
-    fn metrics(self) -> &'static [&'static str] {
-        match self {
-            Runner::Images => &["accuracy", "auc", "balanced_accuracy", "loss"],
-            Runner::Segmentation => &["dice_mean", "iou_mean", "pixel_accuracy", "dice_foreground"],
-            Runner::TableRegression => &["mae", "rmse", "mse", "r2"],
-            Runner::TableClasses => &["accuracy", "balanced_accuracy"],
-        }
-    }
-}
 
 /// Rejects, before anything trains, every field of `plan` that `runner` cannot honour, naming
 /// the field and the runner; fields it honours pass.
@@ -84,7 +25,6 @@ pub fn check(plan: &Plan, runner: Runner) -> Result<()> {
             runner.name()
         )))
     };
-    let tables = matches!(runner, Runner::TableRegression | Runner::TableClasses);
     let losses = runner.losses(plan.task);
     if !losses.contains(&plan.loss.as_str()) {
         return reject(
@@ -105,32 +45,14 @@ pub fn check(plan: &Plan, runner: Runner) -> Result<()> {
             "= true needs ImageNet ResNet-18 weights".into(),
         );
     }
-    if tables && plan.input_size.is_some() {
-        return reject("input_size", "resizes images".into());
-    }
-    if tables && !plan.augmentation.is_empty() {
-        return reject("transform", "augments images".into());
-    }
-    if !tables && plan.target.is_some() {
-        return reject("target", "names a table column".into());
-    }
-    if !matches!(runner, Runner::TableRegression | Runner::TableClasses) && !plan.hidden.is_empty()
-    {
-        return reject("hidden", "sets the layers of a table network".into());
+    if let Some((field, does)) = runner.unused_plan_field(plan) {
+        return reject(field, does.into());
     }
     if let Some(w) = &plan.class_weights {
-        if runner == Runner::TableRegression {
-            return reject("class_weights", "weights classes".into());
-        }
-        if runner == Runner::TableClasses {
-            return reject(
-                "class_weights",
-                format!("= \"{w}\" weights the loss per class"),
-            );
-        }
         ClassWeights::parse(w)
             .map_err(|e| Error::invalid(format!("plan: `class_weights`: {e}")))?;
     }
+    let tables = matches!(runner, Runner::TableRegression | Runner::TableClasses);
     if tables && plan.split[1] > 0.0 {
         return reject(
             "split",

@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "kebab-case")]
 pub enum DeviceChoice {
+    /// The best this binary can open where the run executes (`best_available`), chosen when
+    /// the run starts: a run the tutor hands to a job is resolved in the job.
+    Auto,
     #[default]
     Cpu,
     Cuda,
@@ -15,29 +18,52 @@ pub enum DeviceChoice {
 }
 
 impl DeviceChoice {
+    pub const ALL: [DeviceChoice; 4] = [
+        DeviceChoice::Auto,
+        DeviceChoice::Cpu,
+        DeviceChoice::Cuda,
+        DeviceChoice::Vulkan,
+    ];
+
+    /// The devices themselves (all but `Auto`).
+    pub const DEVICES: [DeviceChoice; 3] =
+        [DeviceChoice::Cpu, DeviceChoice::Cuda, DeviceChoice::Vulkan];
+
     pub fn parse(s: &str) -> Result<Self> {
         match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(DeviceChoice::Auto),
             "cpu" => Ok(DeviceChoice::Cpu),
             "cuda" | "gpu" => Ok(DeviceChoice::Cuda),
             "vulkan" | "wgpu" => Ok(DeviceChoice::Vulkan),
             _ => Err(Error::invalid(format!(
-                "unknown device '{s}': choose cpu, cuda or vulkan"
+                "unknown device '{s}': choose auto, cpu, cuda or vulkan"
             ))),
         }
     }
 
+    /// As typed and recorded: `auto`, `cpu`, `cuda`, `vulkan`.
     pub fn name(self) -> &'static str {
         match self {
+            DeviceChoice::Auto => "auto",
             DeviceChoice::Cpu => "cpu",
             DeviceChoice::Cuda => "cuda",
             DeviceChoice::Vulkan => "vulkan",
         }
     }
 
+    /// The device itself: `Auto` becomes `best_available` (probing the GPUs once), any other
+    /// choice stays.
+    pub fn resolve(self) -> DeviceChoice {
+        match self {
+            DeviceChoice::Auto => DeviceChoice::best_available(),
+            device => device,
+        }
+    }
+
     /// Whether this binary was built with the backend for this device.
     pub fn compiled(self) -> bool {
         match self {
-            DeviceChoice::Cpu => true,
+            DeviceChoice::Auto | DeviceChoice::Cpu => true,
             DeviceChoice::Cuda => cfg!(feature = "cuda"),
             DeviceChoice::Vulkan => cfg!(feature = "wgpu"),
         }
@@ -65,6 +91,7 @@ impl DeviceChoice {
 
     fn plain_device(self) -> Result<Device> {
         match self {
+            DeviceChoice::Auto => DeviceChoice::best_available().plain_device(),
             DeviceChoice::Cpu => Ok(Device::flex()),
             DeviceChoice::Cuda => cuda(),
             DeviceChoice::Vulkan => vulkan(),

@@ -112,22 +112,15 @@ fn class_weights(asked: Option<&ClassWeights>, data: &MedMnist) -> Result<Option
     let single = data.task != registry::Task::MultiLabel;
     Ok(match asked {
         None => None,
-        Some(ClassWeights::Balanced) if single => Some(super::classify::balanced_class_weights(
-            &data.train.class_counts(data.num_classes()),
-        )),
-        Some(ClassWeights::Given(w)) if w.len() == data.num_classes() => Some(w.clone()),
-        Some(ClassWeights::Given(w)) => {
-            return Err(Error::invalid(format!(
-                "--class-weights gives {} weights; this data has {} classes",
-                w.len(),
-                data.num_classes()
-            )));
-        }
-        Some(ClassWeights::Balanced) => {
+        Some(ClassWeights::Balanced) if !single => {
             return Err(Error::invalid(
                 "--class-weights applies to single-label data; this data is multi-label",
             ));
         }
+        Some(w) => Some(
+            w.for_classes(&data.train.class_counts(data.num_classes()))
+                .map_err(|e| Error::invalid(format!("--class-weights: {e}")))?,
+        ),
     })
 }
 

@@ -15,6 +15,7 @@ pub mod presets;
 pub mod record;
 pub mod regression;
 pub mod request;
+pub mod runner;
 pub mod seeds;
 pub mod segment;
 pub mod spec;
@@ -265,14 +266,36 @@ pub struct Overrides {
     pub split: Option<[f64; 3]>,
 }
 
-/// Per-class weights for the segmentation loss, against class imbalance.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Per-class loss weights against class imbalance: `--class-weights`, a plan's
+/// `class_weights`, a challenge's `experiment.toml`. Stored as `"balanced"` or
+/// `{"given": [...]}`; read from those, from a list of numbers (`[2.0, 1.0]` in TOML) or from
+/// the typed form (`"1,1,5"`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ClassWeights {
-    /// Median-frequency balancing: weight = median class share / class share, from the
-    /// training masks only.
+    /// Weights from the training labels' counts: for image classes scikit-learn's rule,
+    /// n / (classes x count) (`classify::balanced_class_weights`); for segmentation
+    /// median-frequency balancing, median class share / class share, from the training masks.
     Balanced,
+    /// One non-negative weight per class.
     Given(Vec<f32>),
+}
+
+impl<'de> Deserialize<'de> for ClassWeights {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Stored {
+            Typed(String),
+            List(Vec<f32>),
+            Tagged { given: Vec<f32> },
+        }
+        let weights = match Stored::deserialize(d)? {
+            Stored::Typed(s) => ClassWeights::parse(&s),
+            Stored::List(w) | Stored::Tagged { given: w } => ClassWeights::given(w),
+        };
+        weights.map_err(serde::de::Error::custom)
+    }
 }
 
 impl ClassWeights {
@@ -290,13 +313,37 @@ impl ClassWeights {
         }
         let w: std::result::Result<Vec<f32>, _> =
             s.split(',').map(|v| v.trim().parse::<f32>()).collect();
-        match w {
-            Ok(w) if !w.is_empty() && w.iter().all(|v| v.is_finite() && *v >= 0.0) => {
-                Ok(ClassWeights::Given(w))
-            }
-            _ => Err(Error::invalid(format!(
-                "class weights '{s}': give `balanced` or one non-negative number per class, e.g. 1,1,5"
-            ))),
+        w.ok()
+            .and_then(|w| ClassWeights::given(w).ok())
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "class weights '{s}': give `balanced` or one non-negative number per class, e.g. 1,1,5"
+                ))
+            })
+    }
+
+    /// Given weights, checked: at least one, each finite and non-negative.
+    pub fn given(w: Vec<f32>) -> Result<Self> {
+        if !w.is_empty() && w.iter().all(|v| v.is_finite() && *v >= 0.0) {
+            Ok(ClassWeights::Given(w))
+        } else {
+            Err(Error::invalid(format!(
+                "class weights {w:?}: give `balanced` or one non-negative number per class, e.g. [1, 1, 5]"
+            )))
+        }
+    }
+
+    /// The weight of each image class, from the training set's count of each (`Balanced`:
+    /// scikit-learn's rule); an error says how many weights the data needs.
+    pub fn for_classes(&self, counts: &[usize]) -> std::result::Result<Vec<f32>, String> {
+        match self {
+            ClassWeights::Balanced => Ok(classify::balanced_class_weights(counts)),
+            ClassWeights::Given(w) if w.len() == counts.len() => Ok(w.clone()),
+            ClassWeights::Given(w) => Err(format!(
+                "{} class weights given; this data has {} classes",
+                w.len(),
+                counts.len()
+            )),
         }
     }
 }
@@ -546,4 +593,35 @@ fn run_one(
         s.clear();
     }
     Ok(record)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_weights_read_every_form_they_are_written_in_and_refuse_bad_ones() {
+        let read = |json: &str| serde_json::from_str::<ClassWeights>(json);
+        let given = ClassWeights::Given(vec![2.0, 1.0]);
+        assert_eq!(read(r#""balanced""#).unwrap(), ClassWeights::Balanced);
+        assert_eq!(read("[2.0, 1.0]").unwrap(), given);
+        assert_eq!(read(r#"{"given": [2.0, 1.0]}"#).unwrap(), given);
+        assert_eq!(read(r#""2,1""#).unwrap(), given);
+        // Stored as before (records and job requests written by older Petri read back).
+        assert_eq!(
+            serde_json::to_string(&given).unwrap(),
+            r#"{"given":[2.0,1.0]}"#
+        );
+        for bad in [r#""heavy""#, "[-1.0, 1.0]", "[]"] {
+            let e = read(bad).unwrap_err().to_string();
+            assert!(e.contains("non-negative number per class"), "{bad}: {e}");
+        }
+        assert_eq!(given.for_classes(&[10, 30]).unwrap(), vec![2.0, 1.0]);
+        assert_eq!(
+            ClassWeights::Balanced.for_classes(&[10, 30]).unwrap(),
+            vec![2.0, 2.0 / 3.0]
+        );
+        let e = given.for_classes(&[1, 1, 1]).unwrap_err();
+        assert_eq!(e, "2 class weights given; this data has 3 classes");
+    }
 }

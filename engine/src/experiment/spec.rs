@@ -6,6 +6,7 @@
 use super::inputs;
 use super::presets::{self, ImagePreset, RegressionPreset, SegmentationPreset};
 use super::record::{DataRef, ExperimentRecord, ModelRun};
+use super::runner::Runner;
 use super::{ClassWeights, DeviceChoice, Experiment, Profile, ResumeState, RunOptions, Suite};
 use crate::augment::Pipeline;
 use crate::data::segmentation::Prepare;
@@ -91,59 +92,6 @@ pub enum Spec {
     Regression(RegressionSpec),
 }
 
-/// The user-facing names of `RunOptions` settings, as plans and flags spell them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Setting {
-    ClassWeights,
-    Weights,
-    Loss,
-    InputSize,
-    Transform,
-    Hidden,
-    Target,
-    Split,
-}
-
-impl Setting {
-    fn name(self) -> &'static str {
-        match self {
-            Setting::ClassWeights => "class_weights (--class-weights)",
-            Setting::Weights => "ImageNet weights (--weights)",
-            Setting::Loss => "loss (--loss)",
-            Setting::InputSize => "input_size",
-            Setting::Transform => "transform",
-            Setting::Hidden => "hidden",
-            Setting::Target => "target",
-            Setting::Split => "split",
-        }
-    }
-
-    fn is_set(self, o: &RunOptions) -> bool {
-        let v = &o.overrides;
-        match self {
-            Setting::ClassWeights => o.class_weights.is_some(),
-            Setting::Weights => o.weights.is_some(),
-            Setting::Loss => v.segmentation_loss.is_some(),
-            Setting::InputSize => v.input_size.is_some(),
-            Setting::Transform => v.augmentation.is_some(),
-            Setting::Hidden => v.nn_hidden.is_some(),
-            Setting::Target => v.target.is_some(),
-            Setting::Split => v.split.is_some(),
-        }
-    }
-}
-
-/// Refuses every setting in `unused` that `options` sets, naming it and the runner.
-fn refuse_unused(options: &RunOptions, runner: &str, unused: &[Setting]) -> Result<()> {
-    match unused.iter().find(|s| s.is_set(options)) {
-        Some(s) => Err(Error::invalid(format!(
-            "{} is set, but {runner} cannot use it: remove it",
-            s.name()
-        ))),
-        None => Ok(()),
-    }
-}
-
 /// The preset's training settings with the user's: a plan's whole set, then `--epochs`.
 fn training(preset: TrainingSettings, options: &RunOptions) -> TrainingSettings {
     let mut t = options.overrides.training.unwrap_or(preset);
@@ -159,7 +107,7 @@ impl RunContext {
             suite: options.part,
             profile: options.profile,
             seed: options.seed,
-            device: options.device,
+            device: options.device.resolve(),
             data_dir: options.data_dir.clone(),
             experiments: options.selected()?,
             named: !options.experiments.is_empty(),
@@ -287,12 +235,7 @@ impl Spec {
 
 impl ImageSpec {
     pub fn build(options: &RunOptions) -> Result<ImageSpec> {
-        use Setting::*;
-        refuse_unused(
-            options,
-            "the image classifier (resnet18)",
-            &[Loss, InputSize, Hidden, Target, Split],
-        )?;
+        Runner::Images.refuse_unused(options)?;
         let run = RunContext::new(options)?;
         let mut preset = presets::image(options.part, options.profile);
         preset.training = training(preset.training, options);
@@ -323,12 +266,7 @@ impl ImageSpec {
 
 impl SegmentationSpec {
     pub fn build(options: &RunOptions) -> Result<SegmentationSpec> {
-        use Setting::*;
-        refuse_unused(
-            options,
-            "the segmentation runner (unet)",
-            &[Weights, Hidden, Target],
-        )?;
+        Runner::Segmentation.refuse_unused(options)?;
         let run = RunContext::new(options)?;
         let mut preset = presets::segmentation(options.profile);
         preset.training = training(preset.training, options);
@@ -368,12 +306,7 @@ impl SegmentationSpec {
 
 impl RegressionSpec {
     pub fn build(options: &RunOptions) -> Result<RegressionSpec> {
-        use Setting::*;
-        refuse_unused(
-            options,
-            "the regression runner",
-            &[ClassWeights, Weights, Loss, InputSize, Transform],
-        )?;
+        Runner::TableRegression.refuse_unused(options)?;
         let run = RunContext::new(options)?;
         let mut preset = presets::regression(options.profile);
         preset.nn_training = training(preset.nn_training, options);
@@ -400,12 +333,7 @@ impl RegressionSpec {
 
 impl TableClassSpec {
     pub fn build(options: &RunOptions) -> Result<TableClassSpec> {
-        use Setting::*;
-        refuse_unused(
-            options,
-            "the table classification runner",
-            &[ClassWeights, Weights, Loss, InputSize, Transform],
-        )?;
+        Runner::TableClasses.refuse_unused(options)?;
         let run = RunContext::new(options)?;
         let (Some(data), Some(target)) = (&options.data, &options.overrides.target) else {
             return Err(Error::invalid(
@@ -445,7 +373,8 @@ mod tests {
         o.class_weights = Some(ClassWeights::Balanced);
         let e = refusal(&o);
         assert!(
-            e.contains("class_weights (--class-weights)") && e.contains("the regression runner"),
+            e.contains("class_weights (--class-weights)")
+                && e.contains("the table regression runner"),
             "{e}"
         );
 

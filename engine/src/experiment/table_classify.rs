@@ -139,6 +139,55 @@ fn predict(
     Ok(Some(labels.into_iter().map(|l| l as usize).collect()))
 }
 
+/// The table's target as class codes 0..k: the categorical levels, or the distinct numbers in
+/// order, with a name for each.
+struct Classes {
+    codes: Vec<i32>,
+    names: Vec<String>,
+}
+
+impl Classes {
+    fn of(table: &crate::data::tabular::Table, target: &str, y_raw: &[f64]) -> Result<Classes> {
+        let mut levels: Vec<f64> = y_raw.to_vec();
+        levels.sort_by(f64::total_cmp);
+        levels.dedup();
+        if levels.len() < 2 {
+            return Err(Error::invalid(format!(
+                "'{target}' has a single value: nothing to classify"
+            )));
+        }
+        let codes = y_raw
+            .iter()
+            .map(|v| levels.iter().position(|l| l == v).unwrap_or(0) as i32)
+            .collect();
+        let names = match table
+            .categorical
+            .iter()
+            .find(|c| c.column.eq_ignore_ascii_case(target))
+        {
+            Some(c) => c.levels.clone(),
+            None => levels.iter().map(|l| format!("{l}")).collect(),
+        };
+        Ok(Classes { codes, names })
+    }
+
+    fn count(&self) -> usize {
+        self.names.len()
+    }
+}
+
+/// Each model's test scores over the splits, what the coach saw of the network, and every
+/// test prediction.
+#[derive(Default)]
+struct OverSplits {
+    scores: BTreeMap<&'static str, BTreeMap<&'static str, Vec<f64>>>,
+    coached: crate::train::coach::OverSplits,
+    predicted: TablePredictions,
+    stopped: bool,
+}
+
+const MODELS: [&str; 4] = ["logistic", "tree", "forest", "nn"];
+
 /// Runs logistic, tree, forest and nn over repeated splits of a table with a class target.
 pub fn run(
     spec: &TableClassSpec,
@@ -149,35 +198,58 @@ pub fn run(
     let (path, target) = (&spec.data, &spec.target);
     let (table, dropped) = crate::data::tabular::read_csv_dropping_missing(path)?;
     let (names, x, y_raw) = table.features_and_target(target)?;
-    // Class codes: the categorical levels, or the distinct numbers in order.
-    let mut levels: Vec<f64> = y_raw.clone();
-    levels.sort_by(f64::total_cmp);
-    levels.dedup();
-    let classes = levels.len();
-    if classes < 2 {
-        return Err(Error::invalid(format!(
-            "'{target}' has a single value: nothing to classify"
-        )));
-    }
-    let y: Vec<i32> = y_raw
-        .iter()
-        .map(|v| levels.iter().position(|l| l == v).unwrap_or(0) as i32)
-        .collect();
-    let class_names: Vec<String> = match table
-        .categorical
-        .iter()
-        .find(|c| c.column.eq_ignore_ascii_case(target))
-    {
-        Some(c) => c.levels.clone(),
-        None => levels.iter().map(|l| format!("{l}")).collect(),
+    let classes = Classes::of(&table, target, &y_raw)?;
+    let mut record = new_record(spec, &names, classes.count(), dropped);
+    record.class_names = classes.names.clone();
+    let done = train_over_splits(spec, &x, &classes, events, stop)?;
+    let table = if done.predicted.is_empty() {
+        None
+    } else {
+        spec.run
+            .write_predictions(&record, "splits.csv", |path| done.predicted.write(path))?
     };
-    let splits = spec.splits;
-    let device = spec.run.device.training_device()?;
-    let config = |seed| TrainConfig {
+    for (model, metrics) in done.scores {
+        let mut run = ModelRun::new(model);
+        run.predictions = table.clone();
+        describe(
+            &mut run,
+            model,
+            names.len(),
+            classes.count(),
+            &spec.nn_hidden,
+        );
+        if done.stopped {
+            run.outcome = crate::train::Outcome::Stopped;
+        }
+        for (k, v) in metrics {
+            let ms = MeanStd::of(&v);
+            run.test.insert(k.to_string(), ms.mean);
+            run.repeated.insert(k.to_string(), ms);
+        }
+        if model == "nn" {
+            run.diagnoses = done.coached.diagnoses(spec.splits);
+        }
+        record.push_run(run, events);
+    }
+    record.seconds = started.elapsed().as_secs_f64();
+    Ok(record)
+}
+
+fn nn_config(spec: &TableClassSpec, seed: u64) -> TrainConfig {
+    TrainConfig {
         settings: spec.training,
         seed,
-    };
-    let hidden = &spec.nn_hidden;
+    }
+}
+
+/// The record before any model ran: the data and the settings.
+fn new_record(
+    spec: &TableClassSpec,
+    names: &[String],
+    classes: usize,
+    dropped: usize,
+) -> ExperimentRecord {
+    let (path, target, splits) = (&spec.data, &spec.target, spec.splits);
     let mut description = format!(
         "{}: classify '{target}' ({classes} classes) from {} columns",
         path.display(),
@@ -186,7 +258,7 @@ pub fn run(
     if dropped > 0 {
         description.push_str(&format!(", {dropped} rows with missing values left out"));
     }
-    let mut record = spec.run.record(
+    spec.run.record(
         DataRef {
             path: path.display().to_string(),
             sha256: file_sha256(path),
@@ -196,20 +268,27 @@ pub fn run(
             "target": target,
             "splits": splits,
             "features": names,
-            "nn_train": config(spec.run.seed),
-            "nn_hidden": hidden,
+            "nn_train": nn_config(spec, spec.run.seed),
+            "nn_hidden": spec.nn_hidden,
             "test_fraction": spec.test_fraction,
             "split_rule": super::regression::split_rule(spec.test_fraction, spec.run.seed, splits),
             "split_seeds": (0..splits).map(|s| spec.run.seed.wrapping_add(s as u64)).collect::<Vec<_>>(),
         }),
-    );
-    record.class_names = class_names;
-    let models = ["logistic", "tree", "forest", "nn"];
-    let mut scores: BTreeMap<&str, BTreeMap<&'static str, Vec<f64>>> = BTreeMap::new();
-    let mut coached = crate::train::coach::OverSplits::default();
-    let mut predicted = TablePredictions::default();
-    let mut stopped = false;
-    'splits: for s in 0..splits {
+    )
+}
+
+/// Every model on every split (a seeded random train/test split each), until the end or a stop.
+fn train_over_splits(
+    spec: &TableClassSpec,
+    x: &[Vec<f64>],
+    classes: &Classes,
+    events: &dyn Fn(Event),
+    stop: &AtomicBool,
+) -> Result<OverSplits> {
+    let (y, splits) = (&classes.codes, spec.splits);
+    let device = spec.run.device.training_device()?;
+    let mut out = OverSplits::default();
+    for s in 0..splits {
         events(Event::Note(format!("split {} of {splits}", s + 1)));
         let seed = spec.run.seed.wrapping_add(s as u64);
         let test = spec.test_fraction;
@@ -218,10 +297,10 @@ pub fn run(
         let ytr: Vec<i32> = parts[0].iter().map(|&i| y[i]).collect();
         let xte: Vec<Vec<f64>> = parts[1].iter().map(|&i| x[i].clone()).collect();
         let truth: Vec<usize> = parts[1].iter().map(|&i| y[i] as usize).collect();
-        for model in models {
+        for model in MODELS {
             if stop.load(Ordering::Relaxed) {
-                stopped = true;
-                break 'splits;
+                out.stopped = true;
+                return Ok(out);
             }
             let mut found = Vec::new();
             let Some(pred) = predict(
@@ -229,23 +308,25 @@ pub fn run(
                 &xtr,
                 &ytr,
                 &xte,
-                classes,
-                &config(seed),
-                hidden,
+                classes.count(),
+                &nn_config(spec, seed),
+                &spec.nn_hidden,
                 &device,
                 events,
                 stop,
                 &mut found,
             )?
             else {
-                stopped = true;
-                break 'splits;
+                out.stopped = true;
+                return Ok(out);
             };
-            coached.add(s + 1, found);
+            out.coached.add(s + 1, found);
             let as_f64 = |v: &[usize]| v.iter().map(|&c| c as f64).collect::<Vec<f64>>();
-            predicted.add(s, seed, &parts[1], &as_f64(&truth), model, &as_f64(&pred));
-            let recall = cls::per_class_recall(&cls::confusion_matrix(&pred, &truth, classes));
-            let e = scores.entry(model).or_default();
+            out.predicted
+                .add(s, seed, &parts[1], &as_f64(&truth), model, &as_f64(&pred));
+            let recall =
+                cls::per_class_recall(&cls::confusion_matrix(&pred, &truth, classes.count()));
+            let e = out.scores.entry(model).or_default();
             e.entry("accuracy")
                 .or_default()
                 .push(cls::accuracy(&pred, &truth));
@@ -254,45 +335,23 @@ pub fn run(
                 .push(crate::metrics::mean_defined(&recall).unwrap_or(f64::NAN));
         }
     }
-    let table = if predicted.is_empty() {
-        None
-    } else {
-        spec.run
-            .write_predictions(&record, "splits.csv", |path| predicted.write(path))?
-    };
-    for (model, metrics) in scores {
-        let mut run = ModelRun::new(model);
-        run.predictions = table.clone();
-        let features = names.len();
-        let mlp = MlpConfig::new(features)
-            .with_hidden(hidden.clone())
-            .with_outputs(classes);
-        run.architecture = Some(match model {
-            "logistic" => {
-                format!("logistic regression (smartcore defaults) on {features} features")
-            }
-            "tree" => format!("decision tree (smartcore defaults) on {features} features"),
-            "forest" => format!(
-                "random forest of 100 trees (smartcore defaults otherwise) on {features} features"
-            ),
-            _ => mlp.describe(),
-        });
-        if model == "nn" {
-            run.trainable_params = Some(mlp.parameters());
-        }
-        if stopped {
-            run.outcome = crate::train::Outcome::Stopped;
-        }
-        for (k, v) in metrics {
-            let ms = MeanStd::of(&v);
-            run.test.insert(k.to_string(), ms.mean);
-            run.repeated.insert(k.to_string(), ms);
-        }
-        if model == "nn" {
-            run.diagnoses = coached.diagnoses(splits);
-        }
-        record.push_run(run, events);
+    Ok(out)
+}
+
+/// A model run's architecture and parameter count, for the record.
+fn describe(run: &mut ModelRun, model: &str, features: usize, classes: usize, hidden: &[usize]) {
+    let mlp = MlpConfig::new(features)
+        .with_hidden(hidden.to_vec())
+        .with_outputs(classes);
+    run.architecture = Some(match model {
+        "logistic" => format!("logistic regression (smartcore defaults) on {features} features"),
+        "tree" => format!("decision tree (smartcore defaults) on {features} features"),
+        "forest" => format!(
+            "random forest of 100 trees (smartcore defaults otherwise) on {features} features"
+        ),
+        _ => mlp.describe(),
+    });
+    if model == "nn" {
+        run.trainable_params = Some(mlp.parameters());
     }
-    record.seconds = started.elapsed().as_secs_f64();
-    Ok(record)
 }

@@ -13,9 +13,8 @@ use petri_engine::burn::module::Module;
 use petri_engine::data::medmnist::{self, ImageSplit};
 use petri_engine::data::registry::Task as DataTask;
 use petri_engine::data::split::Normalization;
-use petri_engine::experiment::classify::{
-    AugmentMode, ImageClassifier, balanced_class_weights, predict_probs,
-};
+use petri_engine::experiment::ClassWeights;
+use petri_engine::experiment::classify::{AugmentMode, ImageClassifier, predict_probs};
 use petri_engine::metrics::classification as cls;
 use petri_engine::model::resnet::ResNetConfig;
 use petri_engine::train::settings::toml_error;
@@ -39,34 +38,7 @@ pub struct ImageExperiment {
     pub transforms: Vec<Transform>,
     /// `"balanced"` or one weight per class, e.g. `[2.0, 1.0]`.
     #[serde(default)]
-    pub class_weights: Option<WeightsSpec>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(untagged)]
-pub enum WeightsSpec {
-    Named(String),
-    Given(Vec<f32>),
-}
-
-impl WeightsSpec {
-    fn resolve(&self, counts: &[usize]) -> std::result::Result<Vec<f32>, String> {
-        match self {
-            WeightsSpec::Named(n) if n == "balanced" => Ok(balanced_class_weights(counts)),
-            WeightsSpec::Named(n) => Err(format!(
-                "experiment.toml: class_weights = \"{n}\": use \"balanced\" or a list of numbers"
-            )),
-            WeightsSpec::Given(w)
-                if w.len() == counts.len() && w.iter().all(|v| v.is_finite() && *v >= 0.0) =>
-            {
-                Ok(w.clone())
-            }
-            WeightsSpec::Given(w) => Err(format!(
-                "experiment.toml: class_weights needs {} non-negative numbers, got {w:?}",
-                counts.len()
-            )),
-        }
-    }
+    pub class_weights: Option<ClassWeights>,
 }
 
 fn unmodified() -> AugmentMode {
@@ -84,7 +56,9 @@ impl ImageExperiment {
             .validate()
             .map_err(|p| format!("experiment.toml: {p}"))?;
         if let Some(w) = &e.class_weights {
-            w.resolve(&[1, 1])?; // BreastMNIST has two classes
+            // BreastMNIST has two classes.
+            w.for_classes(&[1, 1])
+                .map_err(|e| format!("experiment.toml: class_weights: {e}"))?;
         }
         if e.mode != AugmentMode::Unmodified && e.transforms.is_empty() {
             return Err(
@@ -187,22 +161,22 @@ impl Task for ImageConfig {
         let device = petri_engine::experiment::device::DeviceChoice::Cpu.training_device()?;
         let plain = device.clone().without_autodiff();
         let norm = Normalization::uniform(data.train.channels, 0.5, 0.5);
-        let learner = ImageClassifier {
-            train: &data.train,
-            val: &data.val,
-            task: DataTask::Binary,
-            num_classes: classes,
-            normalization: norm.clone(),
-            augment: Pipeline::new(exp.transforms.clone()),
-            mode: exp.mode,
-            class_weights: match &exp.class_weights {
-                Some(w) => Some(
-                    w.resolve(&data.train.class_counts(classes))
-                        .map_err(Error::invalid)?,
-                ),
-                None => None,
-            },
-        };
+        let learner =
+            ImageClassifier {
+                train: &data.train,
+                val: &data.val,
+                task: DataTask::Binary,
+                num_classes: classes,
+                normalization: norm.clone(),
+                augment: Pipeline::new(exp.transforms.clone()),
+                mode: exp.mode,
+                class_weights: match &exp.class_weights {
+                    Some(w) => Some(w.for_classes(&data.train.class_counts(classes)).map_err(
+                        |e| Error::invalid(format!("experiment.toml: class_weights: {e}")),
+                    )?),
+                    None => None,
+                },
+            };
         let model = petri_engine::model::init_seeded(&device, seed, |d| {
             ResNetConfig::new(classes)
                 .with_in_channels(data.train.channels)

@@ -61,7 +61,7 @@ pub fn train_plan(
     let run = PlanRun {
         data: data.to_path_buf(),
         plan,
-        device: crate::run_spec::DeviceArg::Auto,
+        device: petri_engine::experiment::DeviceChoice::Auto,
         out: None,
     };
     start(options, "your-data", Work::Train(run), notifier)

@@ -1,8 +1,9 @@
 //! `petri identify` and `petri train`: the protocol on the user's own data.
 
-use crate::run_spec::{DeviceArg, PlanRun};
+use crate::run_spec::{PlanRun, one_of};
 use anyhow::{Context, Result};
 use clap::Args;
+use petri_engine::experiment::DeviceChoice;
 use petri_engine::identify::{self, Plan};
 use std::path::{Path, PathBuf};
 
@@ -36,8 +37,8 @@ pub struct TrainArgs {
     pub out: Option<PathBuf>,
     /// Where training runs: auto picks the GPU when this binary has its backend and it
     /// opens, else the CPU
-    #[arg(long, value_enum, default_value_t = DeviceArg::Auto)]
-    pub device: DeviceArg,
+    #[arg(long, default_value = "auto", value_parser = one_of(DeviceChoice::ALL, DeviceChoice::name))]
+    pub device: DeviceChoice,
     /// Print the final metrics as JSON
     #[arg(long)]
     pub json: bool,

@@ -2,9 +2,10 @@
 //! whether the new run reproduces every test metric.
 
 use super::run::run_headless;
-use crate::run_spec::DeviceArg;
+use crate::run_spec::one_of;
 use anyhow::{Context, Result, anyhow};
 use clap::Args;
+use petri_engine::experiment::DeviceChoice;
 use petri_engine::experiment::ExperimentRecord;
 use std::path::{Path, PathBuf};
 
@@ -19,8 +20,8 @@ pub struct RerunArgs {
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Train on this device instead of the record's
-    #[arg(long, value_enum)]
-    pub device: Option<DeviceArg>,
+    #[arg(long, value_parser = one_of(DeviceChoice::ALL, DeviceChoice::name))]
+    pub device: Option<DeviceChoice>,
     /// Exit 1 when a test metric differs from the record's by more than 1e-9
     #[arg(long)]
     pub check: bool,
@@ -39,7 +40,7 @@ pub fn rerun(args: RerunArgs, data_dir: &Path) -> Result<()> {
         )
     })?;
     if let Some(device) = args.device {
-        request.set_device(device.resolve());
+        request.set_device(device);
     }
     let out_dir = args
         .out
