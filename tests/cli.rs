@@ -1038,7 +1038,8 @@ fn a_segmentation_plan_trains_with_its_own_loss_and_split() {
 }
 
 /// A sixth part is a lesson folder: the plain overview, `petri doctor`, `petri lesson` and the
-/// content check pick it up from its front matter, with nothing else edited.
+/// content check pick it up from its front matter, with nothing else edited. (It trains
+/// nothing, so it has no dataset: a part's dataset is its runner's, `Suite::dataset`.)
 #[test]
 fn a_new_lesson_folder_is_a_new_part_everywhere() {
     let tmp = tempfile::tempdir().unwrap();
@@ -1058,7 +1059,7 @@ fn a_new_lesson_folder_is_a_new_part_everywhere() {
     std::fs::write(
         new.join("lesson.md"),
         "+++\nid = \"05-survival\"\nname = \"survival\"\nshort_title = \"Survival\"\n\
-         summary = \"Time to event from tabular data\"\ndataset = \"breast-cancer-wisconsin\"\n\
+         summary = \"Time to event from tabular data\"\n\
          title = \"Survival analysis\"\nminutes = 10\n+++\n# Survival analysis\n\nCensoring.\n",
     )
     .unwrap();

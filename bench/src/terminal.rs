@@ -7,6 +7,7 @@ use crate::step::median;
 use petri::app::{App, ExperimentView, Options, Pane, Screen};
 use petri::theme::Theme;
 use petri_engine::experiment::Suite;
+use petri_engine::metrics::Metric;
 use petri_engine::train::{EpochRecord, Event, Sample};
 use ratatui::backend::{CrosstermBackend, TestBackend};
 use ratatui::layout::Rect;
@@ -78,8 +79,8 @@ fn busy_view() -> ExperimentView {
             epoch,
             train_loss: 1.0 / f,
             val: [
-                ("loss".to_string(), 1.1 / f),
-                ("accuracy".to_string(), 0.9 - 0.3 / f),
+                (Metric::Loss.name().to_string(), 1.1 / f),
+                (Metric::Accuracy.name().to_string(), 0.9 - 0.3 / f),
             ]
             .into_iter()
             .collect(),

@@ -20,13 +20,12 @@ pub fn part_named<'a>(lessons: &'a [Lesson], name: &str) -> Option<&'a Part> {
 /// weights.
 pub fn part_items(part: &Part) -> Vec<Fetchable> {
     let mut items: Vec<Fetchable> = part
-        .dataset
-        .as_deref()
+        .dataset()
         .filter(|d| *d != "breast-cancer-wisconsin")
         .and_then(|d| Fetchable::named(d, 28).ok())
         .into_iter()
         .collect();
-    if part.imagenet_weights {
+    if part.imagenet_weights() {
         items.push(Fetchable::Resnet18Weights);
     }
     items
@@ -46,7 +45,7 @@ pub fn plain_overview(data_dir: &Path, lessons: &[Lesson]) -> String {
     );
     let _ = writeln!(out, "Course parts:");
     for (i, p) in lessons.iter().map(|l| &l.part).enumerate() {
-        let data = match p.dataset.as_deref() {
+        let data = match p.dataset() {
             Some(d) if dataset_present(data_dir, d) => format!("  [data: {d}, present]"),
             Some(d) => format!("  [data: {d}, run `petri data fetch {d}`]"),
             None => String::new(),

@@ -4,6 +4,7 @@
 //! the tutor and the headless printer, so both count the same way.
 
 use petri_engine::experiment::ExperimentRecord;
+use petri_engine::metrics::Metric;
 use petri_engine::train::{EpochRecord, Event};
 
 /// What a run's events add up to: the one fold of the stream. The tutor's experiment screen
@@ -71,7 +72,9 @@ impl RunState {
                 self.eta_secs = eta_secs;
             }
             Event::Epoch(r) => {
-                let acc = r.val.get("accuracy").or(r.val.get("pixel_accuracy"));
+                let acc = r
+                    .val_metric(Metric::Accuracy)
+                    .or(r.val_metric(Metric::PixelAccuracy));
                 self.log.push(format!(
                     "epoch {} train loss {:.3}{}",
                     r.epoch,

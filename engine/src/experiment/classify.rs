@@ -6,7 +6,7 @@ use crate::augment::Pipeline;
 use crate::data::medmnist::ImageSplit;
 use crate::data::registry::Task;
 use crate::data::split::Normalization;
-use crate::metrics::classification as cls;
+use crate::metrics::{Metric, MetricMap, classification as cls};
 use crate::model::resnet::ResNet;
 use crate::rng::Rng;
 use crate::train::{Learner, Metrics};
@@ -109,16 +109,16 @@ pub fn predict_probs(
 pub fn classification_metrics(task: Task, probs: &[Vec<f32>], labels: &[Vec<u8>]) -> Metrics {
     let mut m = Metrics::new();
     if task == Task::MultiLabel {
-        m.insert("accuracy".into(), cls::multilabel_accuracy(probs, labels));
+        m.set_metric(Metric::Accuracy, cls::multilabel_accuracy(probs, labels));
         if let Some(auc) = crate::metrics::mean_defined(&cls::multilabel_auc(probs, labels)) {
-            m.insert("auc".into(), auc);
+            m.set_metric(Metric::Auc, auc);
         }
     } else {
         let truth: Vec<usize> = labels.iter().map(|l| l[0] as usize).collect();
         let pred: Vec<usize> = probs.iter().map(|p| cls::predict(p)).collect();
-        m.insert("accuracy".into(), cls::accuracy(&pred, &truth));
+        m.set_metric(Metric::Accuracy, cls::accuracy(&pred, &truth));
         if let Some(auc) = cls::auc_macro(probs, &truth) {
-            m.insert("auc".into(), auc);
+            m.set_metric(Metric::Auc, auc);
         }
         // Mean cross-entropy of the predictions, comparable with the training loss.
         let ce = probs
@@ -127,7 +127,7 @@ pub fn classification_metrics(task: Task, probs: &[Vec<f32>], labels: &[Vec<u8>]
             .map(|(p, &t)| -(p[t].max(1e-7) as f64).ln())
             .sum::<f64>()
             / truth.len().max(1) as f64;
-        m.insert("loss".into(), ce);
+        m.set_metric(Metric::Loss, ce);
     }
     m
 }

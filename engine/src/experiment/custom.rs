@@ -11,6 +11,7 @@ use crate::data::class_folders;
 use crate::data::medmnist::{self, ImageSplit};
 use crate::data::split::random_split;
 use crate::identify::Plan;
+use crate::metrics::Metric;
 use crate::train::Event;
 use crate::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -33,10 +34,11 @@ pub fn check(plan: &Plan, runner: Runner) -> Result<()> {
         );
     }
     let metrics = runner.metrics();
-    if !metrics.contains(&plan.metric.as_str()) {
+    if !metrics.iter().any(|m| m.name() == plan.metric) {
+        let names: Vec<&str> = metrics.iter().map(|m| m.name()).collect();
         return reject(
             "metric",
-            format!("= \"{}\" is not one of {}", plan.metric, metrics.join(", ")),
+            format!("= \"{}\" is not one of {}", plan.metric, names.join(", ")),
         );
     }
     if plan.pretrained && runner != Runner::Images {
@@ -159,7 +161,10 @@ pub fn train(
         plan: Box::new(plan.clone()),
         options: base.absolute(),
     });
-    report_metric(&mut record, &plan.metric);
+    if let Some(metric) = Metric::from_name(&plan.metric) {
+        // Always: `check` refused a metric the runner does not report.
+        report_metric(&mut record, metric);
+    }
     record.notes.push(format!(
         "trained from a plan on {}: {}",
         path.display(),
@@ -170,17 +175,15 @@ pub fn train(
 
 /// The plan's metric, first in the notes for every model (mean over splits for tables), and in
 /// the record's config.
-fn report_metric(record: &mut ExperimentRecord, metric: &str) {
-    record.config["metric"] = serde_json::json!(metric);
+fn report_metric(record: &mut ExperimentRecord, metric: Metric) {
+    record.config["metric"] = serde_json::json!(metric.name());
     let values: Vec<String> = record
         .runs
         .iter()
         .filter_map(|r| {
             let v = r
-                .test
-                .get(metric)
-                .copied()
-                .or_else(|| r.repeated.get(metric).map(|m| m.mean))?;
+                .test_metric(metric)
+                .or_else(|| r.repeated_metric(metric).map(|m| m.mean))?;
             Some(format!("{} {v:.4}", r.name))
         })
         .collect();

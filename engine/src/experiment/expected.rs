@@ -11,7 +11,7 @@
 use super::Suite;
 pub use super::findings::{Expected, Verdict};
 use super::record::ExperimentRecord;
-use crate::metrics::MeanStd;
+use crate::metrics::{MeanStd, Metric};
 use crate::train::{ModelRun, Outcome};
 
 /// `lower` is below `higher`: decided against the spread when both have one (n >= 2),
@@ -98,10 +98,10 @@ fn claim(i: usize) -> String {
 }
 
 /// A run's value with its spread over splits or seeds, where it was repeated.
-fn value(r: &ModelRun, metric: &str) -> Option<MeanStd> {
-    match r.repeated.get(metric) {
-        Some(m) if m.n >= 2 => Some(*m),
-        _ => r.test.get(metric).map(|&mean| MeanStd {
+fn value(r: &ModelRun, metric: Metric) -> Option<MeanStd> {
+    match r.repeated_metric(metric) {
+        Some(m) if m.n >= 2 => Some(m),
+        _ => r.test_metric(metric).map(|mean| MeanStd {
             mean,
             std: 0.0,
             n: 1,
@@ -141,7 +141,7 @@ impl<'a> Runs<'a> {
     }
 
     /// The test `metric` of the finished run `run`, with its spread where it was repeated.
-    fn test(&self, run: &str, metric: &str) -> Option<MeanStd> {
+    fn test(&self, run: &str, metric: Metric) -> Option<MeanStd> {
         self.finished(run).and_then(|r| value(r, metric))
     }
 
@@ -160,7 +160,7 @@ impl<'a> Runs<'a> {
 
 /// Classification: frozen ImageNet features are clearly worse than scratch and fine-tuning.
 fn frozen_is_worse(runs: &Runs) -> Option<Expected> {
-    let acc = |r| runs.test(r, "accuracy");
+    let acc = |r| runs.test(r, Metric::Accuracy);
     let (a, b, c) = (acc("scratch")?, acc("frozen")?, acc("finetune")?);
     Some(Expected {
         seeds: runs.seeds,
@@ -179,7 +179,7 @@ fn frozen_is_worse(runs: &Runs) -> Option<Expected> {
 
 /// Augmentation: augmented-only is worse than unmodified.
 fn augmented_only_is_worse(runs: &Runs) -> Option<Expected> {
-    let acc = |r| runs.test(r, "accuracy");
+    let acc = |r| runs.test(r, Metric::Accuracy);
     let (u, a) = (acc("unmodified")?, acc("augmented")?);
     Some(Expected {
         seeds: runs.seeds,
@@ -196,7 +196,7 @@ fn augmented_only_is_worse(runs: &Runs) -> Option<Expected> {
 
 /// Augmentation: combined beats both unmodified and augmented-only.
 fn combined_is_best(runs: &Runs) -> Option<Expected> {
-    let acc = |r| runs.test(r, "accuracy");
+    let acc = |r| runs.test(r, Metric::Accuracy);
     let (u, a, c) = (acc("unmodified")?, acc("augmented")?, acc("combined")?);
     Some(Expected {
         seeds: runs.seeds,
@@ -247,7 +247,7 @@ const ALL: &str = "all features";
 
 /// The test RMSE of regression's `model` on the feature `set`.
 fn rmse(runs: &Runs, model: &str, set: &str) -> Option<MeanStd> {
-    runs.test(&format!("{model} ({set})"), "rmse")
+    runs.test(&format!("{model} ({set})"), Metric::Rmse)
 }
 
 /// Regression: linear regression beats every other model on all features.
@@ -297,7 +297,7 @@ fn top_features_help(runs: &Runs) -> Option<Expected> {
     let top = |model: &str| {
         runs.all_finished()
             .find(|r| r.name.starts_with(&format!("{model} (top-")))
-            .and_then(|r| value(r, "rmse"))
+            .and_then(|r| value(r, Metric::Rmse))
     };
     let (ta, tt, fa, ft) = (
         rmse(runs, "tree", ALL)?,

@@ -12,7 +12,7 @@ use super::{ClassWeights, Experiment};
 use crate::data::medmnist::{self, MedMnist};
 use crate::data::split::Normalization;
 use crate::data::{layout, registry};
-use crate::metrics::classification as cls;
+use crate::metrics::{Metric, classification as cls};
 use crate::model::resnet::{ResNet, ResNetConfig};
 use crate::model::weights::import_imagenet_resnet18;
 use crate::train::{Event, TrainConfig, fit_with};
@@ -165,8 +165,8 @@ fn test_results(run: &mut ModelRun, data: &MedMnist, probs: &[Vec<f32>]) {
     // Balanced accuracy: the mean recall over the classes the test split has.
     let present: Vec<f64> = recall.iter().flatten().copied().collect();
     if !present.is_empty() {
-        run.test.insert(
-            "balanced_accuracy".into(),
+        run.set_test(
+            Metric::BalancedAccuracy,
             present.iter().sum::<f64>() / present.len() as f64,
         );
     }

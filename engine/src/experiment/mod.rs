@@ -66,6 +66,23 @@ impl Suite {
         })
     }
 
+    /// The registry name of the data this suite trains on unless `--data` replaces it (the
+    /// image parts' from their presets).
+    pub fn dataset(self) -> &'static str {
+        match self {
+            Suite::Classification | Suite::Augmentation => {
+                presets::image(self, Profile::Quick).dataset
+            }
+            Suite::Segmentation => "skin-autofluorescence",
+            Suite::Regression => "breast-cancer-wisconsin",
+        }
+    }
+
+    /// Whether its transfer-learning runs need ImageNet ResNet-18 weights.
+    pub fn needs_imagenet_weights(self) -> bool {
+        self == Suite::Classification
+    }
+
     /// The experiments of this part, in the order they run by default.
     pub fn experiments(self) -> &'static [Experiment] {
         use Experiment::*;
@@ -598,6 +615,20 @@ fn run_one(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_suite_s_dataset_can_be_fetched_or_is_embedded() {
+        for suite in Suite::ALL {
+            let d = suite.dataset();
+            assert!(
+                d == "breast-cancer-wisconsin"
+                    || crate::data::fetchable::Fetchable::named(d, 28).is_ok(),
+                "{suite:?}: {d}"
+            );
+        }
+        assert_eq!(Suite::Classification.dataset(), "pathmnist");
+        assert_eq!(Suite::Augmentation.dataset(), "breastmnist");
+    }
 
     #[test]
     fn class_weights_read_every_form_they_are_written_in_and_refuse_bad_ones() {

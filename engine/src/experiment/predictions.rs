@@ -11,6 +11,7 @@
 //! computed from), so `scripts/recheck-metrics` recomputes every metric of a record from these
 //! files to 1e-9.
 
+use crate::metrics::Metric;
 use crate::metrics::classification as cls;
 use crate::metrics::segmentation as seg;
 use crate::{Error, Result, atomic};
@@ -186,7 +187,7 @@ pub fn write_masks(csv: &Path, classes: usize, items: &[MaskPrediction]) -> Resu
         "source",
         "truth_mask",
         "predicted_mask",
-        "pixel_accuracy",
+        Metric::PixelAccuracy.name(),
     ]
     .map(String::from)
     .to_vec();

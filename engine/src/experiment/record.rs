@@ -132,6 +132,11 @@ impl ExperimentRecord {
         out
     }
 
+    /// The column a table run predicts (`config.target`, written by the table runners).
+    pub fn target(&self) -> Option<&str> {
+        self.config.get("target").and_then(|t| t.as_str())
+    }
+
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, e))?;
         serde_json::from_str(&text)

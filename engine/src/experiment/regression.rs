@@ -10,7 +10,7 @@ pub use super::presets::{RegressionPreset, regression as preset};
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
 use super::spec::RegressionSpec;
 use crate::data::breast_cancer::{BreastCancer, RadiusRegression};
-use crate::metrics::{MeanStd, regression as reg};
+use crate::metrics::{MeanStd, Metric, regression as reg};
 use crate::model::mlp::{Mlp, MlpConfig};
 use crate::rng::Rng;
 use crate::train::coach::{Diagnosis, OverSplits};
@@ -450,7 +450,7 @@ pub fn run(
 
     // errors[(model, feature set)][metric] = one value per split
     type Key = (Experiment, &'static str);
-    let mut errors: BTreeMap<Key, BTreeMap<&'static str, Vec<f64>>> = BTreeMap::new();
+    let mut errors: BTreeMap<Key, BTreeMap<Metric, Vec<f64>>> = BTreeMap::new();
     let mut selected_counts = vec![0usize; problem.feature_names.len()];
     let mut seconds: BTreeMap<Key, f64> = BTreeMap::new();
     let mut coached: BTreeMap<Key, OverSplits> = BTreeMap::new();
@@ -508,10 +508,16 @@ pub fn run(
                 *seconds.entry(key).or_default() += t.elapsed().as_secs_f64();
                 predicted.add(s, split_seed, &parts[1], &yte, &run_name(&key), &pred);
                 let e = errors.entry(key).or_default();
-                e.entry("mae").or_default().push(reg::mae(&pred, &yte));
-                e.entry("mse").or_default().push(reg::mse(&pred, &yte));
-                e.entry("rmse").or_default().push(reg::rmse(&pred, &yte));
-                e.entry("r2").or_default().push(reg::r2(&pred, &yte));
+                e.entry(Metric::Mae)
+                    .or_default()
+                    .push(reg::mae(&pred, &yte));
+                e.entry(Metric::Mse)
+                    .or_default()
+                    .push(reg::mse(&pred, &yte));
+                e.entry(Metric::Rmse)
+                    .or_default()
+                    .push(reg::rmse(&pred, &yte));
+                e.entry(Metric::R2).or_default().push(reg::r2(&pred, &yte));
             }
         }
     }
@@ -534,8 +540,8 @@ pub fn run(
             }
             for (metric, values) in e {
                 let ms = MeanStd::of(values);
-                run.test.insert(metric.to_string(), ms.mean);
-                run.repeated.insert(metric.to_string(), ms);
+                run.set_test(*metric, ms.mean);
+                run.set_repeated(*metric, ms);
             }
             run.seconds = seconds[&key];
             if let Some(c) = coached.get(&key) {

@@ -5,6 +5,7 @@
 use super::RunOptions;
 use crate::data::registry::Task;
 use crate::identify::Plan;
+use crate::metrics::Metric;
 use crate::{Error, Result};
 
 /// A runner: the code that trains one kind of model on one kind of data.
@@ -158,13 +159,14 @@ impl Runner {
         }
     }
 
-    /// The metrics it reports on the test data, by the names the record uses.
-    pub fn metrics(self) -> &'static [&'static str] {
+    /// The metrics it reports on the test data.
+    pub fn metrics(self) -> &'static [Metric] {
+        use Metric::*;
         match self {
-            Runner::Images => &["accuracy", "auc", "balanced_accuracy", "loss"],
-            Runner::Segmentation => &["dice_mean", "iou_mean", "pixel_accuracy", "dice_foreground"],
-            Runner::TableRegression => &["mae", "rmse", "mse", "r2"],
-            Runner::TableClasses => &["accuracy", "balanced_accuracy"],
+            Runner::Images => &[Accuracy, Auc, BalancedAccuracy, Loss],
+            Runner::Segmentation => &[DiceMean, IouMean, PixelAccuracy, DiceForeground],
+            Runner::TableRegression => &[Mae, Rmse, Mse, R2],
+            Runner::TableClasses => &[Accuracy, BalancedAccuracy],
         }
     }
 }

@@ -7,7 +7,7 @@
 pub use super::findings::Comparison;
 use super::record::{ExperimentRecord, ModelRun, SeedRun};
 use super::{ResumeState, RunOptions, Suite};
-use crate::metrics::MeanStd;
+use crate::metrics::{MeanStd, Metric};
 use crate::train::{EpochRecord, Event, Metrics, Outcome};
 use crate::{Error, Result};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -250,18 +250,18 @@ pub fn compare(record: &ExperimentRecord) -> Vec<Comparison> {
         return Vec::new();
     }
     let metric = match record.part {
-        Suite::Segmentation => "dice_mean",
-        Suite::Regression => "rmse",
-        Suite::Classification | Suite::Augmentation => "accuracy",
+        Suite::Segmentation => Metric::DiceMean,
+        Suite::Regression => Metric::Rmse,
+        Suite::Classification | Suite::Augmentation => Metric::Accuracy,
     };
     let mut runs: Vec<(&str, MeanStd)> = record
         .runs
         .iter()
         .filter(|r| r.outcome == Outcome::Finished)
-        .filter_map(|r| r.repeated.get(metric).map(|m| (r.name.as_str(), *m)))
+        .filter_map(|r| r.repeated_metric(metric).map(|m| (r.name.as_str(), m)))
         .filter(|(_, m)| m.n >= 2)
         .collect();
-    let lower_is_better = metric == "rmse";
+    let lower_is_better = metric.lower_is_better();
     runs.sort_by(|x, y| {
         let o = y.1.mean.total_cmp(&x.1.mean);
         if lower_is_better { o.reverse() } else { o }
@@ -272,7 +272,7 @@ pub fn compare(record: &ExperimentRecord) -> Vec<Comparison> {
             out.push(Comparison {
                 a: a.to_string(),
                 b: b.to_string(),
-                metric: metric.to_string(),
+                metric: metric.name().to_string(),
                 a_value: *am,
                 b_value: *bm,
                 beyond_spread: (am.mean - bm.mean).abs() > am.std + bm.std,

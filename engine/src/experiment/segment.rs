@@ -11,7 +11,7 @@ use crate::augment::{Pipeline, Transform};
 use crate::data::image::{Image, Mask};
 use crate::data::segmentation::{self, Sample};
 use crate::data::split::{Normalization, group_split};
-use crate::metrics::{mean_defined, segmentation as seg};
+use crate::metrics::{Metric, MetricMap, mean_defined, segmentation as seg};
 use crate::model::unet::{UNet, UNetConfig};
 use crate::rng::Rng;
 use crate::train::{Event, Learner, Metrics, TrainConfig, fit_with};
@@ -130,12 +130,12 @@ pub fn segmentation_metrics(
     let dice = seg::dice_per_class(&p, &t, classes);
     let iou = seg::iou_per_class(&p, &t, classes);
     let mut m = Metrics::new();
-    m.insert("pixel_accuracy".into(), seg::pixel_accuracy(&p, &t));
+    m.set_metric(Metric::PixelAccuracy, seg::pixel_accuracy(&p, &t));
     if let Some(d) = mean_defined(&dice) {
-        m.insert("dice_mean".into(), d);
+        m.set_metric(Metric::DiceMean, d);
     }
     if let Some(i) = mean_defined(&iou) {
-        m.insert("iou_mean".into(), i);
+        m.set_metric(Metric::IouMean, i);
     }
     let fg: Vec<Option<f64>> = dice
         .iter()
@@ -144,7 +144,7 @@ pub fn segmentation_metrics(
         .map(|(_, d)| *d)
         .collect();
     if let Some(d) = mean_defined(&fg) {
-        m.insert("dice_foreground".into(), d);
+        m.set_metric(Metric::DiceForeground, d);
     }
     (m, dice, iou)
 }
@@ -202,7 +202,7 @@ impl Learner for Segmenter<'_> {
                 .into_scalar();
             total += l as f64 * chunk.len() as f64;
         }
-        m.insert("loss".into(), total / self.val.len().max(1) as f64);
+        m.set_metric(Metric::Loss, total / self.val.len().max(1) as f64);
         m
     }
 }

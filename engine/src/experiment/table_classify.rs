@@ -7,8 +7,8 @@ use super::predictions::TablePredictions;
 use super::record::{DataRef, ExperimentRecord, ModelRun, file_sha256};
 use super::regression::{Scaler, matrix, row_batch};
 use super::spec::TableClassSpec;
-use crate::metrics::MeanStd;
 use crate::metrics::classification as cls;
+use crate::metrics::{MeanStd, Metric};
 use crate::model::mlp::{Mlp, MlpConfig};
 use crate::rng::Rng;
 use crate::train::{Event, Learner, Metrics, TrainConfig, fit};
@@ -180,7 +180,7 @@ impl Classes {
 /// test prediction.
 #[derive(Default)]
 struct OverSplits {
-    scores: BTreeMap<&'static str, BTreeMap<&'static str, Vec<f64>>>,
+    scores: BTreeMap<&'static str, BTreeMap<Metric, Vec<f64>>>,
     coached: crate::train::coach::OverSplits,
     predicted: TablePredictions,
     stopped: bool,
@@ -223,8 +223,8 @@ pub fn run(
         }
         for (k, v) in metrics {
             let ms = MeanStd::of(&v);
-            run.test.insert(k.to_string(), ms.mean);
-            run.repeated.insert(k.to_string(), ms);
+            run.set_test(k, ms.mean);
+            run.set_repeated(k, ms);
         }
         if model == "nn" {
             run.diagnoses = done.coached.diagnoses(spec.splits);
@@ -327,10 +327,10 @@ fn train_over_splits(
             let recall =
                 cls::per_class_recall(&cls::confusion_matrix(&pred, &truth, classes.count()));
             let e = out.scores.entry(model).or_default();
-            e.entry("accuracy")
+            e.entry(Metric::Accuracy)
                 .or_default()
                 .push(cls::accuracy(&pred, &truth));
-            e.entry("balanced_accuracy")
+            e.entry(Metric::BalancedAccuracy)
                 .or_default()
                 .push(crate::metrics::mean_defined(&recall).unwrap_or(f64::NAN));
         }

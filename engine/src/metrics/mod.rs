@@ -6,6 +6,118 @@ pub mod regression;
 pub mod segmentation;
 
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A metric a run reports (on the test data, over repeated splits or seeds, or on the
+/// validation data per epoch). Records keep their metrics as maps keyed by [`Metric::name`]
+/// (their JSON is unchanged); code reads and writes those maps through this type
+/// ([`MetricMap`], `ModelRun::test_metric`, ...), never by spelling the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Metric {
+    Accuracy,
+    BalancedAccuracy,
+    Auc,
+    /// The loss on the validation or test data (cross-entropy for classification).
+    Loss,
+    DiceMean,
+    IouMean,
+    PixelAccuracy,
+    /// Dice of the foreground (class 1) of binary segmentation.
+    DiceForeground,
+    Mae,
+    Mse,
+    Rmse,
+    R2,
+}
+
+impl Metric {
+    pub const ALL: [Metric; 12] = [
+        Metric::Accuracy,
+        Metric::BalancedAccuracy,
+        Metric::Auc,
+        Metric::Loss,
+        Metric::DiceMean,
+        Metric::IouMean,
+        Metric::PixelAccuracy,
+        Metric::DiceForeground,
+        Metric::Mae,
+        Metric::Mse,
+        Metric::Rmse,
+        Metric::R2,
+    ];
+
+    /// The key records, plans and events use.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::Accuracy => "accuracy",
+            Metric::BalancedAccuracy => "balanced_accuracy",
+            Metric::Auc => "auc",
+            Metric::Loss => "loss",
+            Metric::DiceMean => "dice_mean",
+            Metric::IouMean => "iou_mean",
+            Metric::PixelAccuracy => "pixel_accuracy",
+            Metric::DiceForeground => "dice_foreground",
+            Metric::Mae => "mae",
+            Metric::Mse => "mse",
+            Metric::Rmse => "rmse",
+            Metric::R2 => "r2",
+        }
+    }
+
+    /// The name in words, as sentences show it (`balanced accuracy`, `dice mean`).
+    pub fn label(self) -> &'static str {
+        match self {
+            Metric::BalancedAccuracy => "balanced accuracy",
+            Metric::DiceMean => "dice mean",
+            Metric::IouMean => "iou mean",
+            Metric::PixelAccuracy => "pixel accuracy",
+            Metric::DiceForeground => "dice foreground",
+            m => m.name(),
+        }
+    }
+
+    /// The metric `name` names (as [`Metric::name`] spells it).
+    pub fn from_name(name: &str) -> Option<Metric> {
+        Metric::ALL.into_iter().find(|m| m.name() == name)
+    }
+
+    /// Errors and losses: a smaller value is a better model.
+    pub fn lower_is_better(self) -> bool {
+        matches!(
+            self,
+            Metric::Loss | Metric::Mae | Metric::Mse | Metric::Rmse
+        )
+    }
+}
+
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// A record's map of metrics by name (`test`, `val`, `repeated`), read and written by
+/// [`Metric`].
+pub trait MetricMap<V: Copy> {
+    /// The value of `metric`, when the map has it.
+    fn metric(&self, metric: Metric) -> Option<V>;
+    /// Sets `metric` to `value`.
+    fn set_metric(&mut self, metric: Metric, value: V);
+    /// Whether the map has `metric`.
+    fn has_metric(&self, metric: Metric) -> bool {
+        self.metric(metric).is_some()
+    }
+}
+
+impl<V: Copy> MetricMap<V> for BTreeMap<String, V> {
+    fn metric(&self, metric: Metric) -> Option<V> {
+        self.get(metric.name()).copied()
+    }
+
+    fn set_metric(&mut self, metric: Metric, value: V) {
+        self.insert(metric.name().to_string(), value);
+    }
+}
 
 /// Mean and sample standard deviation (n - 1) of repeated measurements.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -51,6 +163,39 @@ pub fn mean_defined(values: &[Option<f64>]) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metric_names_are_the_records_keys() {
+        let names: Vec<&str> = Metric::ALL.iter().map(|m| m.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "accuracy",
+                "balanced_accuracy",
+                "auc",
+                "loss",
+                "dice_mean",
+                "iou_mean",
+                "pixel_accuracy",
+                "dice_foreground",
+                "mae",
+                "mse",
+                "rmse",
+                "r2"
+            ]
+        );
+        for m in Metric::ALL {
+            assert_eq!(Metric::from_name(m.name()), Some(m));
+            assert_eq!(m.label(), m.name().replace('_', " "));
+        }
+        assert_eq!(Metric::from_name("dice"), None);
+        assert!(Metric::Rmse.lower_is_better() && !Metric::Accuracy.lower_is_better());
+        let mut map = BTreeMap::new();
+        map.set_metric(Metric::BalancedAccuracy, 0.5);
+        assert_eq!(map["balanced_accuracy"], 0.5);
+        assert_eq!(map.metric(Metric::BalancedAccuracy), Some(0.5));
+        assert!(!map.has_metric(Metric::Accuracy));
+    }
 
     #[test]
     fn mean_std_by_hand() {

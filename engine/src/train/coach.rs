@@ -3,6 +3,7 @@
 //! the headless progress) and into the run record. Each kind is said once per run.
 
 use super::EpochRecord;
+use crate::metrics::Metric;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -148,7 +149,7 @@ impl OverSplits {
 }
 
 fn val_loss(e: &EpochRecord) -> Option<f64> {
-    e.val.get("loss").copied().filter(|v| v.is_finite())
+    e.val_metric(Metric::Loss).filter(|v| v.is_finite())
 }
 
 fn overfitting(h: &[EpochRecord]) -> Option<Diagnosis> {
@@ -225,8 +226,8 @@ fn crawling(h: &[EpochRecord], classes: Option<usize>) -> Option<Diagnosis> {
 fn majority_class(h: &[EpochRecord], classes: Option<usize>) -> Option<Diagnosis> {
     let k = classes?;
     let e = h.last()?;
-    let acc = *e.val.get("accuracy")?;
-    let balanced = *e.val.get("balanced_accuracy")?;
+    let acc = e.val_metric(Metric::Accuracy)?;
+    let balanced = e.val_metric(Metric::BalancedAccuracy)?;
     let chance = 1.0 / k as f64;
     (h.len() >= 2 && balanced <= chance + 0.05 && acc >= balanced + 0.15).then(|| Diagnosis {
         finding: Finding::MajorityClass,

@@ -2,7 +2,7 @@
 //! printer and the grader all consume the same events.
 
 use super::{Metrics, Outcome};
-use crate::metrics::MeanStd;
+use crate::metrics::{MeanStd, Metric, MetricMap};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -76,6 +76,26 @@ impl ModelRun {
         }
     }
 
+    /// `metric` on the test data.
+    pub fn test_metric(&self, metric: Metric) -> Option<f64> {
+        self.test.metric(metric)
+    }
+
+    /// Sets `metric` on the test data.
+    pub fn set_test(&mut self, metric: Metric, value: f64) {
+        self.test.set_metric(metric, value);
+    }
+
+    /// `metric`'s mean and spread over repeated splits or seeds.
+    pub fn repeated_metric(&self, metric: Metric) -> Option<MeanStd> {
+        self.repeated.metric(metric)
+    }
+
+    /// Sets `metric`'s mean and spread over repeated splits or seeds.
+    pub fn set_repeated(&mut self, metric: Metric, value: MeanStd) {
+        self.repeated.set_metric(metric, value);
+    }
+
     /// Why this model's metrics are not those of a finished run, in one sentence (`None` when
     /// it finished): the command line and the tutor say it the same way.
     pub fn unfinished(&self) -> Option<String> {
@@ -99,6 +119,13 @@ pub struct EpochRecord {
     /// Validation metrics (including `loss` where the task defines one).
     pub val: Metrics,
     pub seconds: f64,
+}
+
+impl EpochRecord {
+    /// `metric` on the validation data after this epoch.
+    pub fn val_metric(&self, metric: Metric) -> Option<f64> {
+        self.val.metric(metric)
+    }
 }
 
 /// Serialised (a job's `events.jsonl`) as `{"event": "epoch", "data": {...}}`: adjacent tags,

@@ -4,7 +4,6 @@
 //! remembered in the progress file (`l` changes it).
 
 use super::Options;
-use super::notify::{Notification, Notifier};
 use super::scroll::Scroll;
 use crate::markdown;
 use crate::progress::{self, Progress};
@@ -44,11 +43,8 @@ pub struct ChallengeView {
     check_scroll: Scroll,
     /// Where students' copies go: `<state>/challenges/<part>/<name>`.
     workspace: PathBuf,
-    data_dir: PathBuf,
     state_dir: PathBuf,
     check: CheckState,
-    /// Where a check reports (`Notification::Checked`).
-    notifier: Notifier,
     pub message: Option<String>,
     /// The language code challenges are answered in, once the student has chosen.
     language: Option<Language>,
@@ -57,14 +53,8 @@ pub struct ChallengeView {
 }
 
 impl ChallengeView {
-    pub fn new(
-        part_key: &str,
-        challenges: Vec<Challenge>,
-        options: &Options,
-        notifier: Notifier,
-    ) -> Self {
+    pub fn new(part_key: &str, challenges: Vec<Challenge>, options: &Options) -> Self {
         ChallengeView {
-            notifier,
             part_key: part_key.to_string(),
             challenges,
             selected: 0,
@@ -72,7 +62,6 @@ impl ChallengeView {
             statement_scroll: Scroll::new(),
             check_scroll: Scroll::new(),
             workspace: options.state_dir.join("challenges"),
-            data_dir: options.data_dir.clone(),
             state_dir: options.state_dir.clone(),
             check: CheckState::Idle,
             message: None,
@@ -121,7 +110,8 @@ impl ChallengeView {
         matches!(self.check, CheckState::Running { .. })
     }
 
-    pub fn on_key(&mut self, key: KeyEvent) {
+    /// A key; returns the check to run when `t` asks for one (`super::work::check`).
+    pub fn on_key(&mut self, key: KeyEvent) -> Option<(Challenge, PathBuf)> {
         self.message = None;
         if std::mem::take(&mut self.asking_language) {
             match key.code {
@@ -129,7 +119,7 @@ impl ChallengeView {
                 KeyCode::Char('p') => self.choose_language(Language::Python),
                 _ => self.message = Some("not started: s asks again".into()),
             }
-            return;
+            return None;
         }
         let n = self.challenges.len().max(1);
         match (key.code, self.focus) {
@@ -182,9 +172,10 @@ impl ChallengeView {
             (KeyCode::Char('s'), _) => self.start(),
             (KeyCode::Char('l'), _) => self.asking_language_for_next_start(),
             (KeyCode::Char('h'), _) => self.next_hint(),
-            (KeyCode::Char('t'), _) => self.run_check(),
+            (KeyCode::Char('t'), _) => return self.run_check(),
             _ => {}
         }
+        None
     }
 
     /// `l`: the next code challenge started asks for its language again.
@@ -241,41 +232,28 @@ impl ChallengeView {
         }
     }
 
-    fn run_check(&mut self) {
-        let Some(c) = self.current().cloned() else {
-            return;
-        };
+    /// `t`: the check to run on the current challenge's copy, now waited for.
+    fn run_check(&mut self) -> Option<(Challenge, PathBuf)> {
+        let c = self.current().cloned()?;
         if self.is_checking() {
             self.message = Some("a check is already running".into());
-            return;
+            return None;
         }
         let dir = self.copy_dir(&c);
         if !dir.exists() {
             self.message = Some("press s to start the challenge first".into());
-            return;
+            return None;
         }
-        let grader = match crate::grading::grader(&self.data_dir, &self.state_dir, None, false) {
-            Ok(g) => g,
-            Err(e) => {
-                self.check = CheckState::Failed(format!("{e:#}"));
-                return;
-            }
-        };
-        let notifier = self.notifier.clone();
-        let id = c.id.clone();
-        std::thread::spawn(move || {
-            let r = grader.grade(&c, &dir);
-            grader.finish();
-            let result = match &r.error {
-                Some(e) => Err(format!("not your code's fault: {e}")),
-                None => Ok(r),
-            };
-            let _ = notifier.send(Notification::Checked(Box::new(result)));
-        });
         self.check = CheckState::Running {
             since: Instant::now(),
-            id,
+            id: c.id.clone(),
         };
+        Some((c, dir))
+    }
+
+    /// The check could not start (the grader could not be set up).
+    pub fn check_failed(&mut self, why: String) {
+        self.check = CheckState::Failed(why);
     }
 
     /// A finished check (tests feed one in directly).

@@ -5,7 +5,7 @@
 
 use crate::theme::Theme;
 use petri_engine::data::fetchable::Fetchable;
-use petri_engine::experiment::{Profile, Suite};
+use petri_engine::experiment::Suite;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 use ratatui::layout::Rect;
@@ -241,10 +241,7 @@ impl DataChoiceView {
 /// The part's own dataset as a fetchable item (none for regression: it is embedded).
 fn course_item(part: Suite) -> Option<Fetchable> {
     match part {
-        Suite::Classification | Suite::Augmentation => {
-            let preset = petri_engine::experiment::images::preset(part, Profile::Quick);
-            Fetchable::named(preset.dataset, 28).ok()
-        }
+        Suite::Classification | Suite::Augmentation => Fetchable::named(part.dataset(), 28).ok(),
         Suite::Segmentation => Some(Fetchable::SkinAutofluorescence),
         Suite::Regression => None,
     }

@@ -11,6 +11,7 @@ pub use crate::run_state::RunState;
 use crate::theme::Theme;
 use petri_engine::experiment::record::SampleSheet;
 use petri_engine::experiment::{ExperimentRecord, Suite};
+use petri_engine::metrics::Metric;
 use petri_engine::train::EpochRecord;
 use ratatui::Frame;
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
@@ -429,7 +430,7 @@ impl ExperimentView {
                 let m: Vec<String> = run
                     .test
                     .iter()
-                    .filter(|(k, _)| k.as_str() != "loss")
+                    .filter(|(k, _)| k.as_str() != Metric::Loss.name())
                     .map(|(k, v)| format!("{k} {v:.3}"))
                     .collect();
                 lines.push(Line::from(vec![
@@ -463,7 +464,7 @@ impl ExperimentView {
             .collect();
         let val: Vec<(f64, f64)> = current
             .iter()
-            .filter_map(|r| r.val.get("loss").map(|l| (r.epoch as f64, *l)))
+            .filter_map(|r| r.val_metric(Metric::Loss).map(|l| (r.epoch as f64, l)))
             .collect();
         let max_y = train
             .iter()

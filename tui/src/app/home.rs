@@ -143,12 +143,7 @@ fn part_lines(app: &App) -> Vec<Line<'static>> {
         if !l.part.experiments.is_empty() {
             // The same facts as `petri doctor`, for this part.
             let report = crate::doctor::part(app.selected, &l.part, &app.options.data_dir);
-            if let Some(d) = l
-                .part
-                .dataset
-                .as_deref()
-                .filter(|_| report.needs.is_empty())
-            {
+            if let Some(d) = l.part.dataset().filter(|_| report.needs.is_empty()) {
                 lines.push(Line::raw(""));
                 lines.push(Line::from(vec![
                     Span::raw(format!("Data: {d} ")),

@@ -15,6 +15,7 @@ mod results;
 mod runs;
 mod samples;
 mod scroll;
+mod work;
 mod your_data;
 
 pub use challenge::ChallengeView;
@@ -246,7 +247,11 @@ impl App {
                 }
             }
             Some(Screen::Challenges(mut v)) => {
-                v.on_key(key);
+                if let Some((challenge, dir)) = v.on_key(key)
+                    && let Err(e) = work::check(&self.options, challenge, dir, &self.notifier)
+                {
+                    v.check_failed(e);
+                }
                 self.stack.push(Screen::Challenges(v));
             }
             Some(Screen::DataChoice(mut v)) => match v.on_key(key) {
@@ -270,8 +275,12 @@ impl App {
             Some(Screen::YourData(mut v)) => {
                 let action = v.on_key(key);
                 self.stack.push(Screen::YourData(v));
-                if let Some(your_data::Action::Train(path, plan)) = action {
-                    self.train_plan(path, *plan);
+                match action {
+                    Some(your_data::Action::Identify(path, target)) => {
+                        work::identify(path, target, &self.notifier)
+                    }
+                    Some(your_data::Action::Train(path, plan)) => self.train_plan(path, *plan),
+                    None => {}
                 }
             }
         }
@@ -423,9 +432,7 @@ impl App {
                         )));
                 }
             }
-            Open::YourData => self.stack.push(Screen::YourData(Box::new(YourDataView::new(
-                self.notifier.clone(),
-            )))),
+            Open::YourData => self.stack.push(Screen::YourData(Box::default())),
             Open::Challenges => {
                 let Some(l) = self.lessons.get(lesson_idx) else {
                     return;
@@ -438,12 +445,7 @@ impl App {
                         if mine.is_empty() {
                             self.status = Some("this part has no challenges".into());
                         } else {
-                            let view = ChallengeView::new(
-                                &l.part.id,
-                                mine,
-                                &self.options,
-                                self.notifier.clone(),
-                            );
+                            let view = ChallengeView::new(&l.part.id, mine, &self.options);
                             self.stack.push(Screen::Challenges(Box::new(view)));
                         }
                     }

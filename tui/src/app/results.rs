@@ -10,6 +10,7 @@ use crate::theme::Theme;
 use petri_engine::experiment::ExperimentRecord;
 use petri_engine::experiment::expected::Expected;
 use petri_engine::experiment::seeds::Comparison;
+use petri_engine::metrics::Metric;
 use petri_engine::train::ModelRun;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -83,11 +84,14 @@ pub fn draw(
             theme.dim,
         ));
     }
-    let classification = !r.runs.iter().any(|m| m.repeated.contains_key("rmse"))
-        && !r.runs.iter().any(|m| m.per_class.contains_key("dice"));
+    let repeated_rmse = r
+        .runs
+        .iter()
+        .any(|m| m.repeated_metric(Metric::Rmse).is_some());
+    let classification = !repeated_rmse && !r.runs.iter().any(|m| m.per_class.contains_key("dice"));
     let table_start = lines.len();
     let mut details = Vec::new();
-    if r.runs.iter().any(|m| m.repeated.contains_key("rmse")) {
+    if repeated_rmse {
         lines.extend(regression(&r, inner.width as usize, theme));
     } else if r.runs.iter().any(|m| m.per_class.contains_key("dice")) {
         lines.extend(segmentation(&r, theme));
@@ -153,7 +157,7 @@ fn val_accuracy_chart(frame: &mut Frame, area: Rect, runs: &[ModelRun], theme: &
         .map(|m| {
             m.epochs
                 .iter()
-                .filter_map(|e| e.val.get("accuracy").map(|a| (e.epoch as f64, *a)))
+                .filter_map(|e| e.val_metric(Metric::Accuracy).map(|a| (e.epoch as f64, a)))
                 .collect()
         })
         .collect();
@@ -254,7 +258,10 @@ fn comparisons(comparisons: &[Comparison], theme: &Theme) -> Vec<Line<'static>> 
         Line::styled(
             format!(
                 "differences against the seed-to-seed spread ({})",
-                comparisons[0].metric.replace('_', " ")
+                Metric::from_name(&comparisons[0].metric).map_or_else(
+                    || comparisons[0].metric.replace('_', " "),
+                    |m| m.label().into()
+                )
             ),
             theme.h3,
         ),
@@ -289,10 +296,15 @@ fn history(earlier: &[ExperimentRecord], theme: &Theme) -> Vec<Line<'static>> {
     ];
     for rec in earlier {
         for m in &rec.runs {
-            let shown: Vec<String> = ["accuracy", "auc", "rmse", "dice_mean"]
-                .iter()
-                .filter_map(|k| m.test.get(*k).map(|v| format!("{k} {v:.3}")))
-                .collect();
+            let shown: Vec<String> = [
+                Metric::Accuracy,
+                Metric::Auc,
+                Metric::Rmse,
+                Metric::DiceMean,
+            ]
+            .into_iter()
+            .filter_map(|k| m.test_metric(k).map(|v| format!("{k} {v:.3}")))
+            .collect();
             lines.push(Line::raw(format!(
                 "  seed {} {:<12} {}",
                 rec.seed,
@@ -304,8 +316,8 @@ fn history(earlier: &[ExperimentRecord], theme: &Theme) -> Vec<Line<'static>> {
     lines
 }
 
-fn ms(r: &ModelRun, k: &str) -> Option<(f64, f64)> {
-    r.repeated.get(k).map(|m| (m.mean, m.std))
+fn ms(r: &ModelRun, k: Metric) -> Option<(f64, f64)> {
+    r.repeated_metric(k).map(|m| (m.mean, m.std))
 }
 
 fn regression(r: &Shown, width: usize, theme: &Theme) -> Vec<Line<'static>> {
@@ -326,8 +338,8 @@ fn regression(r: &Shown, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         let name: String = m.name.chars().take(name_w).collect();
         lines.push(Line::raw(format!(
             "{name:<name_w$} {:>16} {:>16}",
-            fmt(ms(m, "mae")),
-            fmt(ms(m, "rmse"))
+            fmt(ms(m, Metric::Mae)),
+            fmt(ms(m, Metric::Rmse))
         )));
     }
     lines.push(Line::raw(""));
@@ -335,7 +347,7 @@ fn regression(r: &Shown, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let max = r
         .runs
         .iter()
-        .filter_map(|m| ms(m, "rmse").map(|v| v.0))
+        .filter_map(|m| ms(m, Metric::Rmse).map(|v| v.0))
         .fold(0.0f64, f64::max)
         .max(1e-12);
     let bar_room = width.saturating_sub(name_w + 9).max(4);
@@ -345,7 +357,7 @@ fn regression(r: &Shown, width: usize, theme: &Theme) -> Vec<Line<'static>> {
         ("█", " ")
     };
     for m in r.runs {
-        let Some((v, _)) = ms(m, "rmse") else {
+        let Some((v, _)) = ms(m, Metric::Rmse) else {
             continue;
         };
         let n = ((v / max) * bar_room as f64).round() as usize;
@@ -388,7 +400,7 @@ fn classification_table(r: &Shown, name_w: usize, theme: &Theme) -> Vec<Line<'st
     // Over seeds, each cell is mean±std (the std without its leading zero, to fit 80 columns).
     let spread = r.runs.iter().any(|m| !m.repeated.is_empty());
     let pm = if theme.ascii { "+" } else { "±" };
-    let v = |m: &ModelRun, k: &str| match (m.test.get(k), m.repeated.get(k)) {
+    let v = |m: &ModelRun, k: Metric| match (m.test_metric(k), m.repeated_metric(k)) {
         (Some(_), Some(s)) if spread => format!(
             "{:.3}{pm}{}",
             s.mean,
@@ -409,9 +421,9 @@ fn classification_table(r: &Shown, name_w: usize, theme: &Theme) -> Vec<Line<'st
         table.push(Line::raw(format!(
             "{:<name_w$} {:>col$} {:>col$} {:>col$}",
             text::fit(&m.name, name_w, theme.ascii),
-            v(m, "accuracy"),
-            v(m, "balanced_accuracy"),
-            v(m, "auc")
+            v(m, Metric::Accuracy),
+            v(m, Metric::BalancedAccuracy),
+            v(m, Metric::Auc)
         )));
     }
     table
@@ -424,7 +436,11 @@ fn accuracy_bars(r: &Shown, name_w: usize, width: usize, theme: &Theme) -> Vec<L
         bars.push(Line::raw(""));
         bars.push(Line::styled("test accuracy", theme.h3));
         // Room for " 0.820" and, over seeds, " ± 0.020" after the bar.
-        let spread_w = if r.runs.iter().any(|m| m.repeated.contains_key("accuracy")) {
+        let spread_w = if r
+            .runs
+            .iter()
+            .any(|m| m.repeated_metric(Metric::Accuracy).is_some())
+        {
             8
         } else {
             0
@@ -432,13 +448,15 @@ fn accuracy_bars(r: &Shown, name_w: usize, width: usize, theme: &Theme) -> Vec<L
         let room = width.saturating_sub(name_w + 8 + spread_w).clamp(4, 60);
         let bar = if theme.ascii { "#" } else { "█" };
         for m in r.runs {
-            let Some(a) = m.test.get("accuracy").copied() else {
+            let Some(a) = m.test_metric(Metric::Accuracy) else {
                 continue;
             };
             let n = ((a * room as f64).round() as usize).max(1);
-            let spread = m.repeated.get("accuracy").map_or(String::new(), |s| {
-                format!(" {} {:.3}", plus_minus(theme), s.std)
-            });
+            let spread = m
+                .repeated_metric(Metric::Accuracy)
+                .map_or(String::new(), |s| {
+                    format!(" {} {:.3}", plus_minus(theme), s.std)
+                });
             bars.push(Line::from(vec![
                 Span::raw(format!(
                     "{:<name_w$} ",
@@ -581,8 +599,8 @@ fn segmentation(r: &Shown, theme: &Theme) -> Vec<Line<'static>> {
     let mut lines = Vec::new();
     for m in r.runs {
         let acc = match (
-            m.repeated.get("pixel_accuracy"),
-            m.test.get("pixel_accuracy"),
+            m.repeated_metric(Metric::PixelAccuracy),
+            m.test_metric(Metric::PixelAccuracy),
         ) {
             (Some(s), _) => format!("{:.3} {} {:.3}", s.mean, plus_minus(theme), s.std),
             (None, Some(v)) => format!("{v:.3}"),

@@ -2,7 +2,6 @@
 //! the target column), Enter identifies it on a background thread, Ctrl-T trains the plan in
 //! the experiment view.
 
-use super::notify::{Notification, Notifier};
 use crate::theme::Theme;
 use petri_engine::identify::{self, Identification};
 use ratatui::Frame;
@@ -29,6 +28,8 @@ enum State {
 
 /// What the app should do after a key.
 pub enum Action {
+    /// Identify the data at this path (with this target column, for tables).
+    Identify(PathBuf, Option<String>),
     /// Train this plan on this data.
     Train(PathBuf, Box<identify::Plan>),
 }
@@ -40,12 +41,16 @@ pub struct YourDataView {
     state: State,
     scroll: usize,
     rendered: Cell<(usize, usize)>,
-    /// Where the identification reports (`Notification::Identified`).
-    notifier: Notifier,
+}
+
+impl Default for YourDataView {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl YourDataView {
-    pub fn new(notifier: Notifier) -> Self {
+    pub fn new() -> Self {
         YourDataView {
             path: String::new(),
             target: String::new(),
@@ -53,7 +58,6 @@ impl YourDataView {
             state: State::Idle,
             scroll: 0,
             rendered: Cell::new((0, 10)),
-            notifier,
         }
     }
 
@@ -81,7 +85,7 @@ impl YourDataView {
                     Field::Path
                 }
             }
-            KeyCode::Enter => self.identify(),
+            KeyCode::Enter => return self.identify(),
             KeyCode::Backspace => {
                 self.field_mut().pop();
             }
@@ -102,20 +106,17 @@ impl YourDataView {
         }
     }
 
-    fn identify(&mut self) {
+    /// Enter: the identification to start (`super::work::identify`), now waited for.
+    fn identify(&mut self) -> Option<Action> {
         let path = crate::paths::expand_home(self.path.trim());
         if self.path.trim().is_empty() {
             self.state = State::Failed("type the path of your data first".into());
-            return;
+            return None;
         }
         let target = Some(self.target.trim().to_string()).filter(|t| !t.is_empty());
-        let notifier = self.notifier.clone();
-        std::thread::spawn(move || {
-            let found = identify::identify(&path, target.as_deref()).map_err(|e| e.to_string());
-            let _ = notifier.send(Notification::Identified(Box::new(found)));
-        });
         self.scroll = 0;
         self.state = State::Identifying;
+        Some(Action::Identify(path, target))
     }
 
     /// A finished identification (tests set one directly).

@@ -250,16 +250,6 @@ fn check_parts(lessons: &[Lesson]) -> Vec<Problem> {
                 message: format!("name '{}' is also the name of {}", p.name, other.part.id),
             });
         }
-        if let Some(d) = p.dataset.as_deref()
-            && d != "breast-cancer-wisconsin"
-            && petri_engine::data::fetchable::Fetchable::named(d, 28).is_err()
-        {
-            problems.push(Problem {
-                file: file(l),
-                line: 2,
-                message: format!("dataset '{d}' is not in the registry (`petri data list`)"),
-            });
-        }
     }
     for (part, heading) in petri_engine::train::coach::SECTIONS_CITED {
         let found = crate::course::part_named(lessons, part).is_some_and(|_| {

@@ -13,6 +13,7 @@ use crate::run_state::RunState;
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use petri_engine::experiment::{self, ExperimentRecord, Suite};
+use petri_engine::metrics::Metric;
 use petri_engine::train::Event;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -290,9 +291,10 @@ impl Progress {
             Event::Samples(_) => {}
             // Trained models; repeated-split baselines are summed up in the final table.
             Event::RunFinished { run, .. } if !run.epochs.is_empty() => {
-                let shown: Vec<String> = ["accuracy", "balanced_accuracy", "auc", "dice_mean"]
-                    .iter()
-                    .filter_map(|k| run.test.get(*k).map(|v| format!("{k} {v:.4}")))
+                use Metric::*;
+                let shown: Vec<String> = [Accuracy, BalancedAccuracy, Auc, DiceMean]
+                    .into_iter()
+                    .filter_map(|k| run.test_metric(k).map(|v| format!("{k} {v:.4}")))
                     .collect();
                 self.println(format!("   {} done: test {}", run.name, shown.join("  ")))
             }
@@ -338,23 +340,21 @@ pub fn render_record(record: &ExperimentRecord) -> String {
             "model", "MAE", "RMSE", "MSE", "R2"
         );
         for r in &record.runs {
-            let ms = |k: &str| {
-                r.repeated
-                    .get(k)
+            let ms = |k: Metric| {
+                r.repeated_metric(k)
                     .map_or("-".into(), |m| format!("{:.4} ± {:.4}", m.mean, m.std))
             };
             out += &format!(
                 "{:<28} {:>17} {:>17} {:>17} {:>8}\n",
                 r.name,
-                ms("mae"),
-                ms("rmse"),
-                ms("mse"),
-                r.repeated
-                    .get("r2")
+                ms(Metric::Mae),
+                ms(Metric::Rmse),
+                ms(Metric::Mse),
+                r.repeated_metric(Metric::R2)
                     .map_or("-".into(), |m| format!("{:.3}", m.mean))
             );
         }
-        let target = record.config["target"].as_str().unwrap_or("the target");
+        let target = record.target().unwrap_or("the target");
         out += &format!("(mean ± std over random splits, in units of {target})\n");
         return out;
     }

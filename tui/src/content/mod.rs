@@ -24,12 +24,6 @@ pub struct Part {
     /// One line on what the part does.
     #[serde(default)]
     pub summary: String,
-    /// Registry name of the part's main dataset, if it has one.
-    #[serde(default)]
-    pub dataset: Option<String>,
-    /// Its transfer-learning runs need ImageNet ResNet-18 weights.
-    #[serde(default)]
-    pub imagenet_weights: bool,
     /// The lesson's title.
     pub title: String,
     #[serde(default)]
@@ -38,6 +32,19 @@ pub struct Part {
     /// parse, with its line).
     #[serde(default)]
     pub experiments: Vec<petri_engine::experiment::Suite>,
+}
+
+impl Part {
+    /// Registry name of the part's main dataset: its first suite's (`Suite::dataset`), none
+    /// for a part that trains nothing.
+    pub fn dataset(&self) -> Option<&'static str> {
+        self.experiments.first().map(|s| s.dataset())
+    }
+
+    /// Its transfer-learning runs need ImageNet ResNet-18 weights.
+    pub fn imagenet_weights(&self) -> bool {
+        self.experiments.iter().any(|s| s.needs_imagenet_weights())
+    }
 }
 
 #[derive(Debug, Clone)]

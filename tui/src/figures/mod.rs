@@ -13,6 +13,7 @@ mod samples;
 use anyhow::{Context, Result};
 use petri_engine::experiment::ExperimentRecord;
 use petri_engine::experiment::record::SampleSheet;
+use petri_engine::metrics::Metric;
 use petri_engine::train::ModelRun;
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -153,12 +154,13 @@ pub(crate) fn png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>> {
 }
 
 /// The validation metric the curves show: the first the runs report of these.
-fn curve_metric(runs: &[ModelRun]) -> Option<&'static str> {
-    ["accuracy", "dice_mean", "pixel_accuracy", "auc", "loss"]
+fn curve_metric(runs: &[ModelRun]) -> Option<Metric> {
+    use Metric::*;
+    [Accuracy, DiceMean, PixelAccuracy, Auc, Loss]
         .into_iter()
-        .find(|m| {
+        .find(|&m| {
             runs.iter()
-                .any(|r| r.epochs.iter().any(|e| e.val.contains_key(*m)))
+                .any(|r| r.epochs.iter().any(|e| e.val_metric(m).is_some()))
         })
 }
 
@@ -214,7 +216,7 @@ pub(crate) fn colour(i: usize) -> RGBColor {
 fn curves<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     record: &ExperimentRecord,
-    metric: &str,
+    metric: Metric,
 ) -> DrawResult
 where
     DB::ErrorType: 'static,
@@ -226,7 +228,7 @@ where
             let p = r
                 .epochs
                 .iter()
-                .filter_map(|e| e.val.get(metric).map(|v| (e.epoch as f64, *v)))
+                .filter_map(|e| e.val_metric(metric).map(|v| (e.epoch as f64, v)))
                 .collect();
             (r.name.as_str(), p)
         })
@@ -296,17 +298,18 @@ struct Bar {
 }
 
 /// The test metric a record compares runs by, with each run's value.
-fn bar_values(record: &ExperimentRecord) -> Option<(&'static str, Vec<Bar>)> {
-    for metric in ["accuracy", "rmse", "dice_mean", "pixel_accuracy"] {
+fn bar_values(record: &ExperimentRecord) -> Option<(Metric, Vec<Bar>)> {
+    use Metric::*;
+    for metric in [Accuracy, Rmse, DiceMean, PixelAccuracy] {
         let bars: Vec<Bar> = record
             .runs
             .iter()
             .filter_map(|r| {
-                let value = r.test.get(metric).copied()?;
+                let value = r.test_metric(metric)?;
                 Some(Bar {
                     label: r.name.clone(),
                     value,
-                    spread: r.repeated.get(metric).map(|m| m.std),
+                    spread: r.repeated_metric(metric).map(|m| m.std),
                 })
             })
             .collect();
@@ -321,7 +324,7 @@ fn bar_values(record: &ExperimentRecord) -> Option<(&'static str, Vec<Bar>)> {
 /// features)" and stay readable.
 fn draw_bars<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    metric: &str,
+    metric: Metric,
     bars: &[Bar],
     spread_over: &str,
 ) -> DrawResult
