@@ -79,6 +79,11 @@ macro_rules! conv3d_typed {
                     return $fn_direct(x, weight, bias, options);
                 }
             )?
+            if let Some(out) = super::conv_valid_taps::conv3d_valid_taps::<$T>(
+                &x, &weight, &bias, options, $dtype, $zero, $gemm_fn,
+            ) {
+                return out;
+            }
             conv3d_impl::<$T>(x, weight, bias, options, $dtype, $zero, $gemm_fn)
         }
     };

@@ -1,0 +1,357 @@
+//! Convolutions whose zero padding is a large share of the work, split into unpadded pieces.
+//!
+//! With im2col, a padded convolution multiplies every kernel tap, padding included: on
+//! ResNet-18's small maps at 28 px (7x7 down to 1x1, 3x3 kernels, padding 1) most taps of the
+//! 2x2 and 1x1 maps land in the padding, so the matrix products do about twice the useful
+//! work. Along each axis the output coordinates fall into a few runs whose taps are all
+//! inside the input (the first and last rows see fewer taps); each combination of runs is an
+//! unpadded convolution of an input window with the kernel cut to those taps. This computes
+//! those pieces with the ordinary convolution and writes each into its block of the output.
+//! The sums hold the same products, less the zero ones.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use burn_backend::DType;
+use burn_backend::ops::ConvOptions;
+use burn_backend::ops::conv::calculate_conv_output_size;
+use burn_std::{Bytes, Shape};
+
+use crate::{FlexTensor, Layout};
+
+/// Below this share of useful multiplications the padded convolution is split: measured on
+/// ResNet-18 at 28 px (patches/README.md).
+const USEFUL_SHARE: f64 = 0.75;
+
+/// A run of output coordinates along one axis whose taps `k0..k1` are all inside the input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Run {
+    out_start: usize,
+    out_end: usize,
+    k0: usize,
+    k1: usize,
+}
+
+impl Run {
+    fn len(&self) -> usize {
+        self.out_end - self.out_start
+    }
+}
+
+/// The runs of one axis; `None` when some output coordinate sees no input at all.
+fn runs(input: usize, kernel: usize, stride: usize, pad: usize, out: usize) -> Option<Vec<Run>> {
+    let mut v: Vec<Run> = Vec::new();
+    for o in 0..out {
+        let base = o * stride;
+        let k0 = pad.saturating_sub(base);
+        let k1 = kernel.min((input + pad).saturating_sub(base));
+        if k1 <= k0 {
+            return None;
+        }
+        match v.last_mut() {
+            Some(r) if r.k0 == k0 && r.k1 == k1 => r.out_end = o + 1,
+            _ => v.push(Run {
+                out_start: o,
+                out_end: o + 1,
+                k0,
+                k1,
+            }),
+        }
+    }
+    Some(v)
+}
+
+/// The share of the padded convolution's multiplications that touch the input.
+fn useful_share(axes: &[Vec<Run>; 3], kernel: [usize; 3], out: [usize; 3]) -> f64 {
+    (0..3)
+        .map(|a| {
+            let useful: usize = axes[a].iter().map(|r| r.len() * (r.k1 - r.k0)).sum();
+            useful as f64 / (out[a] * kernel[a]) as f64
+        })
+        .product()
+}
+
+/// How a padded convolution splits: its output size, the runs of each axis, its padding.
+struct Plan {
+    out: [usize; 3],
+    axes: [Vec<Run>; 3],
+    pad: [usize; 3],
+}
+
+/// One piece: the block of output positions whose taps are all inside the input, with those
+/// taps (an unpadded convolution of an input window with the kernel cut to them).
+struct Piece {
+    out_start: [usize; 3],
+    out_len: [usize; 3],
+    tap_start: [usize; 3],
+    taps: [usize; 3],
+}
+
+impl Plan {
+    /// The split of a convolution of `input` (spatial sizes) with `kernel`, when padding
+    /// would be more than a quarter of the work; `None` otherwise, and for groups, dilation
+    /// and asymmetric padding.
+    fn new(input: [usize; 3], kernel: [usize; 3], options: &ConvOptions<3>) -> Option<Plan> {
+        let pad = options.padding_begin();
+        if options.groups != 1
+            || options.dilation != [1, 1, 1]
+            || options.is_asymmetric()
+            || pad == [0, 0, 0]
+        {
+            return None;
+        }
+        let stride = options.stride;
+        let out: [usize; 3] = core::array::from_fn(|a| {
+            calculate_conv_output_size(kernel[a], stride[a], pad[a], 1, input[a])
+        });
+        let axes: [Vec<Run>; 3] = [
+            runs(input[0], kernel[0], stride[0], pad[0], out[0])?,
+            runs(input[1], kernel[1], stride[1], pad[1], out[1])?,
+            runs(input[2], kernel[2], stride[2], pad[2], out[2])?,
+        ];
+        if useful_share(&axes, kernel, out) >= USEFUL_SHARE {
+            return None;
+        }
+        Some(Plan { out, axes, pad })
+    }
+
+    fn pieces(&self) -> Vec<Piece> {
+        let mut out = Vec::new();
+        for rd in &self.axes[0] {
+            for rh in &self.axes[1] {
+                for rw in &self.axes[2] {
+                    let r = [rd, rh, rw];
+                    out.push(Piece {
+                        out_start: r.map(|r| r.out_start),
+                        out_len: r.map(|r| r.len()),
+                        tap_start: r.map(|r| r.k0),
+                        taps: r.map(|r| r.k1 - r.k0),
+                    });
+                }
+            }
+        }
+        out
+    }
+}
+
+fn shape5(t: &FlexTensor) -> Option<[usize; 5]> {
+    t.layout().shape().to_vec().try_into().ok()
+}
+
+/// A run of output positions of one piece (across the batch), computed by one matrix product.
+struct Tile {
+    piece: usize,
+    start: usize,
+    end: usize,
+}
+
+/// `conv(x, weight)` as unpadded pieces, when padding would be more than a quarter of the work
+/// (`None` otherwise, and with a bias). The input goes to NHWC and the weight to
+/// `[c_out, (tap, c_in)]` once; each piece takes the weight columns of its taps (runs of
+/// `c_in` values) and multiplies them with im2col rows of its positions, which need no
+/// padding checks. Tiles of positions run in parallel, as in `conv3d_impl`.
+pub(crate) fn conv3d_valid_taps<T>(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: &Option<FlexTensor>,
+    options: &ConvOptions<3>,
+    dtype: DType,
+    zero: T,
+    gemm_fn: fn(&[T], &[T], usize, usize, usize) -> Vec<T>,
+) -> Option<FlexTensor>
+where
+    T: bytemuck::Pod + burn_backend::Element + Send + Sync,
+{
+    if bias.is_some() {
+        return None;
+    }
+    let (xs, ws) = (shape5(x)?, shape5(weight)?);
+    let input = [xs[2], xs[3], xs[4]];
+    let kernel = [ws[2], ws[3], ws[4]];
+    let plan = Plan::new(input, kernel, options)?;
+    let (batch, c_in, c_out) = (xs[0], xs[1], ws[0]);
+    let x = x.to_contiguous();
+    let weight = weight.to_contiguous();
+    let spatial_in: usize = input.iter().product();
+    let x_nhwc = super::conv::channels_last(x.storage::<T>(), batch, c_in, spatial_in);
+    // [c_out, tap, c_in], taps in (kd, kh, kw) order, as conv3d_impl lays it out.
+    let k_spatial: usize = kernel.iter().product();
+    let w_data: &[T] = weight.storage();
+    let mut w_flat = vec![zero; c_out * k_spatial * c_in];
+    for co in 0..c_out {
+        for ci in 0..c_in {
+            let src = &w_data[(co * c_in + ci) * k_spatial..][..k_spatial];
+            for (k, &v) in src.iter().enumerate() {
+                w_flat[(co * k_spatial + k) * c_in + ci] = v;
+            }
+        }
+    }
+    let pieces = plan.pieces();
+    let tap_list = |p: &Piece| -> Vec<[usize; 3]> {
+        let mut v = Vec::new();
+        for kd in p.tap_start[0]..p.tap_start[0] + p.taps[0] {
+            for kh in p.tap_start[1]..p.tap_start[1] + p.taps[1] {
+                for kw in p.tap_start[2]..p.tap_start[2] + p.taps[2] {
+                    v.push([kd, kh, kw]);
+                }
+            }
+        }
+        v
+    };
+    // Each piece's weight columns: [c_out, (its taps, c_in)].
+    let piece_weights: Vec<Vec<T>> = pieces
+        .iter()
+        .map(|p| {
+            let taps = tap_list(p);
+            let mut w = Vec::with_capacity(c_out * taps.len() * c_in);
+            for co in 0..c_out {
+                for t in &taps {
+                    let k = (t[0] * kernel[1] + t[1]) * kernel[2] + t[2];
+                    w.extend_from_slice(&w_flat[(co * k_spatial + k) * c_in..][..c_in]);
+                }
+            }
+            w
+        })
+        .collect();
+    let out = plan.out;
+    let spatial_out: usize = out.iter().product();
+    #[cfg(feature = "rayon")]
+    let threads = rayon::current_num_threads().max(1);
+    #[cfg(not(feature = "rayon"))]
+    let threads = 1;
+    let mut tiles = Vec::new();
+    for (i, p) in pieces.iter().enumerate() {
+        let positions = batch * p.out_len.iter().product::<usize>();
+        let tile = positions.div_ceil(threads).clamp(1, 512);
+        let mut start = 0;
+        while start < positions {
+            let end = (start + tile).min(positions);
+            tiles.push(Tile {
+                piece: i,
+                start,
+                end,
+            });
+            start = end;
+        }
+    }
+    let mut dst = vec![zero; batch * c_out * spatial_out];
+    let in_hw = input[1] * input[2];
+    let stride = options.stride;
+    let pad = plan.pad;
+    // One tile: im2col rows of its positions (valid taps only), the product, and the result
+    // written to its places. Returns (index in `dst`, value) writes through `put`.
+    let run_tile = |t: &Tile, put: &mut dyn FnMut(usize, T)| {
+        let p = &pieces[t.piece];
+        let taps = tap_list(p);
+        let k_len = taps.len() * c_in;
+        let n = t.end - t.start;
+        let mut col = vec![zero; n * k_len];
+        let [ld, lh, lw] = p.out_len;
+        let per_image = ld * lh * lw;
+        let mut places = Vec::with_capacity(n);
+        for (row, pos) in (t.start..t.end).enumerate() {
+            let (b, r) = (pos / per_image, pos % per_image);
+            let o = [
+                p.out_start[0] + r / (lh * lw),
+                p.out_start[1] + (r / lw) % lh,
+                p.out_start[2] + r % lw,
+            ];
+            places.push(b * c_out * spatial_out + (o[0] * out[1] + o[1]) * out[2] + o[2]);
+            for (j, k) in taps.iter().enumerate() {
+                let i: [usize; 3] = core::array::from_fn(|a| o[a] * stride[a] + k[a] - pad[a]);
+                let src = ((b * input[0] + i[0]) * in_hw + i[1] * input[2] + i[2]) * c_in;
+                col[row * k_len + j * c_in..][..c_in].copy_from_slice(&x_nhwc[src..src + c_in]);
+            }
+        }
+        let result = gemm_fn(&piece_weights[t.piece], &col, c_out, k_len, n);
+        for co in 0..c_out {
+            for (j, &place) in places.iter().enumerate() {
+                put(place + co * spatial_out, result[co * n + j]);
+            }
+        }
+    };
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        let ptr = super::SendMutPtr::new(dst.as_mut_ptr());
+        tiles.par_iter().for_each(|t| {
+            // SAFETY: every output position belongs to one piece and one tile of it, so no
+            // two tiles write the same element, and every index is inside `dst`.
+            run_tile(t, &mut |i, v| unsafe { ptr.write(i, v) });
+        });
+    }
+    #[cfg(not(feature = "rayon"))]
+    for t in &tiles {
+        run_tile(t, &mut |i, v| dst[i] = v);
+    }
+    Some(FlexTensor::new(
+        Bytes::from_elems(dst),
+        Layout::contiguous(Shape::from(vec![batch, c_out, out[0], out[1], out[2]])),
+        dtype,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_split_the_edges_of_a_padded_axis() {
+        // 4 outputs of a 3-tap kernel, padding 1: the first and last see two taps.
+        let r = runs(4, 3, 1, 1, 4).unwrap();
+        assert_eq!(
+            r,
+            vec![
+                Run {
+                    out_start: 0,
+                    out_end: 1,
+                    k0: 1,
+                    k1: 3
+                },
+                Run {
+                    out_start: 1,
+                    out_end: 3,
+                    k0: 0,
+                    k1: 3
+                },
+                Run {
+                    out_start: 3,
+                    out_end: 4,
+                    k0: 0,
+                    k1: 2
+                },
+            ]
+        );
+        // A 1x1 map sees only the centre tap.
+        assert_eq!(
+            runs(1, 3, 1, 1, 1).unwrap(),
+            vec![Run {
+                out_start: 0,
+                out_end: 1,
+                k0: 1,
+                k1: 2
+            }]
+        );
+        // Stride 2 from 7 to 4: the first output starts in the padding.
+        let r = runs(7, 3, 2, 1, 4).unwrap();
+        assert_eq!(
+            r[0],
+            Run {
+                out_start: 0,
+                out_end: 1,
+                k0: 1,
+                k1: 3
+            }
+        );
+        assert_eq!(
+            r[1],
+            Run {
+                out_start: 1,
+                out_end: 4,
+                k0: 0,
+                k1: 3
+            }
+        );
+        // Padding wider than the kernel leaves an output with no input.
+        assert!(runs(2, 3, 1, 4, 8).is_none());
+    }
+}
