@@ -290,6 +290,117 @@ where
     ))
 }
 
+/// The weight gradient `grad[c_out, (tap, c_in)]` of a convolution the forward pass splits,
+/// accumulated piece by piece: `grad[:, its taps] += dY[:, its positions] @ col[its positions,
+/// its taps]`, with im2col rows that hold no padding. Returns false (and leaves `grad` alone)
+/// when the convolution does not split. `x_nhwc` is the input as NHWC, `dy` the output
+/// gradient as NCDHW.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn weight_grad_by_pieces<T>(
+    x_nhwc: &[T],
+    dy: &[T],
+    batch: usize,
+    c_in: usize,
+    c_out: usize,
+    input: [usize; 3],
+    kernel: [usize; 3],
+    options: &ConvOptions<3>,
+    grad: &mut [T],
+    zero: T,
+    one: T,
+) -> bool
+where
+    T: bytemuck::Pod + burn_backend::Element + Send + Sync,
+{
+    let Some(plan) = Plan::new(input, kernel, options) else {
+        return false;
+    };
+    let out = plan.out;
+    let spatial_out: usize = out.iter().product();
+    let col_len = kernel.iter().product::<usize>() * c_in;
+    let in_hw = input[1] * input[2];
+    let (stride, pad) = (options.stride, plan.pad);
+    #[cfg(feature = "rayon")]
+    let parallelism = gemm::Parallelism::Rayon(0);
+    #[cfg(not(feature = "rayon"))]
+    let parallelism = gemm::Parallelism::None;
+    for p in plan.pieces() {
+        let [ld, lh, lw] = p.out_len;
+        let per_image = ld * lh * lw;
+        let positions = batch * per_image;
+        let k_len = p.taps.iter().product::<usize>() * c_in;
+        let mut start = 0;
+        while start < positions {
+            let end = (start + 512).min(positions);
+            let n = end - start;
+            let mut col = vec![zero; n * k_len];
+            let mut dy_tile = vec![zero; c_out * n];
+            for (row, pos) in (start..end).enumerate() {
+                let (b, r) = (pos / per_image, pos % per_image);
+                let o = [
+                    p.out_start[0] + r / (lh * lw),
+                    p.out_start[1] + (r / lw) % lh,
+                    p.out_start[2] + r % lw,
+                ];
+                let place = (o[0] * out[1] + o[1]) * out[2] + o[2];
+                for co in 0..c_out {
+                    dy_tile[co * n + row] = dy[(b * c_out + co) * spatial_out + place];
+                }
+                let mut j = 0;
+                for kd in p.tap_start[0]..p.tap_start[0] + p.taps[0] {
+                    for kh in p.tap_start[1]..p.tap_start[1] + p.taps[1] {
+                        for kw in p.tap_start[2]..p.tap_start[2] + p.taps[2] {
+                            let k = [kd, kh, kw];
+                            let i: [usize; 3] =
+                                core::array::from_fn(|a| o[a] * stride[a] + k[a] - pad[a]);
+                            let src =
+                                ((b * input[0] + i[0]) * in_hw + i[1] * input[2] + i[2]) * c_in;
+                            col[row * k_len + j * c_in..][..c_in]
+                                .copy_from_slice(&x_nhwc[src..src + c_in]);
+                            j += 1;
+                        }
+                    }
+                }
+            }
+            // One product per row of taps (kd, kh): its kw taps are contiguous in `grad`.
+            let run = p.taps[2] * c_in;
+            let mut j = 0;
+            for kd in p.tap_start[0]..p.tap_start[0] + p.taps[0] {
+                for kh in p.tap_start[1]..p.tap_start[1] + p.taps[1] {
+                    let k = (kd * kernel[1] + kh) * kernel[2] + p.tap_start[2];
+                    // grad[:, k * c_in ..][..run] += dy_tile[c_out, n] @ col[n, j..j + run]
+                    unsafe {
+                        gemm::gemm(
+                            c_out,
+                            run,
+                            n,
+                            grad.as_mut_ptr().add(k * c_in),
+                            1,
+                            col_len as isize,
+                            true,
+                            dy_tile.as_ptr(),
+                            1,
+                            n as isize,
+                            col.as_ptr().add(j),
+                            1,
+                            k_len as isize,
+                            one,
+                            one,
+                            false,
+                            false,
+                            false,
+                            parallelism,
+                        );
+                    }
+                    j += run;
+                }
+            }
+            start = end;
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -215,8 +215,25 @@ where
     };
 
     let mut grad = vec![zero; grad_len];
+    // Small padded maps: the padded taps are skipped (`conv_valid_taps.rs`, change 7).
+    let split = groups == 1
+        && options.dilation.iter().all(|&d| d == 1)
+        && !options.is_asymmetric()
+        && super::conv_valid_taps::weight_grad_by_pieces(
+            &x_nhwc,
+            dy_data,
+            batch,
+            c_in,
+            c_out,
+            in_size,
+            kernel,
+            &ConvOptions::new(stride, pad, [1, 1, 1], 1),
+            &mut grad,
+            zero,
+            T::one(),
+        );
     #[cfg(feature = "rayon")]
-    {
+    if !split {
         use rayon::prelude::*;
         let threads = rayon::current_num_threads().max(1);
         let affordable = (PARTIALS_BYTES / (grad_len.max(1) * core::mem::size_of::<T>())).max(1);
@@ -247,7 +264,9 @@ where
         }
     }
     #[cfg(not(feature = "rayon"))]
-    accumulate(0..num_tiles, &mut grad, gemm::Parallelism::None);
+    if !split {
+        accumulate(0..num_tiles, &mut grad, gemm::Parallelism::None);
+    }
 
     // [c_out, tap, c_in] -> [c_out, c_in, tap], the weight's layout.
     let mut out = vec![zero; grad_len];
