@@ -103,10 +103,6 @@ pub trait MetricMap<V: Copy> {
     fn metric(&self, metric: Metric) -> Option<V>;
     /// Sets `metric` to `value`.
     fn set_metric(&mut self, metric: Metric, value: V);
-    /// Whether the map has `metric`.
-    fn has_metric(&self, metric: Metric) -> bool {
-        self.metric(metric).is_some()
-    }
 }
 
 impl<V: Copy> MetricMap<V> for BTreeMap<String, V> {
@@ -194,7 +190,7 @@ mod tests {
         map.set_metric(Metric::BalancedAccuracy, 0.5);
         assert_eq!(map["balanced_accuracy"], 0.5);
         assert_eq!(map.metric(Metric::BalancedAccuracy), Some(0.5));
-        assert!(!map.has_metric(Metric::Accuracy));
+        assert!(map.metric(Metric::Accuracy).is_none());
     }
 
     #[test]
