@@ -159,6 +159,10 @@ pub fn report(data_dir: &Path, state_dir: &Path, lessons: &[Lesson]) -> (String,
                         .to_string(),
                 }
             );
+            if let Some(gpu) = petri_engine::experiment::gpu_cache::opened_cuda_gpu() {
+                out += &format!("          GPU: {} ({})\n", gpu.name, gpu.fingerprint);
+                out += &format!("          kernel tuning: {}\n", kernel_tuning(gpu));
+            }
         }
     }
     out += &format!(
@@ -174,6 +178,31 @@ pub fn report(data_dir: &Path, state_dir: &Path, lessons: &[Lesson]) -> (String,
         out += "\nSome parts cannot run yet: the commands above fetch what they need.\n";
     }
     (out, ok)
+}
+
+/// What the first run on this GPU will cost in kernel tuning.
+fn kernel_tuning(gpu: &petri_engine::experiment::gpu_cache::CudaGpu) -> String {
+    match (&gpu.imported, &gpu.note) {
+        (Some(i), _) => format!(
+            "shipped for {}: {} results added to the cache (~/.cache/cubecl), {} already there{}",
+            i.kind,
+            i.imported,
+            i.skipped,
+            if i.failed > 0 {
+                format!(
+                    ", {} could not be stored (is the cache folder writable?)",
+                    i.failed
+                )
+            } else {
+                String::new()
+            }
+        ),
+        (None, Some(why)) => why.clone(),
+        (None, None) => "none shipped for this kind of GPU: the first run chooses kernels for a \
+                         few minutes (133 s on an H200), later runs reuse the choices \
+                         (~/.cache/cubecl)"
+            .to_string(),
+    }
 }
 
 /// Whether Python answers can be checked here: the interpreter (`PETRI_PYTHON`, else python3)

@@ -101,7 +101,9 @@ impl DeviceChoice {
 
 #[cfg(feature = "cuda")]
 fn cuda() -> Result<Device> {
-    gpu_guard("CUDA", || Device::cuda(0))
+    let device = gpu_guard("CUDA", || Device::cuda(0))?;
+    super::gpu_cache::on_cuda_opened();
+    Ok(device)
 }
 
 #[cfg(not(feature = "cuda"))]

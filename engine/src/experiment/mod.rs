@@ -8,6 +8,7 @@ pub mod custom;
 pub mod device;
 pub mod expected;
 pub mod findings;
+pub mod gpu_cache;
 pub mod images;
 pub mod inputs;
 pub mod predictions;
