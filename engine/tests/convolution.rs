@@ -172,8 +172,8 @@ fn convolution_and_its_gradients_match_the_definition_on_random_shapes() {
 #[test]
 fn resnet_shaped_convolutions_match_the_definition() {
     // The shapes the batched paths were made for: small maps, many channels, a batch. Maps of
-    // 4x4 and less (and 7 -> 4 at stride 2) are mostly padding: their forward pass is split
-    // into unpadded pieces (`patches/burn-flex/src/ops/conv_valid_taps.rs`).
+    // 4x4 and less (and 7 -> 4 at stride 2) are mostly padding: their forward pass and both
+    // gradients are split into unpadded pieces (`patches/burn-flex/src/ops/conv_valid_taps.rs`).
     for (i, (c_in, c_out, size, stride)) in [
         (16, 16, 7, 1),
         (16, 32, 7, 2),

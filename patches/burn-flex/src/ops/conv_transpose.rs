@@ -30,6 +30,11 @@ macro_rules! conv_transpose3d_typed {
             bias: Option<FlexTensor>,
             options: &ConvTransposeOptions<3>,
         ) -> FlexTensor {
+            if let Some(out) = super::conv_valid_taps::conv_transpose3d_valid_taps::<$T>(
+                &x, &weight, &bias, options, $dtype, $zero, $gemm_fn,
+            ) {
+                return out;
+            }
             const COLUMNS_BYTES: usize = 8 * 1024 * 1024;
             let columns_bytes = weight.layout().shape()[1..]
                 .iter()

@@ -12,8 +12,8 @@
 use alloc::vec;
 use alloc::vec::Vec;
 use burn_backend::DType;
-use burn_backend::ops::ConvOptions;
-use burn_backend::ops::conv::calculate_conv_output_size;
+use burn_backend::ops::conv::{calculate_conv_output_size, calculate_conv_transpose_output_size};
+use burn_backend::ops::{ConvOptions, ConvTransposeOptions};
 use burn_std::{Bytes, Shape};
 
 use crate::{FlexTensor, Layout};
@@ -133,6 +133,58 @@ impl Plan {
     }
 }
 
+impl Piece {
+    /// Its taps, in (kd, kh, kw) order.
+    fn tap_list(&self) -> Vec<[usize; 3]> {
+        let mut v = Vec::new();
+        for kd in self.tap_start[0]..self.tap_start[0] + self.taps[0] {
+            for kh in self.tap_start[1]..self.tap_start[1] + self.taps[1] {
+                for kw in self.tap_start[2]..self.tap_start[2] + self.taps[2] {
+                    v.push([kd, kh, kw]);
+                }
+            }
+        }
+        v
+    }
+}
+
+/// Each piece's weight columns, `[c_out, (its taps, c_in)]`, from the weight as stored
+/// (`[c_out, c_in, taps]`).
+fn piece_weights<T: Copy>(
+    w_data: &[T],
+    pieces: &[Piece],
+    kernel: [usize; 3],
+    c_in: usize,
+    c_out: usize,
+    zero: T,
+) -> Vec<Vec<T>> {
+    // [c_out, tap, c_in], taps in (kd, kh, kw) order, as conv3d_impl lays it out.
+    let k_spatial: usize = kernel.iter().product();
+    let mut w_flat = vec![zero; c_out * k_spatial * c_in];
+    for co in 0..c_out {
+        for ci in 0..c_in {
+            let src = &w_data[(co * c_in + ci) * k_spatial..][..k_spatial];
+            for (k, &v) in src.iter().enumerate() {
+                w_flat[(co * k_spatial + k) * c_in + ci] = v;
+            }
+        }
+    }
+    pieces
+        .iter()
+        .map(|p| {
+            let taps = p.tap_list();
+            let mut w = Vec::with_capacity(c_out * taps.len() * c_in);
+            for co in 0..c_out {
+                for t in &taps {
+                    let k = (t[0] * kernel[1] + t[1]) * kernel[2] + t[2];
+                    w.extend_from_slice(&w_flat[(co * k_spatial + k) * c_in..][..c_in]);
+                }
+            }
+            w
+        })
+        .collect()
+}
+
 fn shape5(t: &FlexTensor) -> Option<[usize; 5]> {
     t.layout().shape().to_vec().try_into().ok()
 }
@@ -173,45 +225,8 @@ where
     let weight = weight.to_contiguous();
     let spatial_in: usize = input.iter().product();
     let x_nhwc = super::conv::channels_last(x.storage::<T>(), batch, c_in, spatial_in);
-    // [c_out, tap, c_in], taps in (kd, kh, kw) order, as conv3d_impl lays it out.
-    let k_spatial: usize = kernel.iter().product();
-    let w_data: &[T] = weight.storage();
-    let mut w_flat = vec![zero; c_out * k_spatial * c_in];
-    for co in 0..c_out {
-        for ci in 0..c_in {
-            let src = &w_data[(co * c_in + ci) * k_spatial..][..k_spatial];
-            for (k, &v) in src.iter().enumerate() {
-                w_flat[(co * k_spatial + k) * c_in + ci] = v;
-            }
-        }
-    }
     let pieces = plan.pieces();
-    let tap_list = |p: &Piece| -> Vec<[usize; 3]> {
-        let mut v = Vec::new();
-        for kd in p.tap_start[0]..p.tap_start[0] + p.taps[0] {
-            for kh in p.tap_start[1]..p.tap_start[1] + p.taps[1] {
-                for kw in p.tap_start[2]..p.tap_start[2] + p.taps[2] {
-                    v.push([kd, kh, kw]);
-                }
-            }
-        }
-        v
-    };
-    // Each piece's weight columns: [c_out, (its taps, c_in)].
-    let piece_weights: Vec<Vec<T>> = pieces
-        .iter()
-        .map(|p| {
-            let taps = tap_list(p);
-            let mut w = Vec::with_capacity(c_out * taps.len() * c_in);
-            for co in 0..c_out {
-                for t in &taps {
-                    let k = (t[0] * kernel[1] + t[1]) * kernel[2] + t[2];
-                    w.extend_from_slice(&w_flat[(co * k_spatial + k) * c_in..][..c_in]);
-                }
-            }
-            w
-        })
-        .collect();
+    let piece_weights = piece_weights(weight.storage::<T>(), &pieces, kernel, c_in, c_out, zero);
     let out = plan.out;
     let spatial_out: usize = out.iter().product();
     #[cfg(feature = "rayon")]
@@ -241,7 +256,7 @@ where
     // written to its places. Returns (index in `dst`, value) writes through `put`.
     let run_tile = |t: &Tile, put: &mut dyn FnMut(usize, T)| {
         let p = &pieces[t.piece];
-        let taps = tap_list(p);
+        let taps = p.tap_list();
         let k_len = taps.len() * c_in;
         let n = t.end - t.start;
         let mut col = vec![zero; n * k_len];
@@ -286,6 +301,132 @@ where
     Some(FlexTensor::new(
         Bytes::from_elems(dst),
         Layout::contiguous(Shape::from(vec![batch, c_out, out[0], out[1], out[2]])),
+        dtype,
+    ))
+}
+
+/// The input gradient of a convolution the forward pass splits, which burn computes as
+/// `conv_transpose(dY, W)` with the forward's stride and padding: for each piece,
+/// `cols[position, (its taps, c_in)] = dY[c_out, its positions]^T @ W[c_out, (its taps, c_in)]`,
+/// then each row added into the input positions its taps read (NHWC, no padding checks, no
+/// products with padding). Tiles are runs of whole images, so no two write the same element.
+/// `None` when the forward convolution would not split, and with a bias, groups or dilation.
+pub(crate) fn conv_transpose3d_valid_taps<T>(
+    dy: &FlexTensor,
+    weight: &FlexTensor,
+    bias: &Option<FlexTensor>,
+    options: &ConvTransposeOptions<3>,
+    dtype: DType,
+    zero: T,
+    gemm_fn: fn(&mut [T], &[T], &[T], usize, usize, usize, usize),
+) -> Option<FlexTensor>
+where
+    T: bytemuck::Pod + burn_backend::Element + burn_backend::ElementAdd + Send + Sync,
+{
+    if bias.is_some() || options.groups != 1 || options.dilation != [1, 1, 1] {
+        return None;
+    }
+    let (ds, ws) = (shape5(dy)?, shape5(weight)?);
+    let (batch, c_out, c_in) = (ds[0], ds[1], ws[1]);
+    if ws[0] != c_out {
+        return None;
+    }
+    let kernel = [ws[2], ws[3], ws[4]];
+    let out = [ds[2], ds[3], ds[4]];
+    let input: [usize; 3] = core::array::from_fn(|a| {
+        calculate_conv_transpose_output_size(
+            kernel[a],
+            options.stride[a],
+            options.padding[a],
+            options.padding_out[a],
+            1,
+            out[a],
+        )
+    });
+    let forward = ConvOptions::new(options.stride, options.padding, [1, 1, 1], 1);
+    let plan = Plan::new(input, kernel, &forward)?;
+    if plan.out != out {
+        return None;
+    }
+    let dy = dy.to_contiguous();
+    let weight = weight.to_contiguous();
+    let dy: &[T] = dy.storage();
+    let pieces = plan.pieces();
+    let piece_weights = piece_weights(weight.storage::<T>(), &pieces, kernel, c_in, c_out, zero);
+    let spatial_in: usize = input.iter().product();
+    let spatial_out: usize = out.iter().product();
+    let image = spatial_in * c_in;
+    if image == 0 || batch == 0 {
+        return None;
+    }
+    #[cfg(feature = "rayon")]
+    let threads = rayon::current_num_threads().max(1);
+    #[cfg(not(feature = "rayon"))]
+    let threads = 1;
+    // Whole images per tile, at most about 512 positions of the largest piece per product.
+    let widest = pieces
+        .iter()
+        .map(|p| p.out_len.iter().product::<usize>())
+        .max()?;
+    let images = batch.div_ceil(threads).clamp(1, (512 / widest).max(1));
+    let (stride, pad) = (options.stride, plan.pad);
+    let in_hw = input[1] * input[2];
+    // The images from `b0` on, their NHWC input gradient in `dst`.
+    let run_tile = |b0: usize, dst: &mut [T]| {
+        let count = dst.len() / image;
+        for (p, w) in pieces.iter().zip(&piece_weights) {
+            let [ld, lh, lw] = p.out_len;
+            let per_image = ld * lh * lw;
+            let taps = p.tap_list();
+            let k_len = taps.len() * c_in;
+            let n = count * per_image;
+            let mut a = vec![zero; c_out * n];
+            let mut origins = Vec::with_capacity(n);
+            for row in 0..n {
+                let (b, r) = (row / per_image, row % per_image);
+                let o = [
+                    p.out_start[0] + r / (lh * lw),
+                    p.out_start[1] + (r / lw) % lh,
+                    p.out_start[2] + r % lw,
+                ];
+                let place = (o[0] * out[1] + o[1]) * out[2] + o[2];
+                for co in 0..c_out {
+                    a[co * n + row] = dy[((b0 + b) * c_out + co) * spatial_out + place];
+                }
+                origins.push((b, o));
+            }
+            let mut cols = vec![zero; n * k_len];
+            gemm_fn(&mut cols, &a, w, n, c_out, k_len, k_len);
+            for (row, &(b, o)) in origins.iter().enumerate() {
+                for (j, k) in taps.iter().enumerate() {
+                    let i: [usize; 3] = core::array::from_fn(|x| o[x] * stride[x] + k[x] - pad[x]);
+                    let at = (b * spatial_in + i[0] * in_hw + i[1] * input[2] + i[2]) * c_in;
+                    let src = &cols[row * k_len + j * c_in..][..c_in];
+                    for (d, &v) in dst[at..at + c_in].iter_mut().zip(src) {
+                        *d = T::add(*d, v);
+                    }
+                }
+            }
+        }
+    };
+    let mut dx_nhwc = vec![zero; batch * image];
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        dx_nhwc
+            .par_chunks_mut(images * image)
+            .enumerate()
+            .for_each(|(t, dst)| run_tile(t * images, dst));
+    }
+    #[cfg(not(feature = "rayon"))]
+    for (t, dst) in dx_nhwc.chunks_mut(images * image).enumerate() {
+        run_tile(t * images, dst);
+    }
+    // [batch, positions, c_in] -> [batch, c_in, positions]
+    let dx = super::conv::channels_last(&dx_nhwc, batch, spatial_in, c_in);
+    Some(FlexTensor::new(
+        Bytes::from_elems(dx),
+        Layout::contiguous(Shape::from(vec![batch, c_in, input[0], input[1], input[2]])),
         dtype,
     ))
 }
