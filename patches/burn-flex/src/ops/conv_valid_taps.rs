@@ -149,8 +149,10 @@ impl Piece {
 }
 
 /// Each piece's weight columns, `[c_out, (its taps, c_in)]`, from the weight as stored
-/// (`[c_out, c_in, taps]`).
-fn piece_weights<T: Copy>(
+/// (`[c_out, c_in, taps]`). One pass over the weight, rows of `c_out` in parallel: this runs on
+/// every call, and a full `[c_out, tap, c_in]` transpose first was 9.7% of ResNet-18's
+/// inference (perf, b64), most of it for the 1x1 maps that use one tap in nine.
+fn piece_weights<T: Copy + Send + Sync>(
     w_data: &[T],
     pieces: &[Piece],
     kernel: [usize; 3],
@@ -158,31 +160,55 @@ fn piece_weights<T: Copy>(
     c_out: usize,
     zero: T,
 ) -> Vec<Vec<T>> {
-    // [c_out, tap, c_in], taps in (kd, kh, kw) order, as conv3d_impl lays it out.
     let k_spatial: usize = kernel.iter().product();
-    let mut w_flat = vec![zero; c_out * k_spatial * c_in];
-    for co in 0..c_out {
-        for ci in 0..c_in {
-            let src = &w_data[(co * c_in + ci) * k_spatial..][..k_spatial];
-            for (k, &v) in src.iter().enumerate() {
-                w_flat[(co * k_spatial + k) * c_in + ci] = v;
-            }
-        }
-    }
-    pieces
+    // Each piece's taps as offsets in a (c_out, c_in) run of the stored weight.
+    let taps: Vec<Vec<usize>> = pieces
         .iter()
         .map(|p| {
-            let taps = p.tap_list();
-            let mut w = Vec::with_capacity(c_out * taps.len() * c_in);
-            for co in 0..c_out {
-                for t in &taps {
-                    let k = (t[0] * kernel[1] + t[1]) * kernel[2] + t[2];
-                    w.extend_from_slice(&w_flat[(co * k_spatial + k) * c_in..][..c_in]);
+            p.tap_list()
+                .iter()
+                .map(|t| (t[0] * kernel[1] + t[1]) * kernel[2] + t[2])
+                .collect()
+        })
+        .collect();
+    let mut out: Vec<Vec<T>> = taps
+        .iter()
+        .map(|t| vec![zero; c_out * t.len() * c_in])
+        .collect();
+    if c_in == 0 {
+        return out;
+    }
+    // Row `co` of every piece at once, each (co, ci) run of taps read once.
+    let mut rows: Vec<Vec<&mut [T]>> = (0..c_out).map(|_| Vec::with_capacity(taps.len())).collect();
+    for (buf, t) in out.iter_mut().zip(&taps) {
+        for (co, row) in buf.chunks_mut(t.len() * c_in).enumerate() {
+            rows[co].push(row);
+        }
+    }
+    let fill = |co: usize, rows: &mut Vec<&mut [T]>| {
+        for ci in 0..c_in {
+            let src = &w_data[(co * c_in + ci) * k_spatial..][..k_spatial];
+            for (row, t) in rows.iter_mut().zip(&taps) {
+                for (j, &k) in t.iter().enumerate() {
+                    row[j * c_in + ci] = src[k];
                 }
             }
-            w
-        })
-        .collect()
+        }
+    };
+    #[cfg(feature = "rayon")]
+    if c_out * c_in * k_spatial >= super::PARALLEL_THRESHOLD / 4 {
+        use rayon::prelude::*;
+        rows.par_iter_mut()
+            .enumerate()
+            .for_each(|(co, rows)| fill(co, rows));
+        drop(rows);
+        return out;
+    }
+    for (co, r) in rows.iter_mut().enumerate() {
+        fill(co, r);
+    }
+    drop(rows);
+    out
 }
 
 fn shape5(t: &FlexTensor) -> Option<[usize; 5]> {
