@@ -134,6 +134,16 @@ impl Plan {
 }
 
 impl Piece {
+    /// The output coordinates of its `r`-th position in one image (row-major in its block).
+    fn out_coord(&self, r: usize) -> [usize; 3] {
+        let [_, lh, lw] = self.out_len;
+        [
+            self.out_start[0] + r / (lh * lw),
+            self.out_start[1] + (r / lw) % lh,
+            self.out_start[2] + r % lw,
+        ]
+    }
+
     /// Its taps, in (kd, kh, kw) order.
     fn tap_list(&self) -> Vec<[usize; 3]> {
         let mut v = Vec::new();
@@ -286,16 +296,11 @@ where
         let k_len = taps.len() * c_in;
         let n = t.end - t.start;
         let mut col = vec![zero; n * k_len];
-        let [ld, lh, lw] = p.out_len;
-        let per_image = ld * lh * lw;
+        let per_image: usize = p.out_len.iter().product();
         let mut places = Vec::with_capacity(n);
         for (row, pos) in (t.start..t.end).enumerate() {
             let (b, r) = (pos / per_image, pos % per_image);
-            let o = [
-                p.out_start[0] + r / (lh * lw),
-                p.out_start[1] + (r / lw) % lh,
-                p.out_start[2] + r % lw,
-            ];
+            let o = p.out_coord(r);
             places.push(b * c_out * spatial_out + (o[0] * out[1] + o[1]) * out[2] + o[2]);
             for (j, k) in taps.iter().enumerate() {
                 let i: [usize; 3] = core::array::from_fn(|a| o[a] * stride[a] + k[a] - pad[a]);
@@ -401,8 +406,7 @@ where
     let run_tile = |b0: usize, dst: &mut [T]| {
         let count = dst.len() / image;
         for (p, w) in pieces.iter().zip(&piece_weights) {
-            let [ld, lh, lw] = p.out_len;
-            let per_image = ld * lh * lw;
+            let per_image: usize = p.out_len.iter().product();
             let taps = p.tap_list();
             let k_len = taps.len() * c_in;
             let n = count * per_image;
@@ -410,11 +414,7 @@ where
             let mut origins = Vec::with_capacity(n);
             for row in 0..n {
                 let (b, r) = (row / per_image, row % per_image);
-                let o = [
-                    p.out_start[0] + r / (lh * lw),
-                    p.out_start[1] + (r / lw) % lh,
-                    p.out_start[2] + r % lw,
-                ];
+                let o = p.out_coord(r);
                 let place = (o[0] * out[1] + o[1]) * out[2] + o[2];
                 for co in 0..c_out {
                     a[co * n + row] = dy[((b0 + b) * c_out + co) * spatial_out + place];
@@ -492,8 +492,7 @@ where
     #[cfg(not(feature = "rayon"))]
     let parallelism = gemm::Parallelism::None;
     for p in plan.pieces() {
-        let [ld, lh, lw] = p.out_len;
-        let per_image = ld * lh * lw;
+        let per_image: usize = p.out_len.iter().product();
         let positions = batch * per_image;
         let k_len = p.taps.iter().product::<usize>() * c_in;
         let mut start = 0;
@@ -504,11 +503,7 @@ where
             let mut dy_tile = vec![zero; c_out * n];
             for (row, pos) in (start..end).enumerate() {
                 let (b, r) = (pos / per_image, pos % per_image);
-                let o = [
-                    p.out_start[0] + r / (lh * lw),
-                    p.out_start[1] + (r / lw) % lh,
-                    p.out_start[2] + r % lw,
-                ];
+                let o = p.out_coord(r);
                 let place = (o[0] * out[1] + o[1]) * out[2] + o[2];
                 for co in 0..c_out {
                     dy_tile[co * n + row] = dy[(b * c_out + co) * spatial_out + place];
