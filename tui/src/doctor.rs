@@ -182,8 +182,9 @@ pub fn report(data_dir: &Path, state_dir: &Path, lessons: &[Lesson]) -> (String,
 
 /// What the first run on this GPU will cost in kernel tuning.
 fn kernel_tuning(gpu: &petri_engine::experiment::gpu_cache::CudaGpu) -> String {
-    match (&gpu.imported, &gpu.note) {
-        (Some(i), _) => format!(
+    use petri_engine::experiment::gpu_cache::Tuning;
+    match &gpu.tuning {
+        Tuning::Imported(i) => format!(
             "shipped for {}: {} results added to the cache (~/.cache/cubecl), {} already there{}",
             i.kind,
             i.imported,
@@ -197,11 +198,13 @@ fn kernel_tuning(gpu: &petri_engine::experiment::gpu_cache::CudaGpu) -> String {
                 String::new()
             }
         ),
-        (None, Some(why)) => why.clone(),
-        (None, None) => "none shipped for this kind of GPU: the first run chooses kernels for a \
+        Tuning::Failed(why) => why.clone(),
+        Tuning::NoneShipped => {
+            "none shipped for this kind of GPU: the first run chooses kernels for a \
                          few minutes (133 s on an H200), later runs reuse the choices \
                          (~/.cache/cubecl)"
-            .to_string(),
+                .to_string()
+        }
     }
 }
 

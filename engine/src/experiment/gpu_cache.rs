@@ -74,10 +74,17 @@ pub struct CudaGpu {
     pub name: String,
     /// CubeCL's compilation fingerprint: `ptx_sm90-llvm`.
     pub fingerprint: String,
-    /// `None` when Petri ships no tuning for this kind, or the import failed (said in `note`).
-    pub imported: Option<Imported>,
-    /// Why nothing was imported, when something went wrong.
-    pub note: Option<String>,
+    pub tuning: Tuning,
+}
+
+/// What happened to the shipped tuning when the GPU opened.
+#[derive(Debug, Clone)]
+pub enum Tuning {
+    Imported(Imported),
+    /// Petri ships no tuning for this kind of GPU.
+    NoneShipped,
+    /// It could not be imported, and why.
+    Failed(String),
 }
 
 #[cfg(feature = "cuda")]
@@ -103,24 +110,20 @@ pub(crate) fn on_cuda_opened() {
                 return CudaGpu {
                     name: "unknown".into(),
                     fingerprint: String::new(),
-                    imported: None,
-                    note: Some(format!("CubeCL could not name CUDA device 0: {e:?}")),
+                    tuning: Tuning::Failed(format!("CubeCL could not name CUDA device 0: {e:?}")),
                 };
             }
         };
-        let mut gpu = CudaGpu {
-            name: identity.name.clone(),
-            fingerprint: identity.fingerprint.clone(),
-            imported: None,
-            note: None,
+        let tuning = match for_fingerprint(&identity.fingerprint).map(import) {
+            Some(Ok(imported)) => Tuning::Imported(imported),
+            Some(Err(why)) => Tuning::Failed(why),
+            None => Tuning::NoneShipped,
         };
-        if let Some(shipped) = for_fingerprint(&identity.fingerprint) {
-            match import(shipped) {
-                Ok(imported) => gpu.imported = Some(imported),
-                Err(why) => gpu.note = Some(why),
-            }
+        CudaGpu {
+            name: identity.name,
+            fingerprint: identity.fingerprint,
+            tuning,
         }
-        gpu
     });
 }
 
