@@ -227,6 +227,127 @@ fn valid_range_maxpool(
     (start as usize, end as usize)
 }
 
+/// Max pooling of 2-D planes (no depth), each tap of the window folded into all of a plane's
+/// outputs at once, lanes side by side, which vectorises. One output at a time, with a
+/// data-dependent "larger?" branch per tap and the baseline target's scalar code, ResNet-18's
+/// stem pool (64x64x14x14 -> 7x7, b64) took 4.4 ms on 2 threads, longer than PyTorch's 3.5 ms
+/// (patches/README.md, 11). Same results: the first largest value of the window, NaN winning
+/// (the last NaN), the index of that tap in the plane; an empty window keeps -inf and -1.
+struct Plane2d {
+    input: [usize; 2],
+    out: [usize; 2],
+    kernel: [usize; 2],
+    stride: [usize; 2],
+    pad: [usize; 2],
+    dilation: [usize; 2],
+}
+
+impl Plane2d {
+    /// Entries of the tap table: its size in memory, and what each plane reads again.
+    const MAX_TABLE: usize = 1 << 16;
+
+    fn table_len(&self) -> usize {
+        self.kernel[0] * self.kernel[1] * self.out[0] * self.out[1]
+    }
+
+    /// For each tap in (kh, kw) order, each output's input offset in the plane and whether
+    /// the tap is inside the input (the offset is 0 where it is not).
+    fn tap_table(&self) -> (Vec<usize>, Vec<bool>) {
+        let [out_h, out_w] = self.out;
+        let (stride, dilation, pad) = (self.stride, self.dilation, self.pad);
+        let mut offsets = Vec::with_capacity(self.table_len());
+        let mut inside = Vec::with_capacity(self.table_len());
+        for kh in 0..self.kernel[0] {
+            for kw in 0..self.kernel[1] {
+                for oh in 0..out_h {
+                    for ow in 0..out_w {
+                        let ih = (oh * stride[0] + kh * dilation[0]).checked_sub(pad[0]);
+                        let iw = (ow * stride[1] + kw * dilation[1]).checked_sub(pad[1]);
+                        match (ih, iw) {
+                            (Some(ih), Some(iw)) if ih < self.input[0] && iw < self.input[1] => {
+                                offsets.push(ih * self.input[1] + iw);
+                                inside.push(true);
+                            }
+                            _ => {
+                                offsets.push(0);
+                                inside.push(false);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        (offsets, inside)
+    }
+
+    /// Pools `planes` consecutive planes of `x`: (values, indices), planes in order.
+    fn pool_all<T>(&self, x: &[T], planes: usize, neg_inf: T) -> (Vec<T>, Vec<i64>)
+    where
+        T: Copy + PartialOrd + Send + Sync + num_traits::Float,
+    {
+        let in_len = self.input[0] * self.input[1];
+        let out_len = self.out[0] * self.out[1];
+        let mut values = vec![neg_inf; planes * out_len];
+        let mut indices = vec![-1i64; planes * out_len];
+        let (offsets, inside) = self.tap_table();
+        let pool = |p: usize, v: &mut [T], i: &mut [i64]| {
+            max_pool_plane(&offsets, &inside, &x[p * in_len..][..in_len], v, i);
+        };
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::prelude::*;
+            values
+                .par_chunks_mut(out_len)
+                .zip(indices.par_chunks_mut(out_len))
+                .enumerate()
+                .for_each(|(p, (v, i))| pool(p, v, i));
+        }
+        #[cfg(not(feature = "rayon"))]
+        for (p, (v, i)) in values
+            .chunks_mut(out_len)
+            .zip(indices.chunks_mut(out_len))
+            .enumerate()
+        {
+            pool(p, v, i);
+        }
+        (values, indices)
+    }
+}
+
+/// One plane of [`Plane2d`]'s pooling with its [`Plane2d::tap_table`]: lane `q` takes tap
+/// `x[offsets[q]]` when the tap is inside and the lane has nothing yet, or the tap is larger,
+/// or it is NaN. Written as masks and compiled for the CPU's vector extensions (macerator
+/// dispatch; the crate's baseline target is SSE2): as `if`s it became a mispredicted branch
+/// per lane.
+#[allow(clippy::extra_unused_type_parameters)]
+#[cfg_attr(feature = "simd", macerator::with_simd)]
+fn max_pool_plane<#[cfg(feature = "simd")] S: macerator::Simd, T: num_traits::Float>(
+    offsets: &[usize],
+    inside: &[bool],
+    x: &[T],
+    values: &mut [T],
+    indices: &mut [i64],
+) {
+    let n = values.len().min(indices.len());
+    let (values, indices) = (&mut values[..n], &mut indices[..n]);
+    // Checked once here rather than per lane, where the check kept the loop from vectorising.
+    assert!(offsets.iter().all(|&at| at < x.len()));
+    for (offsets, inside) in offsets.chunks_exact(n).zip(inside.chunks_exact(n)) {
+        let inside = &inside[..n];
+        for q in 0..n {
+            let at = offsets[q];
+            // SAFETY: every offset is inside `x` (asserted above).
+            let t = unsafe { *x.get_unchecked(at) };
+            let (m, best) = (values[q], indices[q]);
+            #[allow(clippy::eq_op)]
+            let take = inside[q] & ((best < 0) | (t > m) | (t != t));
+            let mask = -(take as i64);
+            indices[q] = (at as i64 & mask) | (best & !mask);
+            values[q] = if take { t } else { m };
+        }
+    }
+}
+
 /// Generic 3D max pooling with indices implementation.
 #[allow(clippy::too_many_arguments)]
 fn max_pool3d_with_indices_impl<T>(
@@ -301,7 +422,25 @@ where
         (max_val, max_idx)
     };
 
-    let (output, indices) = {
+    let plane = Plane2d {
+        input: [in_h, in_w],
+        out: [out_h, out_w],
+        kernel: [kernel_h, kernel_w],
+        stride: [stride_h, stride_w],
+        pad: [pad_h, pad_w],
+        dilation: [dilation_h, dilation_w],
+    };
+    // 2-D planes (no depth) of moderate size: a table of taps per output, the same for every
+    // plane. Larger maps keep the loop below.
+    let (output, indices) = if in_d == 1
+        && kernel_d == 1
+        && out_d == 1
+        && spatial_out > 0
+        && in_h * in_w > 0
+        && plane.table_len() <= Plane2d::MAX_TABLE
+    {
+        plane.pool_all(x_data, batch_size * channels, neg_inf)
+    } else {
         #[cfg(feature = "rayon")]
         {
             use rayon::prelude::*;
