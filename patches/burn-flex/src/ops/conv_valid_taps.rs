@@ -457,11 +457,14 @@ where
     ))
 }
 
-/// The weight gradient `grad[c_out, (tap, c_in)]` of a convolution the forward pass splits,
-/// accumulated piece by piece: `grad[:, its taps] += dY[:, its positions] @ col[its positions,
-/// its taps]`, with im2col rows that hold no padding. Returns false (and leaves `grad` alone)
-/// when the convolution does not split. `x_nhwc` is the input as NHWC, `dy` the output
-/// gradient as NCDHW.
+/// The weight gradient of a convolution the forward pass splits, in the weight's own layout
+/// `grad[c_out, c_in, taps]` (zeroed by the caller), accumulated piece by piece and tap by
+/// tap: `grad[:, :, tap] += dY[:, its positions] @ col[its positions, (tap, c_in)]`, with
+/// im2col rows that hold no padding. Returns false (and leaves `grad` alone) when the
+/// convolution does not split. `x_nhwc` is the input as NHWC, `dy` the output gradient as
+/// NCDHW. Written in place rather than as `[c_out, (tap, c_in)]` and transposed after: for
+/// the 1x1 maps' 512x512x3x3 weights, which get one tap in nine, the transpose and its buffers
+/// were most of the time (patches/README.md, 12).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn weight_grad_by_pieces<T>(
     x_nhwc: &[T],
@@ -484,7 +487,6 @@ where
     };
     let out = plan.out;
     let spatial_out: usize = out.iter().product();
-    let col_len = kernel.iter().product::<usize>() * c_in;
     let in_hw = input[1] * input[2];
     let (stride, pad) = (options.stride, plan.pad);
     #[cfg(feature = "rayon")]
@@ -524,37 +526,39 @@ where
                     }
                 }
             }
-            // One product per row of taps (kd, kh): its kw taps are contiguous in `grad`.
-            let run = p.taps[2] * c_in;
+            // One product per tap, written with the stride of the weight's layout.
+            let taps_total = kernel.iter().product::<usize>();
             let mut j = 0;
             for kd in p.tap_start[0]..p.tap_start[0] + p.taps[0] {
                 for kh in p.tap_start[1]..p.tap_start[1] + p.taps[1] {
-                    let k = (kd * kernel[1] + kh) * kernel[2] + p.tap_start[2];
-                    // grad[:, k * c_in ..][..run] += dy_tile[c_out, n] @ col[n, j..j + run]
-                    unsafe {
-                        gemm::gemm(
-                            c_out,
-                            run,
-                            n,
-                            grad.as_mut_ptr().add(k * c_in),
-                            1,
-                            col_len as isize,
-                            true,
-                            dy_tile.as_ptr(),
-                            1,
-                            n as isize,
-                            col.as_ptr().add(j),
-                            1,
-                            k_len as isize,
-                            one,
-                            one,
-                            false,
-                            false,
-                            false,
-                            parallelism,
-                        );
+                    for kw in p.tap_start[2]..p.tap_start[2] + p.taps[2] {
+                        let tap = (kd * kernel[1] + kh) * kernel[2] + kw;
+                        // grad[:, :, tap] += dy_tile[c_out, n] @ col[n, j..j + c_in]
+                        unsafe {
+                            gemm::gemm(
+                                c_out,
+                                c_in,
+                                n,
+                                grad.as_mut_ptr().add(tap),
+                                taps_total as isize,
+                                (c_in * taps_total) as isize,
+                                true,
+                                dy_tile.as_ptr(),
+                                1,
+                                n as isize,
+                                col.as_ptr().add(j),
+                                1,
+                                k_len as isize,
+                                one,
+                                one,
+                                false,
+                                false,
+                                false,
+                                parallelism,
+                            );
+                        }
+                        j += c_in;
                     }
-                    j += run;
                 }
             }
             start = end;

@@ -215,7 +215,8 @@ where
     };
 
     let mut grad = vec![zero; grad_len];
-    // Small padded maps: the padded taps are skipped (`conv_valid_taps.rs`, change 7).
+    // Small padded maps: the padded taps are skipped (`conv_valid_taps.rs`, change 7), and the
+    // gradient comes in the weight's layout.
     let split = groups == 1
         && options.dilation.iter().all(|&d| d == 1)
         && !options.is_asymmetric()
@@ -232,8 +233,15 @@ where
             zero,
             T::one(),
         );
+    if split {
+        return FlexTensor::new(
+            Bytes::from_elems(grad),
+            Layout::contiguous(weight_shape.clone()),
+            dtype,
+        );
+    }
     #[cfg(feature = "rayon")]
-    if !split {
+    {
         use rayon::prelude::*;
         let threads = rayon::current_num_threads().max(1);
         let affordable = (PARTIALS_BYTES / (grad_len.max(1) * core::mem::size_of::<T>())).max(1);
@@ -264,7 +272,7 @@ where
         }
     }
     #[cfg(not(feature = "rayon"))]
-    if !split {
+    {
         accumulate(0..num_tiles, &mut grad, gemm::Parallelism::None);
     }
 
