@@ -233,3 +233,79 @@ fn unet_shaped_convolutions_match_the_definition() {
         check(&s, 200 + i as u64);
     }
 }
+
+#[test]
+fn split_convolutions_see_their_weights_change_between_calls() {
+    // The split keeps each weight's piece columns between calls while it holds the weight's
+    // storage (`cached_piece_weights` in conv_valid_taps.rs). A training step (forward, both
+    // gradients, an update written in place) and inference with two weights in turn must each
+    // use the values the weight has at the call.
+    let s = Shape {
+        batch: 3,
+        c_in: 8,
+        c_out: 8,
+        h: 2,
+        w: 2,
+        k: 3,
+        stride: 1,
+        pad: 1,
+        pad_end: 1,
+        dilation: 1,
+        groups: 1,
+    };
+    let mut rng = Rng::new(404);
+    let x = random(&mut rng, s.batch * s.c_in * s.h * s.w);
+    let w = random(&mut rng, s.c_out * s.c_in * s.k * s.k);
+    let g = random(&mut rng, s.batch * s.c_out * s.h * s.w);
+    let options = || ConvOptions::new([1, 1], [1, 1], [1, 1], 1);
+    let device = Device::flex().autodiff();
+    let tensor = |v: &[f32], shape: [usize; 4], device: &Device| {
+        Tensor::<4>::from_data(TensorData::new(v.to_vec(), shape), device)
+    };
+    let x_shape = [s.batch, s.c_in, s.h, s.w];
+    let w_shape = [s.c_out, s.c_in, s.k, s.k];
+    let y_shape = [s.batch, s.c_out, s.h, s.w];
+    let mut w_now = w.clone();
+    let mut wt = tensor(&w, w_shape, &device).require_grad();
+    for step in 0..3 {
+        let xt = tensor(&x, x_shape, &device).require_grad();
+        let out = conv2d(xt.clone(), wt.clone(), None, options());
+        let grads = (out.clone() * tensor(&g, y_shape, &device))
+            .sum()
+            .backward();
+        let (want_out, want_dx, want_dw) = reference(&s, &x, &w_now, &g);
+        assert_close(&format!("step {step} forward"), &values(out), &want_out);
+        let dx = values(xt.grad(&grads).unwrap());
+        assert_close(&format!("step {step} input gradient"), &dx, &want_dx);
+        let dw = wt.grad(&grads).unwrap();
+        assert_close(
+            &format!("step {step} weight gradient"),
+            &values(dw.clone()),
+            &want_dw,
+        );
+        // w <- w - 0.5 dw, in place when the weight's storage is no longer shared.
+        drop(grads);
+        let updated = wt.inner() - dw * 0.5;
+        w_now = values(updated.clone());
+        wt = Tensor::from_inner(updated).require_grad();
+    }
+
+    let plain = Device::flex();
+    let xt = tensor(&x, x_shape, &plain);
+    let w1 = tensor(&w, w_shape, &plain);
+    let w2 = w1.clone() * 2.0;
+    for round in 0..2 {
+        for (name, wt, wv) in [
+            ("w", &w1, &w),
+            ("2w", &w2, &w.iter().map(|v| v * 2.0).collect()),
+        ] {
+            let (want, _, _) = reference(&s, &x, wv, &g);
+            let out = conv2d(xt.clone(), wt.clone(), None, options());
+            assert_close(
+                &format!("inference {round} with {name}"),
+                &values(out),
+                &want,
+            );
+        }
+    }
+}

@@ -221,6 +221,130 @@ fn piece_weights<T: Copy + Send + Sync>(
     out
 }
 
+/// What a piece's weight columns depend on: the weight tensor's storage (by address, while
+/// the cache holds it) and place in it, and the split.
+#[cfg(feature = "std")]
+#[derive(Clone, PartialEq, Eq)]
+struct ColumnsKey {
+    storage: usize,
+    offset: usize,
+    shape: [usize; 5],
+    input: [usize; 3],
+    stride: [usize; 3],
+    pad: [usize; 3],
+    dtype: DType,
+}
+
+#[cfg(feature = "std")]
+struct CachedColumns {
+    key: ColumnsKey,
+    /// Holds the weight's storage: while it is held its address is not reused and its values
+    /// cannot change (burn-flex writes in place only into storage nobody else holds). Dropped
+    /// as soon as nothing else holds it.
+    _weight: alloc::sync::Arc<Bytes>,
+    columns: alloc::sync::Arc<dyn core::any::Any + Send + Sync>,
+    bytes: usize,
+}
+
+/// Piece weight columns kept between calls, newest last.
+#[cfg(feature = "std")]
+static COLUMNS: std::sync::Mutex<Vec<CachedColumns>> = std::sync::Mutex::new(Vec::new());
+/// At most this many entries and this much memory (weights held plus columns) in the cache.
+#[cfg(feature = "std")]
+const COLUMNS_MAX_ENTRIES: usize = 64;
+#[cfg(feature = "std")]
+const COLUMNS_MAX_BYTES: usize = 256 << 20;
+
+/// [`piece_weights`] of `weight`, from the cache when the same weight storage was split the
+/// same way before. The forward pass keeps what it makes (`Keep::Yes`); the input gradient,
+/// the last use in a training step, takes its entry out (`Keep::No`), so that the optimizer
+/// finds the weight's storage unshared and updates it in place. At inference every batch after
+/// the first finds its columns: making them read the whole weight on every call (the 1x1 maps'
+/// 512x512x3x3 weights for one tap in nine), 8-14% of ResNet-18's step (patches/README.md, 13).
+#[allow(clippy::too_many_arguments)]
+fn cached_piece_weights<T: Copy + Send + Sync + bytemuck::Pod + burn_backend::Element>(
+    weight: &FlexTensor,
+    pieces: &[Piece],
+    input: [usize; 3],
+    options: &ConvOptions<3>,
+    kernel: [usize; 3],
+    c_in: usize,
+    c_out: usize,
+    zero: T,
+    keep: Keep,
+) -> alloc::sync::Arc<Vec<Vec<T>>> {
+    let make = || {
+        let weight = weight.to_contiguous();
+        alloc::sync::Arc::new(piece_weights(
+            weight.storage::<T>(),
+            pieces,
+            kernel,
+            c_in,
+            c_out,
+            zero,
+        ))
+    };
+    #[cfg(feature = "std")]
+    {
+        let (Some(shape), true) = (shape5(weight), weight.layout().is_contiguous()) else {
+            return make();
+        };
+        let storage = weight.data_arc();
+        let key = ColumnsKey {
+            storage: alloc::sync::Arc::as_ptr(&storage) as usize,
+            offset: weight.layout().start_offset(),
+            shape,
+            input,
+            stride: options.stride,
+            pad: options.padding_begin(),
+            dtype: weight.dtype(),
+        };
+        let mut cache = COLUMNS.lock().unwrap_or_else(|e| e.into_inner());
+        // A weight only the cache still holds belongs to a model that is gone.
+        cache.retain(|e| alloc::sync::Arc::strong_count(&e._weight) > 1);
+        if let Some(i) = cache.iter().position(|e| e.key == key) {
+            let columns = match keep {
+                Keep::Yes => cache[i].columns.clone(),
+                Keep::No => cache.remove(i).columns,
+            };
+            if let Ok(columns) = columns.downcast::<Vec<Vec<T>>>() {
+                return columns;
+            }
+        }
+        drop(cache);
+        let columns = make();
+        if keep == Keep::Yes {
+            let bytes = storage.len()
+                + columns.iter().map(|c| c.len()).sum::<usize>() * core::mem::size_of::<T>();
+            let mut cache = COLUMNS.lock().unwrap_or_else(|e| e.into_inner());
+            cache.push(CachedColumns {
+                key,
+                _weight: storage,
+                columns: columns.clone(),
+                bytes,
+            });
+            while cache.len() > COLUMNS_MAX_ENTRIES
+                || cache.iter().map(|e| e.bytes).sum::<usize>() > COLUMNS_MAX_BYTES
+            {
+                cache.remove(0);
+            }
+        }
+        columns
+    }
+    #[cfg(not(feature = "std"))]
+    {
+        let _ = (input, options, keep);
+        make()
+    }
+}
+
+/// Whether [`cached_piece_weights`] keeps its result for a later call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Keep {
+    Yes,
+    No,
+}
+
 fn shape5(t: &FlexTensor) -> Option<[usize; 5]> {
     t.layout().shape().to_vec().try_into().ok()
 }
@@ -258,11 +382,20 @@ where
     let plan = Plan::new(input, kernel, options)?;
     let (batch, c_in, c_out) = (xs[0], xs[1], ws[0]);
     let x = x.to_contiguous();
-    let weight = weight.to_contiguous();
     let spatial_in: usize = input.iter().product();
     let x_nhwc = super::conv::channels_last(x.storage::<T>(), batch, c_in, spatial_in);
     let pieces = plan.pieces();
-    let piece_weights = piece_weights(weight.storage::<T>(), &pieces, kernel, c_in, c_out, zero);
+    let piece_weights = cached_piece_weights(
+        weight,
+        &pieces,
+        input,
+        options,
+        kernel,
+        c_in,
+        c_out,
+        zero,
+        Keep::Yes,
+    );
     let out = plan.out;
     let spatial_out: usize = out.iter().product();
     #[cfg(feature = "rayon")]
@@ -380,10 +513,19 @@ where
         return None;
     }
     let dy = dy.to_contiguous();
-    let weight = weight.to_contiguous();
     let dy: &[T] = dy.storage();
     let pieces = plan.pieces();
-    let piece_weights = piece_weights(weight.storage::<T>(), &pieces, kernel, c_in, c_out, zero);
+    let piece_weights = cached_piece_weights(
+        weight,
+        &pieces,
+        input,
+        &forward,
+        kernel,
+        c_in,
+        c_out,
+        zero,
+        Keep::No,
+    );
     let spatial_in: usize = input.iter().product();
     let spatial_out: usize = out.iter().product();
     let image = spatial_in * c_in;
@@ -405,7 +547,7 @@ where
     // The images from `b0` on, their NHWC input gradient in `dst`.
     let run_tile = |b0: usize, dst: &mut [T]| {
         let count = dst.len() / image;
-        for (p, w) in pieces.iter().zip(&piece_weights) {
+        for (p, w) in pieces.iter().zip(piece_weights.iter()) {
             let per_image: usize = p.out_len.iter().product();
             let taps = p.tap_list();
             let k_len = taps.len() * c_in;
