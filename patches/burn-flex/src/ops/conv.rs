@@ -642,6 +642,32 @@ pub(crate) fn im2col_3d_tile<T: bytemuck::Pod + Copy>(
             let id = (out_d_idx * stride_d + kd * dilation_d) as isize - pad_d as isize;
             for kh in 0..kernel_h {
                 let ih = (out_h_idx * stride_h + kh * dilation_h) as isize - pad_h as isize;
+                // Without dilation or groups a row of taps is one run of the NHWC input: copy it
+                // whole, zeros where it leaves the input. Tap by tap, a 3-channel stem did a
+                // 12-byte memmove call per tap (patches/README.md, 14).
+                if dilation_w == 1 && channels_per_group == nhwc_stride.3 {
+                    let run = kernel_w * channels_per_group;
+                    let dst = local_idx * col_len + col_offset;
+                    let row = &mut col_tile[dst..dst + run];
+                    col_offset += run;
+                    let first = (out_w_idx * stride_w) as isize - pad_w as isize;
+                    let lo = (-first).clamp(0, kernel_w as isize) as usize;
+                    let hi = (in_w as isize - first).clamp(lo as isize, kernel_w as isize) as usize;
+                    if id < 0 || id >= in_d as isize || ih < 0 || ih >= in_h as isize || lo == hi {
+                        row.fill(T::zeroed());
+                        continue;
+                    }
+                    let inp_base = b * nhwc_stride.0
+                        + id as usize * nhwc_stride.1
+                        + ih as usize * nhwc_stride.2
+                        + (first + lo as isize) as usize * nhwc_stride.3
+                        + in_c_start;
+                    let (cpg, len) = (channels_per_group, (hi - lo) * channels_per_group);
+                    row[..lo * cpg].fill(T::zeroed());
+                    row[lo * cpg..hi * cpg].copy_from_slice(&x_nhwc[inp_base..inp_base + len]);
+                    row[hi * cpg..].fill(T::zeroed());
+                    continue;
+                }
                 for kw in 0..kernel_w {
                     let iw = (out_w_idx * stride_w + kw * dilation_w) as isize - pad_w as isize;
 
