@@ -2,22 +2,20 @@
 input gradient, weight gradient through aten::convolution_backward) and its stem max pool,
 one call at a time, at 28 px and batch 64 on the CPU, the fastest of --reps calls each."""
 import argparse
+import pathlib
 import time
 
 import torch
 
-CONVS = [  # (name, count in the network, c_in, c_out, input size, kernel, stride, padding)
-    ("stem 7x7/2", 1, 3, 64, 28, 7, 2, 3),
-    ("l1 3x3 7x7", 4, 64, 64, 7, 3, 1, 1),
-    ("l2 3x3/2 7->4", 1, 64, 128, 7, 3, 2, 1),
-    ("l2 3x3 4x4", 3, 128, 128, 4, 3, 1, 1),
-    ("l2 ds 1x1/2", 1, 64, 128, 7, 1, 2, 0),
-    ("l3 3x3/2 4->2", 1, 128, 256, 4, 3, 2, 1),
-    ("l3 3x3 2x2", 3, 256, 256, 2, 3, 1, 1),
-    ("l3 ds 1x1/2", 1, 128, 256, 4, 1, 2, 0),
-    ("l4 3x3/2 2->1", 1, 256, 512, 2, 3, 2, 1),
-    ("l4 3x3 1x1", 3, 512, 512, 1, 3, 1, 1),
-    ("l4 ds 1x1/2", 1, 256, 512, 2, 1, 2, 0),
+# (name, count in the network, c_in, c_out, input size, kernel, stride, padding), shared with
+# examples/resnet_ops.rs.
+CONVS = [
+    (f[0], *map(int, f[1:]))
+    for f in (
+        [x.strip() for x in line.split("|")]
+        for line in (pathlib.Path(__file__).parent / "resnet_ops.txt").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    )
 ]
 BATCH = 64
 

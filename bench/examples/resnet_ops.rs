@@ -13,30 +13,34 @@ use burn_flex::{Flex, FlexTensor, Layout};
 use burn_std::{Bytes, Shape};
 use std::time::Instant;
 
-/// (name, count in the network, c_in, c_out, input size, kernel, stride, padding)
-type Conv = (
-    &'static str,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-    usize,
-);
-const CONVS: [Conv; 11] = [
-    ("stem 7x7/2", 1, 3, 64, 28, 7, 2, 3),
-    ("l1 3x3 7x7", 4, 64, 64, 7, 3, 1, 1),
-    ("l2 3x3/2 7->4", 1, 64, 128, 7, 3, 2, 1),
-    ("l2 3x3 4x4", 3, 128, 128, 4, 3, 1, 1),
-    ("l2 ds 1x1/2", 1, 64, 128, 7, 1, 2, 0),
-    ("l3 3x3/2 4->2", 1, 128, 256, 4, 3, 2, 1),
-    ("l3 3x3 2x2", 3, 256, 256, 2, 3, 1, 1),
-    ("l3 ds 1x1/2", 1, 128, 256, 4, 1, 2, 0),
-    ("l4 3x3/2 2->1", 1, 256, 512, 2, 3, 2, 1),
-    ("l4 3x3 1x1", 3, 512, 512, 1, 3, 1, 1),
-    ("l4 ds 1x1/2", 1, 256, 512, 2, 1, 2, 0),
-];
+/// One convolution of `resnet_ops.txt` (shared with `resnet_ops.py`).
+struct Conv {
+    name: String,
+    /// How many times the network has it.
+    count: usize,
+    /// c_in, c_out, input size, kernel, stride, padding.
+    sizes: [usize; 6],
+}
+
+fn convs() -> Vec<Conv> {
+    include_str!("../resnet_ops.txt")
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let fields: Vec<&str> = l.split('|').map(str::trim).collect();
+            let number = |i: usize| -> usize {
+                fields[i]
+                    .parse()
+                    .unwrap_or_else(|_| panic!("resnet_ops.txt: {l:?}"))
+            };
+            Conv {
+                name: fields[0].to_string(),
+                count: number(1),
+                sizes: core::array::from_fn(|i| number(i + 2)),
+            }
+        })
+        .collect()
+}
 const BATCH: usize = 64;
 
 /// Uniform values in [-1, 1) from `seed` (a ReLU of them when `relu`, like activations).
@@ -92,7 +96,9 @@ fn main() {
         "op (x count)", "fwd ms", "dx ms", "dw ms"
     );
     let mut total = [0.0; 3];
-    for (i, &(name, count, c_in, c_out, size, k, stride, pad)) in CONVS.iter().enumerate() {
+    for (i, conv) in convs().iter().enumerate() {
+        let (name, count) = (&conv.name, conv.count);
+        let [c_in, c_out, size, k, stride, pad] = conv.sizes;
         if !name.contains(&only) {
             continue;
         }
