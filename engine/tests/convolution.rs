@@ -235,6 +235,41 @@ fn unet_shaped_convolutions_match_the_definition() {
 }
 
 #[test]
+fn wide_row_convolutions_match_the_definition() {
+    // Output rows of 16 or more with width stride 1 take the NCHW-order columns
+    // (`patches/burn-flex/src/ops/conv_rows.rs`): a "same" convolution copies each tap's rows
+    // as one run of the plane and zeroes the wrapped columns (3x3 and 5x5; rows wholly in the
+    // padding at 2 px high; 16 px maps whose tiles hold two images; one input channel), other
+    // ones copy row by row (no padding: 18 of 20 columns; asymmetric padding).
+    for (i, (batch, c_in, c_out, h, w, k, pad, pad_end)) in [
+        (3, 5, 7, 16, 16, 3, 1, 1),
+        (2, 3, 4, 9, 20, 5, 2, 2),
+        (2, 4, 6, 2, 18, 5, 2, 2),
+        (4, 1, 16, 20, 20, 3, 1, 1),
+        (2, 3, 5, 12, 20, 3, 0, 0),
+        (2, 3, 5, 10, 24, 3, 1, 0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let s = Shape {
+            batch,
+            c_in,
+            c_out,
+            h,
+            w,
+            k,
+            stride: 1,
+            pad,
+            pad_end,
+            dilation: 1,
+            groups: 1,
+        };
+        check(&s, 300 + i as u64);
+    }
+}
+
+#[test]
 fn split_convolutions_see_their_weights_change_between_calls() {
     // The split keeps each weight's piece columns between calls while it holds the weight's
     // storage (`cached_piece_weights` in conv_valid_taps.rs). A training step (forward, both

@@ -84,6 +84,12 @@ macro_rules! conv3d_typed {
             ) {
                 return out;
             }
+            #[cfg(feature = "rayon")]
+            if let Some(out) = super::conv_rows::conv3d_rows::<$T>(
+                &x, &weight, &bias, options, $dtype, $zero, <$T as num_traits::One>::one(),
+            ) {
+                return out;
+            }
             conv3d_impl::<$T>(x, weight, bias, options, $dtype, $zero, $gemm_fn)
         }
     };

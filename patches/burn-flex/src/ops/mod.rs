@@ -99,6 +99,8 @@ pub mod comparison;
 mod conv_common;
 pub mod conv;
 pub mod conv_transpose;
+#[cfg(feature = "rayon")]
+mod conv_rows;
 mod conv_valid_taps;
 mod conv_weight_grad;
 pub mod cumulative;
