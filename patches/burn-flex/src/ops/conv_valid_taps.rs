@@ -86,6 +86,22 @@ struct Piece {
     taps: [usize; 3],
 }
 
+impl Piece {
+    /// The indices (in the kernel's `[kd, kh, kw]` order) of the taps this piece uses.
+    fn tap_indices(&self, kernel: [usize; 3]) -> impl Iterator<Item = usize> + '_ {
+        let [d, h, w] = core::array::from_fn::<_, 3, _>(|a| {
+            self.tap_start[a]..self.tap_start[a] + self.taps[a]
+        });
+        d.flat_map(move |kd| {
+            let w = w.clone();
+            h.clone().flat_map(move |kh| {
+                w.clone()
+                    .map(move |kw| (kd * kernel[1] + kh) * kernel[2] + kw)
+            })
+        })
+    }
+}
+
 impl Plan {
     /// The split of a convolution of `input` (spatial sizes) with `kernel`, when padding
     /// would be more than a quarter of the work; `None` otherwise, and for groups, dilation
@@ -601,12 +617,13 @@ where
 
 /// The weight gradient of a convolution the forward pass splits, in the weight's own layout
 /// `grad[c_out, c_in, taps]` (zeroed by the caller), accumulated piece by piece and tap by
-/// tap: `grad[:, :, tap] += dY[:, its positions] @ col[its positions, (tap, c_in)]`, with
-/// im2col rows that hold no padding. Returns false (and leaves `grad` alone) when the
-/// convolution does not split. `x_nhwc` is the input as NHWC, `dy` the output gradient as
-/// NCDHW. Written in place rather than as `[c_out, (tap, c_in)]` and transposed after: for
-/// the 1x1 maps' 512x512x3x3 weights, which get one tap in nine, the transpose and its buffers
-/// were most of the time (patches/README.md, 12).
+/// tap: `sum[tap] += dY[:, its positions] @ col[its positions, (tap, c_in)]`, with im2col
+/// rows that hold no padding, each used tap's sum then written into `grad[:, :, tap]`. Returns
+/// false (and leaves `grad` alone) when the convolution does not split. `x_nhwc` is the input
+/// as NHWC, `dy` the output gradient as NCDHW. Only the used taps are written, rather than a
+/// `[c_out, (tap, c_in)]` sum transposed whole: for the 1x1 maps' 512x512x3x3 weights, which
+/// get one tap in nine, the transpose and its buffers were most of the time (patches/README.md,
+/// 12).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn weight_grad_by_pieces<T>(
     x_nhwc: &[T],
@@ -635,7 +652,21 @@ where
     let parallelism = gemm::Parallelism::Rayon(0);
     #[cfg(not(feature = "rayon"))]
     let parallelism = gemm::Parallelism::None;
-    for p in plan.pieces() {
+    let taps_total = kernel.iter().product::<usize>();
+    // Each tap's sum `[c_out, c_in]`, contiguous, made when the tap is first used and written
+    // into the weight's layout once at the end: gemm wrote `grad[:, :, tap]` (both strides
+    // above 1) through a scatter, once per piece and tap, 81 times a call for a 4x4 map.
+    // A tap summed by one gemm (the 1x1 maps' only tap) is still written in place.
+    let pieces = plan.pieces();
+    let mut gemms_per_tap = vec![0usize; taps_total];
+    for p in &pieces {
+        let tiles = (batch * p.out_len.iter().product::<usize>()).div_ceil(512);
+        for tap in p.tap_indices(kernel) {
+            gemms_per_tap[tap] += tiles;
+        }
+    }
+    let mut by_tap: Vec<Vec<T>> = (0..taps_total).map(|_| Vec::new()).collect();
+    for p in pieces {
         let per_image: usize = p.out_len.iter().product();
         let positions = batch * per_image;
         let k_len = p.taps.iter().product::<usize>() * c_in;
@@ -668,22 +699,31 @@ where
                     }
                 }
             }
-            // One product per tap, written with the stride of the weight's layout.
-            let taps_total = kernel.iter().product::<usize>();
+            // One product per tap.
             let mut j = 0;
             for kd in p.tap_start[0]..p.tap_start[0] + p.taps[0] {
                 for kh in p.tap_start[1]..p.tap_start[1] + p.taps[1] {
                     for kw in p.tap_start[2]..p.tap_start[2] + p.taps[2] {
                         let tap = (kd * kernel[1] + kh) * kernel[2] + kw;
-                        // grad[:, :, tap] += dy_tile[c_out, n] @ col[n, j..j + c_in]
+                        // sum[c_out, c_in] += dy_tile[c_out, n] @ col[n, j..j + c_in], the sum
+                        // being `grad[:, :, tap]` itself or the tap's own.
+                        let (sum, cs, rs) = if gemms_per_tap[tap] == 1 {
+                            (grad[tap..].as_mut_ptr(), taps_total, c_in * taps_total)
+                        } else {
+                            let sum = &mut by_tap[tap];
+                            if sum.is_empty() {
+                                *sum = vec![zero; c_out * c_in];
+                            }
+                            (sum.as_mut_ptr(), 1, c_in)
+                        };
                         unsafe {
                             gemm::gemm(
                                 c_out,
                                 c_in,
                                 n,
-                                grad.as_mut_ptr().add(tap),
-                                taps_total as isize,
-                                (c_in * taps_total) as isize,
+                                sum,
+                                cs as isize,
+                                rs as isize,
                                 true,
                                 dy_tile.as_ptr(),
                                 1,
@@ -705,6 +745,25 @@ where
             }
             start = end;
         }
+    }
+    // grad[c_out, c_in, tap] = by_tap[tap][c_out, c_in], a row of c_out at a time.
+    let scatter = |co: usize, row: &mut [T]| {
+        for (tap, sum) in by_tap.iter().enumerate().filter(|(_, s)| !s.is_empty()) {
+            for (ci, &v) in sum[co * c_in..(co + 1) * c_in].iter().enumerate() {
+                row[ci * taps_total + tap] = v;
+            }
+        }
+    };
+    #[cfg(feature = "rayon")]
+    {
+        use rayon::prelude::*;
+        grad.par_chunks_mut(c_in * taps_total)
+            .enumerate()
+            .for_each(|(co, row)| scatter(co, row));
+    }
+    #[cfg(not(feature = "rayon"))]
+    for (co, row) in grad.chunks_mut(c_in * taps_total).enumerate() {
+        scatter(co, row);
     }
     true
 }
