@@ -24,6 +24,11 @@ use crate::{FlexTensor, Layout};
 /// (patches/README.md, 15).
 const MIN_ROW: usize = 8;
 
+/// The transposed convolutions (input gradients) taken as forward ones need wider rows and
+/// some output channels: measured on the U-Net's (patches/README.md, 17).
+const TRANSPOSED_MIN_ROW: usize = 16;
+const TRANSPOSED_MIN_CHANNELS: usize = 8;
+
 /// Output positions per tile, as in `conv3d_impl`; tiles are whole output rows.
 const TILE_POSITIONS: usize = 512;
 
@@ -316,4 +321,66 @@ fn fill<T: Copy>(dst: &mut [MaybeUninit<T>], value: T) {
 fn uninit<T>(values: &[T]) -> &[MaybeUninit<T>] {
     // SAFETY: `MaybeUninit<T>` has `T`'s layout, and an initialised value is a valid one.
     unsafe { &*(values as *const [T] as *const [MaybeUninit<T>]) }
+}
+
+/// A transposed convolution with stride and dilation 1 (the input gradient of such a
+/// convolution, which burn computes as `conv_transpose(dY, W)`) as the forward convolution it
+/// equals: `dY` convolved with the kernel flipped and its channel axes swapped, with padding
+/// `k - 1 - p`, through `conv3d_rows`. col2im added each product into the input's positions,
+/// a scattered pass the rows path does not have. `None` when it does not fit (groups, stride,
+/// dilation, output padding, rows shorter than `TRANSPOSED_MIN_ROW`, fewer output channels
+/// than `TRANSPOSED_MIN_CHANNELS`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conv_transpose3d_rows<T>(
+    x: &FlexTensor,
+    weight: &FlexTensor,
+    bias: &Option<FlexTensor>,
+    options: &burn_backend::ops::ConvTransposeOptions<3>,
+    dtype: DType,
+    zero: T,
+    one: T,
+) -> Option<FlexTensor>
+where
+    T: bytemuck::Pod + Copy + Send + Sync + burn_backend::Element + burn_backend::ElementAdd,
+{
+    let w_shape = weight.layout().shape();
+    let x_shape = x.layout().shape();
+    if options.groups != 1
+        || options.stride != [1, 1, 1]
+        || options.dilation != [1, 1, 1]
+        || options.padding_out != [0, 0, 0]
+        || w_shape.len() != 5
+        || x_shape.len() != 5
+        || (0..3).any(|a| options.padding[a] >= w_shape[2 + a])
+    {
+        return None;
+    }
+    // The output is as wide as the input plus `k - 1 - 2p`. col2im stays ahead on 8 px rows
+    // and for one or a few output channels (patches/README.md, 17).
+    let out_w = (x_shape[4] + w_shape[4] - 1).checked_sub(2 * options.padding[2])?;
+    let (c_in, c_out) = (w_shape[0], w_shape[1]);
+    if out_w < TRANSPOSED_MIN_ROW || c_out < TRANSPOSED_MIN_CHANNELS {
+        return None;
+    }
+    let taps = w_shape[2] * w_shape[3] * w_shape[4];
+    // flipped[c_out, c_in, taps - 1 - t] = weight[c_in, c_out, t]
+    let weight = weight.to_contiguous();
+    let w: &[T] = weight.storage();
+    let mut flipped: Vec<T> = Vec::with_capacity(w.len());
+    for o in 0..c_out {
+        for i in 0..c_in {
+            let src = &w[(i * c_out + o) * taps..][..taps];
+            flipped.extend(src.iter().rev());
+        }
+    }
+    let flipped = FlexTensor::new(
+        Bytes::from_elems(flipped),
+        Layout::contiguous(Shape::from(alloc::vec![
+            c_out, c_in, w_shape[2], w_shape[3], w_shape[4]
+        ])),
+        dtype,
+    );
+    let padding = core::array::from_fn(|a| w_shape[2 + a] - 1 - options.padding[a]);
+    let forward = ConvOptions::new([1, 1, 1], padding, [1, 1, 1], 1);
+    conv3d_rows(x, &flipped, bias, &forward, dtype, zero, one)
 }

@@ -35,6 +35,12 @@ macro_rules! conv_transpose3d_typed {
             ) {
                 return out;
             }
+            #[cfg(feature = "rayon")]
+            if let Some(out) = super::conv_rows::conv_transpose3d_rows::<$T>(
+                &x, &weight, &bias, options, $dtype, $zero, <$T as num_traits::One>::one(),
+            ) {
+                return out;
+            }
             const COLUMNS_BYTES: usize = 8 * 1024 * 1024;
             let columns_bytes = weight.layout().shape()[1..]
                 .iter()
