@@ -1,6 +1,6 @@
 """PyTorch's figures for bench/examples/ops.rs: a network's convolutions (forward, input
 gradient, weight gradient through aten::convolution_backward) and max pools, one call at a time
-on the CPU, the fastest of --reps calls each. The shapes are ops_resnet.txt or ops_unet.txt."""
+on the CPU, the fastest of --reps calls each. The shapes are ops_resnet.txt, ops_unet.txt or ops_unet64.txt."""
 import argparse
 import pathlib
 import time
@@ -34,7 +34,7 @@ def fastest(reps, call):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--net", default="resnet", choices=["resnet", "unet"])
+    parser.add_argument("--net", default="resnet", choices=["resnet", "unet", "unet64"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--only", default="")

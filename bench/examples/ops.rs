@@ -1,12 +1,13 @@
 //! A network's convolutions (forward, input gradient, weight gradient) and max pools, one
 //! burn-flex call at a time on the CPU: the fastest of `--reps` calls each, and the whole
 //! network's sum (each shape times its count). The shapes are `ops_resnet.txt` (ResNet-18 at
-//! 28 px, batch 64) or `ops_unet.txt` (the U-Net at 64 px, batch 16), shared with `ops.py`. A
+//! 28 px, batch 64), `ops_unet.txt` or `ops_unet64.txt` (the U-Net at 64 px, batch 16, 16 or 64
+//! base channels), shared with `ops.py`. A
 //! whole training step on a shared VM moves 10-15% from run to run; the fastest of many calls of
 //! one operation moves a few percent, which is what an A/B of a kernel change needs
 //! (patches/README.md). `bench/ops` prints PyTorch's figures for the same calls beside these.
 //!
-//! `cargo run --release -p petri-bench --example ops -- [--net resnet|unet] [--threads N]
+//! `cargo run --release -p petri-bench --example ops -- [--net resnet|unet|unet64] [--threads N]
 //! [--reps N] [--only TEXT] [--pass fwd|dx|dw]` (`--pass` times one of the three, for `perf`)
 
 use burn_backend::ops::{ConvOptions, ModuleOps};
@@ -29,8 +30,9 @@ fn table(net: &str) -> (usize, Vec<Op>) {
     let (file, text) = match net {
         "resnet" => ("ops_resnet.txt", include_str!("../ops_resnet.txt")),
         "unet" => ("ops_unet.txt", include_str!("../ops_unet.txt")),
+        "unet64" => ("ops_unet64.txt", include_str!("../ops_unet64.txt")),
         other => {
-            eprintln!("--net {other:?}: expected resnet or unet");
+            eprintln!("--net {other:?}: expected resnet, unet or unet64");
             std::process::exit(2);
         }
     };
