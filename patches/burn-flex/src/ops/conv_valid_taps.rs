@@ -271,6 +271,22 @@ const COLUMNS_MAX_ENTRIES: usize = 64;
 #[cfg(feature = "std")]
 const COLUMNS_MAX_BYTES: usize = 256 << 20;
 
+/// Piece weight columns above this are not made: the split is left to the padded path.
+const SPLIT_MAX_COLUMN_BYTES: usize = 64 << 20;
+
+/// Whether the pieces' weight columns (`c_out x (its taps, c_in)` each) would pass
+/// `SPLIT_MAX_COLUMN_BYTES`. A 4x4 map's 9 pieces use 49 tap combinations, 5.4 times the
+/// weight: 205 MiB for the U-Net's 1024 -> 1024 convolution with 64 base channels, which the
+/// cache (256 MiB) cannot keep beside the 512 -> 1024 one's 103 MiB, so both were made on every
+/// call, 11% of its inference step (patches/README.md, 18).
+fn too_large_to_keep<T>(pieces: &[Piece], c_in: usize, c_out: usize) -> bool {
+    let taps: usize = pieces
+        .iter()
+        .map(|p| p.taps.iter().product::<usize>())
+        .sum();
+    taps.saturating_mul(c_in * c_out * core::mem::size_of::<T>()) > SPLIT_MAX_COLUMN_BYTES
+}
+
 /// [`piece_weights`] of `weight`, from the cache when the same weight storage was split the
 /// same way before. The forward pass keeps what it makes (`Keep::Yes`); the input gradient,
 /// the last use in a training step, takes its entry out (`Keep::No`), so that the optimizer
@@ -399,8 +415,11 @@ where
     let (batch, c_in, c_out) = (xs[0], xs[1], ws[0]);
     let x = x.to_contiguous();
     let spatial_in: usize = input.iter().product();
-    let x_nhwc = super::conv::channels_last(x.storage::<T>(), batch, c_in, spatial_in);
     let pieces = plan.pieces();
+    if too_large_to_keep::<T>(&pieces, c_in, c_out) {
+        return None;
+    }
+    let x_nhwc = super::conv::channels_last(x.storage::<T>(), batch, c_in, spatial_in);
     let piece_weights = cached_piece_weights(
         weight,
         &pieces,
@@ -528,9 +547,12 @@ where
     if plan.out != out {
         return None;
     }
+    let pieces = plan.pieces();
+    if too_large_to_keep::<T>(&pieces, ws[1], ws[0]) {
+        return None;
+    }
     let dy = dy.to_contiguous();
     let dy: &[T] = dy.storage();
-    let pieces = plan.pieces();
     let piece_weights = cached_piece_weights(
         weight,
         &pieces,
