@@ -678,11 +678,13 @@ where
     // Each tap's sum `[c_out, c_in]`, contiguous, made when the tap is first used and written
     // into the weight's layout once at the end: gemm wrote `grad[:, :, tap]` (both strides
     // above 1) through a scatter, once per piece and tap, 81 times a call for a 4x4 map.
+    // Positions per gemm: each piece's positions (across the batch) in tiles of this many.
+    const TILE: usize = 512;
     // A tap summed by one gemm (the 1x1 maps' only tap) is still written in place.
     let pieces = plan.pieces();
     let mut gemms_per_tap = vec![0usize; taps_total];
     for p in &pieces {
-        let tiles = (batch * p.out_len.iter().product::<usize>()).div_ceil(512);
+        let tiles = (batch * p.out_len.iter().product::<usize>()).div_ceil(TILE);
         for tap in p.tap_indices(kernel) {
             gemms_per_tap[tap] += tiles;
         }
@@ -694,7 +696,7 @@ where
         let k_len = p.taps.iter().product::<usize>() * c_in;
         let mut start = 0;
         while start < positions {
-            let end = (start + 512).min(positions);
+            let end = (start + TILE).min(positions);
             let n = end - start;
             let mut col = vec![zero; n * k_len];
             let mut dy_tile = vec![zero; c_out * n];
