@@ -147,9 +147,12 @@ fn interpolation_matrix(n: usize) -> Vec<f32> {
     m
 }
 
-/// Bilinear x2 upsampling (aligned corners) of `[N, C, H, W]`: columns, then rows, each a 2-D
+/// Bilinear x2 upsampling (aligned corners) of `[N, C, H, W]`: columns, then rows, each a
 /// matrix product with the interpolation matrix. Same values as `interpolate` in bilinear mode;
-/// its gradient is a matrix product too, which every backend has.
+/// its gradient is a matrix product too, which every backend has. The rows are one product per
+/// plane with the `[2H, H]` matrix on the left (broadcast over the planes), so neither pass
+/// nor their gradients transpose a feature map: the transposing copies around a single 2-D
+/// product were ~4% of a U-Net training step on the CPU.
 pub fn upsample2x(x: Tensor<4>) -> Tensor<4> {
     let [n, c, h, w] = x.dims();
     let device = x.device();
@@ -163,11 +166,9 @@ pub fn upsample2x(x: Tensor<4>) -> Tensor<4> {
         .reshape([n * c * h, w])
         .matmul(matrix(w).transpose())
         .reshape([n * c, h, 2 * w]);
-    cols.swap_dims(1, 2)
-        .reshape([n * c * 2 * w, h])
-        .matmul(matrix(h).transpose())
-        .reshape([n * c, 2 * w, 2 * h])
-        .swap_dims(1, 2)
+    matrix(h)
+        .unsqueeze::<3>()
+        .matmul(cols)
         .reshape([n, c, 2 * h, 2 * w])
 }
 
