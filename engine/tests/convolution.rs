@@ -240,9 +240,12 @@ fn wide_row_convolutions_match_the_definition() {
     // (`patches/burn-flex/src/ops/conv_rows.rs`): a "same" convolution copies each tap's rows
     // as one run of the plane and zeroes the wrapped columns (3x3 and 5x5; rows wholly in the
     // padding at 2 px high; 16 px maps whose tiles hold two images; one input channel), other
-    // ones copy row by row (no padding: 18 of 20 columns; asymmetric padding).
+    // ones copy row by row (no padding: 18 of 20 columns; asymmetric padding). Weight
+    // gradients with at most 64 column rows (`c_in * taps`) come from the same columns: the
+    // first, fourth and fifth cases and a 1x1 convolution (a U-Net's head).
     for (i, (batch, c_in, c_out, h, w, k, pad, pad_end)) in [
         (3, 5, 7, 16, 16, 3, 1, 1),
+        (2, 16, 4, 16, 16, 1, 0, 0),
         (2, 3, 4, 9, 20, 5, 2, 2),
         (2, 4, 6, 2, 18, 5, 2, 2),
         (4, 1, 16, 20, 20, 3, 1, 1),

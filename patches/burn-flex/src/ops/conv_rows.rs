@@ -29,6 +29,15 @@ const MIN_ROW: usize = 8;
 const TRANSPOSED_MIN_ROW: usize = 16;
 const TRANSPOSED_MIN_CHANNELS: usize = 8;
 
+/// The weight gradient's rows path: rows this long, at most this many column rows
+/// (`c_in * taps`). Both of its gemm operands are position-major, so gemm repacks the columns;
+/// that costs less than the NHWC path's rows of one position each only where those rows are
+/// short (a first convolution's 9 taps of one channel, a 1x1 head). Measured on the U-Nets'
+/// convolutions (patches/README.md, 19): 8-32 px maps with 64-512 output channels went either
+/// way or lost.
+const WEIGHT_GRAD_MIN_ROW: usize = 8;
+const WEIGHT_GRAD_MAX_COLS: usize = 64;
+
 /// Output positions per tile, as in `conv3d_impl`; tiles are whole output rows.
 const TILE_POSITIONS: usize = 512;
 
@@ -383,4 +392,150 @@ where
     let padding = core::array::from_fn(|a| w_shape[2 + a] - 1 - options.padding[a]);
     let forward = ConvOptions::new([1, 1, 1], padding, [1, 1, 1], 1);
     conv3d_rows(x, &flipped, bias, &forward, dtype, zero, one)
+}
+
+/// The weight gradient of a convolution with wide output rows and few column rows (`c_in *
+/// taps`, a first convolution's or a 1x1 head's), from columns in the input's own order:
+/// `dW[c_out, (c_in, tap)] += dY[c_out, positions] @ col[(c_in, tap), positions]^T` per run of
+/// one image's rows, accumulated straight into the weight's layout. The NHWC path
+/// (`conv_weight_grad.rs`) copies the input to NHWC and builds a row of `c_in * taps` values
+/// per position, which is most of its time when that row is 9 or 16 values long. `None` when
+/// it does not fit: groups, width stride or dilation other than 1, asymmetric padding, rows
+/// shorter than `WEIGHT_GRAD_MIN_ROW`, more than `WEIGHT_GRAD_MAX_COLS` column rows.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn weight_grad_rows<T>(
+    x: &[T],
+    dy: &[T],
+    batch: usize,
+    c_in: usize,
+    c_out: usize,
+    input: [usize; 3],
+    kernel: [usize; 3],
+    options: &ConvOptions<3>,
+    zero: T,
+    one: T,
+) -> Option<alloc::vec::Vec<T>>
+where
+    T: bytemuck::Pod + Send + Sync + burn_backend::Element + num_traits::Zero,
+{
+    use rayon::prelude::*;
+
+    let [in_d, in_h, in_w] = input;
+    let [kernel_d, kernel_h, kernel_w] = kernel;
+    let [stride_d, stride_h, stride_w] = options.stride;
+    let [dil_d, dil_h, dil_w] = options.dilation;
+    let [pad_d, pad_h, pad_w] = options.padding_begin();
+    let out_d = calculate_conv_output_size(kernel_d, stride_d, pad_d, dil_d, in_d);
+    let out_h = calculate_conv_output_size(kernel_h, stride_h, pad_h, dil_h, in_h);
+    let out_w = calculate_conv_output_size(kernel_w, stride_w, pad_w, dil_w, in_w);
+    if options.groups != 1
+        || options.is_asymmetric()
+        || stride_w != 1
+        || dil_w != 1
+        || out_w < WEIGHT_GRAD_MIN_ROW
+        || c_in * kernel_d * kernel_h * kernel_w > WEIGHT_GRAD_MAX_COLS
+        || batch * c_out * c_in * out_d * out_h == 0
+    {
+        return None;
+    }
+    let taps = kernel_d * kernel_h * kernel_w;
+    let col_len = c_in * taps;
+    let spatial = out_d * out_h * out_w;
+    let image_rows = out_d * out_h;
+    let rows = batch * image_rows;
+    let grad_len = c_out * col_len;
+    let threads = rayon::current_num_threads().max(1);
+    let fits = COL_TILE_BYTES / (col_len * out_w * core::mem::size_of::<T>()).max(1);
+    let tile_rows = rows
+        .div_ceil(threads)
+        .min((TILE_POSITIONS / out_w).max(1))
+        .min(fits.max(1));
+    let num_tiles = rows.div_ceil(tile_rows);
+    let geometry = Geometry {
+        input,
+        plane: in_d * in_h * in_w,
+        out: [out_d, out_h, out_w],
+        stride: options.stride,
+        dilation: options.dilation,
+        padding: options.padding_begin(),
+    };
+    // Each thread sums its tiles into a gradient of its own (`grad_len` is the weight's size).
+    let chunks = threads.min(num_tiles);
+    let per = num_tiles.div_ceil(chunks);
+    let partials: Vec<Vec<T>> = (0..chunks)
+        .into_par_iter()
+        .map(|chunk| {
+            let mut acc = alloc::vec![zero; grad_len];
+            let mut col: Vec<MaybeUninit<T>> = Vec::new();
+            for tile in (chunk * per).min(num_tiles)..((chunk + 1) * per).min(num_tiles) {
+                let row_start = tile * tile_rows;
+                let row_end = (row_start + tile_rows).min(rows);
+                let mut r = row_start;
+                while r < row_end {
+                    // One image's rows at a time: its output gradient rows are contiguous.
+                    let (b, first) = (r / image_rows, r % image_rows);
+                    let n = (image_rows - first).min(row_end - r);
+                    let width = n * out_w;
+                    // Not initialised: `tap_row` writes every value of every row.
+                    col.resize(col_len * width, MaybeUninit::uninit());
+                    for ci in 0..c_in {
+                        let image = &x[(b * c_in + ci) * geometry.plane..][..geometry.plane];
+                        for t in 0..taps {
+                            let tap = [
+                                t / (kernel_h * kernel_w),
+                                t / kernel_w % kernel_h,
+                                t % kernel_w,
+                            ];
+                            let kk = ci * taps + t;
+                            geometry.tap_row(
+                                &mut col[kk * width..][..width],
+                                image,
+                                first,
+                                tap,
+                                zero,
+                            );
+                        }
+                    }
+                    let dy_rows = &dy[b * c_out * spatial + first * out_w..];
+                    // acc[c_out, col_len] += dy_rows[c_out, width] @ col[col_len, width]^T
+                    // SAFETY: `dy_rows` holds `c_out` rows of `width` at stride `spatial`, the
+                    // columns `col_len` rows of `width`, all initialised; `acc` is
+                    // `[c_out, col_len]`.
+                    unsafe {
+                        gemm::gemm(
+                            c_out,
+                            col_len,
+                            width,
+                            acc.as_mut_ptr(),
+                            1,
+                            col_len as isize,
+                            true,
+                            dy_rows.as_ptr(),
+                            1,
+                            spatial as isize,
+                            col.as_ptr().cast::<T>(),
+                            width as isize,
+                            1,
+                            one,
+                            one,
+                            false,
+                            false,
+                            false,
+                            gemm::Parallelism::None,
+                        );
+                    }
+                    r += n;
+                }
+            }
+            acc
+        })
+        .collect();
+    let mut partials = partials.into_iter();
+    let mut grad = partials.next()?;
+    for partial in partials {
+        for (g, v) in grad.iter_mut().zip(partial) {
+            *g = *g + v;
+        }
+    }
+    Some(grad)
 }

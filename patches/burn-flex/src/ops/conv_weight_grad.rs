@@ -121,6 +121,27 @@ where
     let positions = batch * spatial_out;
     let zero = T::zero();
 
+    // Short column rows on wide maps: columns in the input's own order, no NHWC copy
+    // (`conv_rows.rs`, change 19).
+    #[cfg(feature = "rayon")]
+    if let Some(grad) = super::conv_rows::weight_grad_rows(
+        x.storage::<T>(),
+        dy.storage::<T>(),
+        batch,
+        c_in,
+        c_out,
+        in_size,
+        kernel,
+        &ConvOptions::new(stride, pad, dilation, groups),
+        zero,
+        T::one(),
+    ) {
+        return FlexTensor::new(
+            Bytes::from_elems(grad),
+            Layout::contiguous(weight_shape.clone()),
+            dtype,
+        );
+    }
     let x_nhwc = channels_last(x.storage::<T>(), batch, c_in, spatial_in);
     let nhwc_stride = (
         spatial_in * c_in,
