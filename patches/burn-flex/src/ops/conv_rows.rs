@@ -89,24 +89,9 @@ where
     let rows = batch * image_rows;
     let total = batch * c_out * spatial;
 
-    // Tiles of whole output rows across the batch; every thread gets one when there are
-    // few, and a tile's columns stay within COL_TILE_BYTES.
-    let threads = rayon::current_num_threads().max(1);
-    let fits = COL_TILE_BYTES / (col_len * out_w * core::mem::size_of::<T>()).max(1);
-    let tile_rows = rows
-        .div_ceil(threads)
-        .min((TILE_POSITIONS / out_w).max(1))
-        .min(fits.max(1));
+    let tile_rows = rows_per_tile::<T>(rows, out_w, col_len);
     let num_tiles = rows.div_ceil(tile_rows);
-
-    let geometry = Geometry {
-        input: [in_d, in_h, in_w],
-        plane: in_d * in_h * in_w,
-        out: [out_d, out_h, out_w],
-        stride: options.stride,
-        dilation: options.dilation,
-        padding: options.padding_begin(),
-    };
+    let geometry = Geometry::new([in_d, in_h, in_w], [out_d, out_h, out_w], options);
     let mut out: Vec<T> = Vec::with_capacity(total);
     let dst = crate::ops::SendMutPtr::new(out.as_mut_ptr());
     (0..num_tiles).into_par_iter().for_each_init(
@@ -241,7 +226,29 @@ struct Geometry {
     padding: [usize; 3],
 }
 
+/// Output rows per tile (tiles of whole rows across the batch): every thread gets one when
+/// there are few, at most `TILE_POSITIONS` positions, and the tile's columns (`col_len` rows)
+/// within `COL_TILE_BYTES`.
+fn rows_per_tile<T>(rows: usize, out_w: usize, col_len: usize) -> usize {
+    let threads = rayon::current_num_threads().max(1);
+    let fits = COL_TILE_BYTES / (col_len * out_w * core::mem::size_of::<T>()).max(1);
+    rows.div_ceil(threads)
+        .min((TILE_POSITIONS / out_w).max(1))
+        .min(fits.max(1))
+}
+
 impl Geometry {
+    fn new(input: [usize; 3], out: [usize; 3], options: &ConvOptions<3>) -> Self {
+        Self {
+            input,
+            plane: input.iter().product(),
+            out,
+            stride: options.stride,
+            dilation: options.dilation,
+            padding: options.padding_begin(),
+        }
+    }
+
     /// Fills `dst` with what tap `k` reads from one channel's `plane` for the output rows from
     /// `first` (a row is `(od, oh)`; `dst.len()` is a whole number of rows), zero where it
     /// reads padding.
@@ -444,23 +451,11 @@ where
     let image_rows = out_d * out_h;
     let rows = batch * image_rows;
     let grad_len = c_out * col_len;
-    let threads = rayon::current_num_threads().max(1);
-    let fits = COL_TILE_BYTES / (col_len * out_w * core::mem::size_of::<T>()).max(1);
-    let tile_rows = rows
-        .div_ceil(threads)
-        .min((TILE_POSITIONS / out_w).max(1))
-        .min(fits.max(1));
+    let tile_rows = rows_per_tile::<T>(rows, out_w, col_len);
     let num_tiles = rows.div_ceil(tile_rows);
-    let geometry = Geometry {
-        input,
-        plane: in_d * in_h * in_w,
-        out: [out_d, out_h, out_w],
-        stride: options.stride,
-        dilation: options.dilation,
-        padding: options.padding_begin(),
-    };
+    let geometry = Geometry::new(input, [out_d, out_h, out_w], options);
     // Each thread sums its tiles into a gradient of its own (`grad_len` is the weight's size).
-    let chunks = threads.min(num_tiles);
+    let chunks = rayon::current_num_threads().max(1).min(num_tiles);
     let per = num_tiles.div_ceil(chunks);
     let partials: Vec<Vec<T>> = (0..chunks)
         .into_par_iter()
