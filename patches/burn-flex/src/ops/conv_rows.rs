@@ -1,4 +1,4 @@
-//! Forward convolution of wide feature maps by im2col in the input's own NCHW order.
+//! Convolutions of wide feature maps by im2col in the input's own NCHW order.
 //!
 //! `conv3d_impl` copies the input to NHWC, builds im2col rows of `[position, (tap, c_in)]` and
 //! lets gemm write a fresh `[c_out, positions]` buffer that is then copied into the output.
@@ -10,6 +10,10 @@
 //! each image's rows straight into the output. It pays where output rows are long: a short
 //! row is a short copy per tap and channel, which the NHWC rows (one run of taps and channels
 //! per position) do better.
+//!
+//! The same columns serve two more entry points: `conv_transpose3d_rows` (the input gradient
+//! of a stride-1 convolution, as a forward one with the kernel flipped) and `weight_grad_rows`
+//! (the weight gradient where a position's NHWC row would be only a few values long).
 
 use alloc::vec::Vec;
 use burn_backend::DType;
